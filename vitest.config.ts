@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+    test: {
+        include: ["test/**/*.test.ts"],
+        // Integration tests share one PostgreSQL cluster and spawn real processes; generous timeouts keep
+        // a loaded 2-core CI machine from failing them for the wrong reason.
+        testTimeout: 120_000,
+        hookTimeout: 120_000,
+    },
+});
