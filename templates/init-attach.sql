@@ -1,0 +1,1 @@
+ATTACH 'ducklake:' AS ${alias} (METADATA_SCHEMA ${schema}, DATA_PATH ${dataPath}${encrypted});
