@@ -1,0 +1,159 @@
+/** Seconds the engine spent in each phase, as it reports them in its `--json` output. */
+export interface Phases {
+    read: number;
+    load: number;
+    keys: number;
+    verify: number;
+}
+
+export interface MigrationRun {
+    /** The exact command line the bench ran. */
+    command: string;
+    status: string;
+    seconds: number;
+    rowsPerSecond: number;
+    /** VmHWM of the node process running migrate/cli.ts. */
+    peakRssMb: number;
+    /** Highest sum of VmRSS over npm, sh and node together. */
+    peakTreeRssMb: number;
+    /** The engine's own `seconds`, which leaves out npm's and Node's start-up. */
+    engineSeconds: number | null;
+    phases: Phases | null;
+    /** Why `phases` is null. */
+    phasesMissing?: string;
+}
+
+export interface RunbookRun {
+    seconds: number;
+    rowsPerSecond: number;
+    /** pgloader's VmHWM. */
+    peakRssMb: number;
+    steps: { createSchema: number; pgloader: number; fixSql: number };
+    rowsArrived: number;
+    problems: string[];
+}
+
+export interface StackEvaluation {
+    catalogs: number;
+    /** Wall time of the child process: Node and tsx start-up, module loading and the program. */
+    processSeconds: number | null;
+    /** From importing index.ts until every registration has settled. */
+    programSeconds: number | null;
+    resources: number | null;
+    error?: string;
+}
+
+export interface BenchResult {
+    rows: number;
+    catalog: { specVersion: string; generateSeconds: number; tables: Record<string, number>; keptAt: string | null };
+    engine: MigrationRun;
+    runbook: RunbookRun | { skipped: string };
+    /** Engine rows/s divided by runbook rows/s; null without a runbook run. */
+    ratio: number | null;
+    stack: StackEvaluation[];
+    keptDatabase: string | null;
+}
+
+const phaseNames = ["read", "load", "keys", "verify"] as const;
+
+/**
+ * Finds the per-phase seconds in the engine's `--json` object. The engine reports them as
+ * `phases: { read, load, keys, verify }` in seconds; anything else is reported back as missing, word for word,
+ * so a change on the engine side shows up in the bench output instead of as zeros.
+ */
+export function readPhases(summary: Record<string, unknown>): { phases: Phases } | { missing: string } {
+    const phases = summary.phases;
+    if (typeof phases !== "object" || phases === null) {
+        return { missing: `the engine's --json output has no "phases" object (keys: ${Object.keys(summary).join(", ")})` };
+    }
+    const values = phases as Record<string, unknown>;
+    const absent = phaseNames.filter((name) => typeof values[name] !== "number");
+    if (absent.length > 0) {
+        return { missing: `"phases" lacks numeric ${absent.join(", ")} (has: ${JSON.stringify(phases)})` };
+    }
+    return { phases: { read: Number(values.read), load: Number(values.load), keys: Number(values.keys), verify: Number(values.verify) } };
+}
+
+/** The human-readable report: one row per migration, then the stack timings. */
+export function formatReport(result: BenchResult): string {
+    const header = ["run", "rows", "seconds", "rows/s", "peak RSS MB", "read s", "load s", "keys s", "verify s", "vs runbook"];
+    const engine = result.engine;
+    const lines: string[][] = [
+        header,
+        [
+            "engine",
+            integer(result.rows),
+            fixed(engine.seconds),
+            integer(engine.rowsPerSecond),
+            fixed(engine.peakRssMb, 1),
+            ...phaseNames.map((name) => (engine.phases === null ? "-" : fixed(engine.phases[name]))),
+            result.ratio === null ? "-" : `${fixed(result.ratio, 2)}x`,
+        ],
+    ];
+    if ("seconds" in result.runbook) {
+        const runbook = result.runbook;
+        lines.push([
+            "runbook",
+            integer(runbook.rowsArrived),
+            fixed(runbook.seconds),
+            integer(runbook.rowsPerSecond),
+            fixed(runbook.peakRssMb, 1),
+            "-",
+            "-",
+            "-",
+            "-",
+            "1.00x",
+        ]);
+    }
+
+    const out = [
+        `catalog: ${integer(result.rows)} rows, spec ${result.catalog.specVersion}, generated in ` +
+            `${fixed(result.catalog.generateSeconds)} s`,
+        "",
+        ...table(lines),
+        "",
+        `engine: status ${engine.status}, engine-reported ${engine.engineSeconds === null ? "-" : fixed(engine.engineSeconds)} s, ` +
+            `process tree peak ${fixed(engine.peakTreeRssMb, 1)} MB`,
+        `  ${engine.command}`,
+    ];
+    if (engine.phasesMissing !== undefined) {
+        out.push(`  phases missing: ${engine.phasesMissing}`);
+    }
+    if ("seconds" in result.runbook) {
+        const { steps, problems } = result.runbook;
+        out.push(
+            `runbook: CREATE SCHEMA ${fixed(steps.createSchema)} s, pgloader ${fixed(steps.pgloader)} s, ` +
+                `fix.sql ${fixed(steps.fixSql)} s`,
+            ...problems.map((problem) => `  problem: ${problem}`),
+        );
+    } else {
+        out.push(`runbook: skipped (${result.runbook.skipped})`);
+    }
+    for (const run of result.stack) {
+        out.push(
+            run.error === undefined
+                ? `stack under mocks, ${run.catalogs} catalogs: program ${fixed(run.programSeconds ?? 0)} s ` +
+                      `(${run.resources} resources; whole process with start-up ${fixed(run.processSeconds ?? 0)} s)`
+                : `stack under mocks, ${run.catalogs} catalogs: failed: ${run.error}`,
+        );
+    }
+    if (result.catalog.keptAt !== null) {
+        out.push(`kept: catalog ${result.catalog.keptAt}, database ${result.keptDatabase}`);
+    }
+    return out.join("\n");
+}
+
+function table(rows: string[][]): string[] {
+    const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+    return rows.map((row) =>
+        row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  "),
+    );
+}
+
+function integer(value: number): string {
+    return Math.round(value).toLocaleString("en-US");
+}
+
+function fixed(value: number, digits = 2): string {
+    return value.toFixed(digits);
+}
