@@ -1,0 +1,327 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ProjectVariable, Provider } from "./gitlabProjectVariable";
+
+/** One catalog's share of the CI/CD variables: `PSQL_CATALOG_<envName>_SCHEMA` and `S3_<envName>_PREFIX`. */
+export interface CatalogCiSettings {
+    /** The `<CATALOG>` fragment of the variable names, e.g. `GRAPHS_MART`. Letters, digits and `_` only. */
+    envName: string;
+    /** The PostgreSQL schema holding the catalog's metadata. */
+    schema: pulumi.Input<string>;
+    /** The catalog's data prefix inside the bucket, e.g. `marts/graphs`. */
+    s3Prefix: pulumi.Input<string>;
+}
+
+/** The stack's values that the pipeline and the jobs it deploys read as CI/CD variables. */
+export interface CiVariableSettings {
+    /** The stack the pipeline previews and deploys, exported as `PULUMI_STACK`. */
+    pulumiStack: pulumi.Input<string>;
+    /** Where the stack's state lives (`s3://…` or `postgres://…`); may embed credentials, so it is a secret. */
+    pulumiBackendUrl: pulumi.Input<string>;
+    /** The passphrase that decrypts the stack's secrets. */
+    pulumiConfigPassphrase: pulumi.Input<string>;
+    /** The token the pipeline's own `pulumi up` uses for the GitLab provider, and to comment on merge requests. */
+    gitlabToken: pulumi.Input<string>;
+    /** The catalog database as consumers reach it. */
+    psqlHost: pulumi.Input<string>;
+    psqlPort: pulumi.Input<number>;
+    psqlDatabase: pulumi.Input<string>;
+    psqlUser: pulumi.Input<string>;
+    psqlPassword: pulumi.Input<string>;
+    /** One entry per catalog; adding a catalog adds its two variables. */
+    catalogs: CatalogCiSettings[];
+    s3Endpoint: pulumi.Input<string>;
+    s3Bucket: pulumi.Input<string>;
+    s3Region: pulumi.Input<string>;
+    s3UseSsl: pulumi.Input<boolean>;
+    s3UrlStyle: pulumi.Input<"path" | "vhost">;
+    s3AccessKeyId: pulumi.Input<string>;
+    s3SecretAccessKey: pulumi.Input<string>;
+    /** `S3_EXPORTS_PREFIX`; no variable when unset. */
+    s3ExportsPrefix?: pulumi.Input<string>;
+    /** `S3_BACKUPS_PREFIX`; no variable when unset. */
+    s3BackupsPrefix?: pulumi.Input<string>;
+    mlflowTrackingUri: pulumi.Input<string>;
+    kafkaBrokerEndpoint: pulumi.Input<string>;
+}
+
+export interface GitlabVariablesArgs extends CiVariableSettings {
+    /** The GitLab project, by numeric id or full path (`group/project`). Changing it replaces every variable. */
+    project: pulumi.Input<string>;
+    /** The GitLab REST API endpoint, as returned by `normalizeGitlabBaseUrl`. */
+    baseUrl: pulumi.Input<string>;
+    /**
+     * The environment scope of every variable.
+     * @default "*"
+     */
+    environmentScope?: pulumi.Input<string>;
+}
+
+/**
+ * The GitLab CI/CD variables of one project, owned by the stack: one `ProjectVariable` per entry of
+ * `listCiVariables`, all through one GitLab provider that authenticates with `GITLAB_TOKEN` from the environment.
+ */
+export class GitlabVariables extends pulumi.ComponentResource {
+    /** The keys of every variable this component owns, in registration order. */
+    public readonly variableKeys: string[];
+
+    constructor(name: string, args: GitlabVariablesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("lakehouse-catalog:gitlab:GitlabVariables", name, {}, opts);
+
+        const variables = listCiVariables(args);
+        const provider = new Provider(`${name}-provider`, { baseUrl: args.baseUrl }, { parent: this });
+        const maskable = checkMaskable(variables, this);
+        const managedBy = `Managed by Pulumi stack ${pulumi.getProject()}/${pulumi.getStack()}`;
+
+        for (const variable of variables) {
+            new ProjectVariable(
+                `${name}-${variable.key}`,
+                {
+                    project: args.project,
+                    key: variable.key,
+                    value: gateOn(maskable, variable.value),
+                    description: `${managedBy} from ${variable.source}; change it there, not here.`,
+                    environmentScope: args.environmentScope ?? "*",
+                    masked: variable.secret,
+                    hidden: variable.secret,
+                    protected: variable.secret,
+                    // Values are literal: a `$` in a password must not be read as a variable reference.
+                    raw: true,
+                },
+                {
+                    parent: this,
+                    provider,
+                    additionalSecretOutputs: variable.secret ? ["value"] : [],
+                },
+            );
+        }
+
+        this.variableKeys = variables.map((variable) => variable.key);
+        this.registerOutputs({ variableKeys: this.variableKeys });
+    }
+}
+
+/** One CI/CD variable the pipeline needs. */
+export interface CiVariable {
+    key: string;
+    value: pulumi.Input<string>;
+    /** Secrets are masked, hidden and protected in GitLab, and Pulumi secrets in state. */
+    secret: boolean;
+    /** Where the value comes from, so that an error can say what to change. */
+    source: string;
+}
+
+const catalogEnvNamePattern = /^[A-Za-z0-9_]+$/;
+
+/**
+ * Every CI/CD variable the pipeline and the deployed jobs need, derived from the stack's values. Secret values
+ * are wrapped with `pulumi.secret` whatever the caller passed.
+ */
+export function listCiVariables(settings: CiVariableSettings): CiVariable[] {
+    const config = (key: string): string => `config \`lakehouse-catalog:${key}\``;
+    const plain = (key: string, value: pulumi.Input<string>, source: string): CiVariable => ({
+        key,
+        value,
+        secret: false,
+        source,
+    });
+    const secret = (key: string, value: pulumi.Input<string>, source: string): CiVariable => ({
+        key,
+        value: pulumi.secret(value),
+        secret: true,
+        source,
+    });
+
+    const catalogVariables = settings.catalogs.flatMap((catalog) => {
+        if (!catalogEnvNamePattern.test(catalog.envName)) {
+            throw new Error(
+                `catalogs[].envName must contain only letters, digits and \`_\` (it becomes part of GitLab ` +
+                    `variable names); got ${JSON.stringify(catalog.envName)}`,
+            );
+        }
+        const env = catalog.envName.toUpperCase();
+        return [
+            plain(`PSQL_CATALOG_${env}_SCHEMA`, catalog.schema, config("catalogs")),
+            plain(`S3_${env}_PREFIX`, catalog.s3Prefix, config("catalogs")),
+        ];
+    });
+
+    const variables: CiVariable[] = [
+        plain("PULUMI_STACK", settings.pulumiStack, "the stack name"),
+        secret("PULUMI_BACKEND_URL", settings.pulumiBackendUrl, "the `PULUMI_BACKEND_URL` environment variable"),
+        secret(
+            "PULUMI_CONFIG_PASSPHRASE",
+            settings.pulumiConfigPassphrase,
+            "the `PULUMI_CONFIG_PASSPHRASE` environment variable",
+        ),
+        secret("GITLAB_TOKEN", settings.gitlabToken, "the `GITLAB_TOKEN` environment variable"),
+        plain("PSQL_CATALOG_HOST", settings.psqlHost, config("postgresHost")),
+        plain("PSQL_CATALOG_PORT", pulumi.output(settings.psqlPort).apply(String), config("postgresPort")),
+        plain("PSQL_CATALOG_DB", settings.psqlDatabase, config("database")),
+        plain("PSQL_CATALOG_USER", settings.psqlUser, config("role")),
+        secret("PSQL_CATALOG_PASSWORD", settings.psqlPassword, config("rolePassword")),
+        plain("S3_ENDPOINT", settings.s3Endpoint, config("s3")),
+        plain("S3_BUCKET", settings.s3Bucket, config("s3")),
+        plain("S3_REGION", settings.s3Region, config("s3")),
+        plain("S3_USE_SSL", pulumi.output(settings.s3UseSsl).apply(String), config("s3")),
+        plain("S3_URL_STYLE", settings.s3UrlStyle, config("s3")),
+        // The original project left the access key id unmasked; it is half of a credential, so it is a secret here.
+        secret("S3_ACCESS_KEY_ID", settings.s3AccessKeyId, config("s3AccessKeyId")),
+        secret("S3_SECRET_ACCESS_KEY", settings.s3SecretAccessKey, config("s3SecretAccessKey")),
+        ...catalogVariables,
+        ...(settings.s3ExportsPrefix === undefined
+            ? []
+            : [plain("S3_EXPORTS_PREFIX", settings.s3ExportsPrefix, config("s3"))]),
+        ...(settings.s3BackupsPrefix === undefined
+            ? []
+            : [plain("S3_BACKUPS_PREFIX", settings.s3BackupsPrefix, config("s3"))]),
+        plain("MLFLOW_TRACKING_URI", settings.mlflowTrackingUri, config("mlflowTrackingUri")),
+        plain("KAFKA_BROKER_ENDPOINT", settings.kafkaBrokerEndpoint, config("kafkaBrokerEndpoint")),
+    ];
+
+    const seen = new Set<string>();
+    for (const variable of variables) {
+        if (seen.has(variable.key)) {
+            throw new Error(
+                `catalogs[].envName must be unique (each one names its own PSQL_CATALOG_<envName>_SCHEMA and ` +
+                    `S3_<envName>_PREFIX variables); ${variable.key} would be defined twice`,
+            );
+        }
+        seen.add(variable.key);
+    }
+    return variables;
+}
+
+/** GitLab refuses to mask shorter values: https://docs.gitlab.com/ci/variables/#mask-a-cicd-variable */
+export const MASKED_MIN_LENGTH = 8;
+
+// GitLab's own rules (app/models/concerns/ci/maskable.rb): raw masked values must match \A\S{8,}\z, expanded ones
+// \A[a-zA-Z0-9_+=/@:.~-]{8,}\z. Ruby's \s is ASCII whitespace only, hence the explicit class.
+const lineBreak = /[\r\n]/;
+const whitespace = /[ \t\f\v]/;
+const expandedMaskableCharacters = /^[a-zA-Z0-9_+=/@:.~-]*$/;
+
+/** Why GitLab would refuse to mask `value`; empty when it can. Never quotes the value. */
+export function maskingProblems(value: string, raw: boolean): string[] {
+    const problems: string[] = [];
+    if (lineBreak.test(value)) {
+        problems.push("it spans more than one line");
+    }
+    if (whitespace.test(value)) {
+        problems.push("it contains whitespace");
+    }
+    // GitLab counts characters, not UTF-16 code units.
+    if (Array.from(value).length < MASKED_MIN_LENGTH) {
+        problems.push(`it is shorter than ${MASKED_MIN_LENGTH} characters`);
+    }
+    if (!raw && !expandedMaskableCharacters.test(value.replace(/\s/g, ""))) {
+        problems.push("it contains characters other than the Base64 alphabet and `@ : . ~`");
+    }
+    return problems;
+}
+
+/**
+ * One message covering every secret GitLab could not mask, or `undefined` when all can be. Names each variable,
+ * where its value comes from, what is wrong and the fix; never the value.
+ */
+export function describeUnmaskableValues(
+    variables: { key: string; source: string; value: string }[],
+): string | undefined {
+    const failures = variables
+        .map((variable) => ({ variable, problems: maskingProblems(variable.value, true) }))
+        .filter(({ problems }) => problems.length > 0)
+        .map(
+            ({ variable, problems }) =>
+                `GitLab cannot mask \`${variable.key}\` (from ${variable.source}): ${problems.join(", ")}.`,
+        );
+    if (failures.length === 0) {
+        return undefined;
+    }
+    return (
+        `${failures.join("\n")}\n` +
+        `Set each of these to a single line of at least ${MASKED_MIN_LENGTH} characters without whitespace, ` +
+        "then run the preview again (https://docs.gitlab.com/ci/variables/#mask-a-cicd-variable)."
+    );
+}
+
+/**
+ * Resolves once every secret is known to be maskable, and fails with `describeUnmaskableValues`' message otherwise.
+ * Config secrets are known at preview, so `pulumi preview` (and the preview `pulumi up` runs first) fails before
+ * GitLab's API sees any variable.
+ */
+function checkMaskable(variables: CiVariable[], parent: pulumi.Resource): pulumi.Output<boolean> {
+    const secrets = variables.filter((variable) => variable.secret);
+    const checked = pulumi.all(secrets.map((variable) => variable.value)).apply((values) => {
+        const message = describeUnmaskableValues(
+            secrets.map((variable, i) => ({ key: variable.key, source: variable.source, value: values[i] })),
+        );
+        if (message !== undefined) {
+            throw new pulumi.ResourceError(message, parent);
+        }
+        return true;
+    });
+    // Only the pass/fail bit leaves the secrets; left secret, it would make every plain variable secret too.
+    return pulumi.unsecret(checked);
+}
+
+/** `value`, available only after `gate` resolves: no variable is registered while the masking check fails. */
+function gateOn(gate: pulumi.Output<boolean>, value: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.all([gate, value]).apply(([, resolved]) => resolved);
+}
+
+/**
+ * The GitLab REST API endpoint for `gitlabBaseUrl`: the provider wants `…/api/v4/` with its trailing slash, while
+ * people naturally write the instance URL.
+ */
+export function normalizeGitlabBaseUrl(raw: string): string {
+    let url: URL;
+    try {
+        url = new URL(raw);
+    } catch {
+        url = new URL("invalid:");
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+        throw new Error(
+            `gitlabBaseUrl must be an http(s) URL of the GitLab instance (the provider calls its REST API); ` +
+                `got ${JSON.stringify(raw)}`,
+        );
+    }
+    const path = url.pathname.replace(/\/+$/, "");
+    url.pathname = path.endsWith("/api/v4") ? `${path}/` : `${path}/api/v4/`;
+    return url.toString();
+}
+
+/** The deployer's credentials that the pipeline needs as CI/CD variables, as Pulumi secrets. */
+export interface DeployCredentials {
+    pulumiBackendUrl: pulumi.Output<string>;
+    pulumiConfigPassphrase: pulumi.Output<string>;
+    gitlabToken: pulumi.Output<string>;
+}
+
+const deployCredentialNeeds: Record<string, string> = {
+    PULUMI_BACKEND_URL: "the pipeline reads and writes the stack's state there; `pulumi login` alone is not enough",
+    PULUMI_CONFIG_PASSPHRASE: "the pipeline decrypts the stack's secrets with it",
+    GITLAB_TOKEN:
+        "the GitLab provider authenticates with it; use a project access token with the `api` scope and the " +
+        "Maintainer role",
+};
+
+/**
+ * Reads the deployer's credentials from the environment of `pulumi up`: they are never stack config, and the
+ * pipeline that deploys after the first run gets exactly these values.
+ */
+export function deployCredentialsFromEnv(env: Record<string, string | undefined>): DeployCredentials {
+    const missing = Object.keys(deployCredentialNeeds).filter((name) => !env[name]);
+    if (missing.length > 0) {
+        throw new Error(
+            missing
+                .map((name) => `\`${name}\` must be set in the environment of \`pulumi up\` (${deployCredentialNeeds[name]}).`)
+                .join("\n") + "\nExport it, or unset `lakehouse-catalog:gitlabProject` to leave GitLab alone.",
+        );
+    }
+    const read = (name: string): pulumi.Output<string> => pulumi.secret(env[name] ?? "");
+    return {
+        pulumiBackendUrl: read("PULUMI_BACKEND_URL"),
+        pulumiConfigPassphrase: read("PULUMI_CONFIG_PASSPHRASE"),
+        gitlabToken: read("GITLAB_TOKEN"),
+    };
+}
