@@ -6,24 +6,39 @@ export interface Registration {
     name: string;
     inputs: Record<string, unknown>;
     provider: string | undefined;
+    /** What the engine receives, from the request itself; the mock monitor hands `newResource` none of it. */
+    request: RecordedRequest;
+}
+
+export interface RecordedRequest {
     /** URNs the resource waits for (explicit `dependsOn` and those implied by input Outputs). */
     dependencies: string[];
+    additionalSecretOutputs: string[];
+    deleteBeforeReplace: boolean;
+    /** Inputs as serialized for the engine, with secrets still wrapped in their signature objects. */
+    object: Record<string, unknown>;
 }
+
+/** How the SDK serializes a secret value on its way to the engine. */
+export const SECRET_SIGNATURE = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
 
 interface RegisterResourceRequest {
     getName(): string;
     getType(): string;
     getDependenciesList(): string[];
+    getAdditionalsecretoutputsList(): string[];
+    getDeletebeforereplace(): boolean;
+    getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 
 type RegisterResource = (request: RegisterResourceRequest, callback: unknown) => Promise<void>;
 
 /**
- * Installs Pulumi mocks that record every registration. The mock monitor hands `newResource` no dependency
- * list, so its `registerResource` is wrapped to read the URNs straight from the engine request.
+ * Installs Pulumi mocks that record every registration. The monitor's `registerResource` is wrapped to keep
+ * the parts of the engine request that `newResource` never sees.
  */
 export async function installRecordingMocks(registrations: Registration[]): Promise<void> {
-    const dependenciesByResource = new Map<string, string[]>();
+    const requestsByResource = new Map<string, RecordedRequest>();
     await pulumi.runtime.setMocks(
         {
             newResource: (args) => {
@@ -32,9 +47,14 @@ export async function installRecordingMocks(registrations: Registration[]): Prom
                     name: args.name,
                     inputs: args.inputs as Record<string, unknown>,
                     provider: args.provider,
-                    dependencies: dependenciesByResource.get(`${args.type}::${args.name}`) ?? [],
+                    request: requestsByResource.get(`${args.type}::${args.name}`)!,
                 });
-                return { id: `${args.name}-id`, state: { ...args.inputs, imageId: `sha256:${args.name}` } };
+                // The container takes the pulled image's ID, which only the real daemon knows.
+                const state =
+                    args.type === "docker:index/remoteImage:RemoteImage"
+                        ? { ...args.inputs, imageId: `sha256:${args.name}` }
+                        : args.inputs;
+                return { id: `${args.name}-id`, state };
             },
             call: (args) => {
                 throw new Error(`Mock not implemented: ${args.token}`);
@@ -46,7 +66,12 @@ export async function installRecordingMocks(registrations: Registration[]): Prom
     const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: RegisterResource };
     const registerResource = monitor.registerResource.bind(monitor);
     monitor.registerResource = (request, callback) => {
-        dependenciesByResource.set(`${request.getType()}::${request.getName()}`, request.getDependenciesList());
+        requestsByResource.set(`${request.getType()}::${request.getName()}`, {
+            dependencies: request.getDependenciesList(),
+            additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+            deleteBeforeReplace: request.getDeletebeforereplace(),
+            object: request.getObject()?.toJavaScript() ?? {},
+        });
         return registerResource(request, callback);
     };
 }

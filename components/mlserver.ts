@@ -1,0 +1,225 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+
+/** A catalog as the mlserver sees it: through one schema and one prefix variable. */
+export interface MlserverCatalog {
+    /** `<CATALOG>` in `PSQL_CATALOG_<CATALOG>_SCHEMA` and `S3_<CATALOG>_PREFIX`, e.g. `GRAPHS_MART`. */
+    envName: string;
+    /** PostgreSQL schema holding the catalog's metadata. */
+    schema: pulumi.Input<string>;
+    /** Key prefix of the catalog's data files inside the bucket. */
+    s3Prefix: pulumi.Input<string>;
+}
+
+/** The values the mlserver's environment is built from; every one comes from stack config. */
+export interface MlserverEnvironment {
+    /** PostgreSQL host as seen from the mlserver container. */
+    postgresHost: pulumi.Input<string>;
+    postgresPort: pulumi.Input<number>;
+    postgresDatabase: pulumi.Input<string>;
+    postgresUser: pulumi.Input<string>;
+    /** Secret: passed on as a secret Output, never as plain text. */
+    postgresPassword: pulumi.Input<string>;
+    /** S3 endpoint as seen from the mlserver container, `host:port`. */
+    s3Endpoint: pulumi.Input<string>;
+    s3UseSsl: pulumi.Input<boolean>;
+    s3UrlStyle: pulumi.Input<"path" | "vhost">;
+    /** Secret. */
+    s3AccessKeyId: pulumi.Input<string>;
+    /** Secret. */
+    s3SecretAccessKey: pulumi.Input<string>;
+    s3Region: pulumi.Input<string>;
+    s3Bucket: pulumi.Input<string>;
+    s3ExportsPrefix: pulumi.Input<string>;
+    s3BackupsPrefix: pulumi.Input<string>;
+    mlflowTrackingUri: pulumi.Input<string>;
+    kafkaBrokerEndpoint: pulumi.Input<string>;
+    /** Each catalog adds `S3_<CATALOG>_PREFIX` and `PSQL_CATALOG_<CATALOG>_SCHEMA`; order is kept. */
+    catalogs: MlserverCatalog[];
+}
+
+export interface MlserverArgs extends MlserverEnvironment {
+    /**
+     * Docker daemon that runs the mlserver: `ssh://user@host`, `tcp://host:2375` or `unix:///var/run/docker.sock`.
+     * Changing it moves the container to another daemon (a delete and a create).
+     */
+    dockerHost: string;
+    /**
+     * Registry image of the mlserver, e.g. `gitlab:5050/datalabtechtv/datalab/mlserver:<commit>`. Use a tag that
+     * changes with every build, or a digest: a moved tag is not pulled again. A change replaces the container.
+     */
+    image: pulumi.Input<string>;
+    /**
+     * Compose project whose labels the container carries, so `docker compose -p <project> ps` lists it.
+     * Part of the container name, so changing it replaces the container.
+     * @default "datalab"
+     */
+    composeProject?: string;
+    /**
+     * Host port published for the mlserver's port 8000.
+     * @default 8000
+     */
+    hostPort?: pulumi.Input<number>;
+}
+
+/**
+ * The DataLab mlserver as a Docker container, configured for the PostgreSQL catalogs. index.ts passes the
+ * catalog migrations in `opts.dependsOn`, so the container only changes after every migration succeeded.
+ */
+export class Mlserver extends pulumi.ComponentResource {
+    public readonly container: docker.Container;
+    public readonly image: docker.RemoteImage;
+
+    constructor(name: string, args: MlserverArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("lakehouse-catalog:consumers:Mlserver", name, {}, opts);
+
+        const composeProject = args.composeProject ?? DEFAULT_COMPOSE_PROJECT;
+        const problem = mlserverArgsProblem(args.dockerHost, composeProject, args.catalogs);
+        if (problem !== undefined) {
+            throw new pulumi.ResourceError(problem, this);
+        }
+
+        const provider = new docker.Provider(`${name}-docker`, { host: args.dockerHost }, { parent: this });
+        // Kept on the host so a replaced container can be rolled back to without another pull.
+        this.image = new docker.RemoteImage(
+            `${name}-image`,
+            { name: args.image, keepLocally: true },
+            { parent: this, provider },
+        );
+        this.container = new docker.Container(
+            `${name}-container`,
+            {
+                name: composeContainerName(composeProject, MLSERVER_SERVICE),
+                image: this.image.imageId,
+                envs: buildMlserverEnv(args),
+                ports: [{ internal: MLSERVER_PORT, external: args.hostPort ?? MLSERVER_PORT }],
+                restart: "unless-stopped",
+                healthcheck: MLSERVER_HEALTHCHECK,
+                // `pulumi up` fails instead of reporting success while the server never turns healthy:
+                // 5 retries at 10 s take about a minute, the rest is start-up time.
+                wait: true,
+                waitTimeout: 120,
+                labels: composeLabels(composeProject, MLSERVER_SERVICE),
+            },
+            {
+                parent: this,
+                provider,
+                // Children do not inherit the component's dependsOn; the container is what must wait.
+                dependsOn: opts?.dependsOn,
+                // Docker cannot change a container's env or image in place; the fixed name and host port also
+                // forbid a second container next to the old one, so the old one goes first.
+                deleteBeforeReplace: true,
+                // The provider returns env as a set in its own order, so per-element secrecy from the inputs
+                // could land on the wrong elements in state; marking the whole output secret is always safe.
+                // Inputs keep per-variable secrecy, which is what `pulumi preview` diffs.
+                additionalSecretOutputs: ["envs"],
+            },
+        );
+
+        this.registerOutputs({ container: this.container, image: this.image });
+    }
+}
+
+const DEFAULT_COMPOSE_PROJECT = "datalab";
+const MLSERVER_SERVICE = "mlserver";
+const MLSERVER_PORT = 8000;
+
+/** Same probe as the original compose service; GET /health answers 200 once the app is up. */
+export const MLSERVER_HEALTHCHECK = {
+    tests: ["CMD", "curl", "-f", `http://localhost:${MLSERVER_PORT}/health`],
+    interval: "10s",
+    retries: 5,
+};
+
+/**
+ * Builds the mlserver's `NAME=value` list in the order of the original compose file. Each variable is its own
+ * Output, so only the password and the S3 keys are secret and a preview names the variable that changed.
+ */
+export function buildMlserverEnv(env: MlserverEnvironment): pulumi.Output<string>[] {
+    const variables: [string, pulumi.Input<string | number | boolean>][] = [
+        ["MLFLOW_TRACKING_URI", env.mlflowTrackingUri],
+        ["KAFKA_BROKER_ENDPOINT", env.kafkaBrokerEndpoint],
+        ["S3_ENDPOINT", env.s3Endpoint],
+        ["S3_USE_SSL", env.s3UseSsl],
+        ["S3_URL_STYLE", env.s3UrlStyle],
+        ["S3_ACCESS_KEY_ID", pulumi.secret(env.s3AccessKeyId)],
+        ["S3_SECRET_ACCESS_KEY", pulumi.secret(env.s3SecretAccessKey)],
+        ["S3_REGION", env.s3Region],
+        ["S3_BUCKET", env.s3Bucket],
+        ...env.catalogs.map((catalog): [string, pulumi.Input<string>] => [
+            `S3_${catalog.envName}_PREFIX`,
+            catalog.s3Prefix,
+        ]),
+        ["S3_EXPORTS_PREFIX", env.s3ExportsPrefix],
+        ["S3_BACKUPS_PREFIX", env.s3BackupsPrefix],
+        ["PSQL_CATALOG_HOST", env.postgresHost],
+        ["PSQL_CATALOG_PORT", env.postgresPort],
+        ["PSQL_CATALOG_DB", env.postgresDatabase],
+        ["PSQL_CATALOG_USER", env.postgresUser],
+        ["PSQL_CATALOG_PASSWORD", pulumi.secret(env.postgresPassword)],
+        ...env.catalogs.map((catalog): [string, pulumi.Input<string>] => [
+            `PSQL_CATALOG_${catalog.envName}_SCHEMA`,
+            catalog.schema,
+        ]),
+    ];
+    return variables.map(([variable, value]) => pulumi.interpolate`${variable}=${value}`);
+}
+
+/**
+ * The labels `docker compose` selects a project's containers by: `ps` filters on the project label and
+ * `oneoff=False`, and shows the service label; the container number completes the `<project>-<service>-1` name.
+ */
+export function composeLabels(project: string, service: string): docker.types.input.ContainerLabel[] {
+    return [
+        { label: "com.docker.compose.project", value: project },
+        { label: "com.docker.compose.service", value: service },
+        { label: "com.docker.compose.oneoff", value: "False" },
+        { label: "com.docker.compose.container-number", value: "1" },
+    ];
+}
+
+export function composeContainerName(project: string, service: string): string {
+    return `${project}-${service}-1`;
+}
+
+const DOCKER_HOST_SCHEMES = ["ssh://", "tcp://", "unix://"];
+// Compose's own rule for project names; anything else would never match `docker compose -p <project>`.
+const COMPOSE_PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/** The first problem with the mlserver's placement or catalogs, or undefined when there is none. */
+export function mlserverArgsProblem(
+    dockerHost: string,
+    composeProject: string,
+    catalogs: MlserverCatalog[],
+): string | undefined {
+    if (!DOCKER_HOST_SCHEMES.some((scheme) => dockerHost.startsWith(scheme))) {
+        return (
+            `\`mlserverDockerHost\` must start with ssh://, tcp:// or unix:// (the Docker daemon address); ` +
+            `got ${JSON.stringify(dockerHost)}`
+        );
+    }
+    if (!COMPOSE_PROJECT_NAME.test(composeProject)) {
+        return (
+            "`mlserverComposeProject` must be lowercase letters, digits, `-` and `_`, starting with a letter or digit " +
+            `(docker compose project name rules); got ${JSON.stringify(composeProject)}`
+        );
+    }
+    const seen = new Set<string>();
+    for (const catalog of catalogs) {
+        if (!ENV_NAME.test(catalog.envName)) {
+            return (
+                "catalog `envName` must be upper-case letters, digits and `_`, starting with a letter " +
+                `(it is part of environment variable names); got ${JSON.stringify(catalog.envName)}`
+            );
+        }
+        if (seen.has(catalog.envName)) {
+            return (
+                "catalog `envName` must be unique (two catalogs would write the same PSQL_CATALOG_*_SCHEMA " +
+                `and S3_*_PREFIX variables); got ${JSON.stringify(catalog.envName)} twice`
+            );
+        }
+        seen.add(catalog.envName);
+    }
+    return undefined;
+}

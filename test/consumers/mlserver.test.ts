@@ -1,0 +1,258 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+    Mlserver,
+    MlserverArgs,
+    MlserverCatalog,
+    buildMlserverEnv,
+    mlserverArgsProblem,
+} from "../../components/mlserver";
+import { Registration, SECRET_SIGNATURE, installRecordingMocks, registrationsOfType, valueOf } from "./mocks";
+
+const DEV_CATALOGS: MlserverCatalog[] = [
+    { envName: "STAGE", schema: "stage", s3Prefix: "stage" },
+    { envName: "SECURE_STAGE", schema: "secure_stage", s3Prefix: "secure-stage" },
+    { envName: "GRAPHS_MART", schema: "graphs", s3Prefix: "marts/graphs" },
+    { envName: "ANALYTICS_MART", schema: "analytics", s3Prefix: "marts/analytics" },
+];
+
+function devArgs(): MlserverArgs {
+    return {
+        dockerHost: "tcp://docker-apps:2375",
+        image: "gitlab:5050/datalabtechtv/datalab/mlserver:3c7c137",
+        postgresHost: "docker-shared",
+        postgresPort: 5432,
+        postgresDatabase: "lakehouse",
+        postgresUser: "lakehouse",
+        postgresPassword: pulumi.secret("role-password"),
+        s3Endpoint: "minio:9000",
+        s3UseSsl: false,
+        s3UrlStyle: "path",
+        s3AccessKeyId: pulumi.secret("minio-user"),
+        s3SecretAccessKey: pulumi.secret("minio-password"),
+        s3Region: "eu-west-1",
+        s3Bucket: "lakehouse",
+        s3ExportsPrefix: "exports",
+        s3BackupsPrefix: "backups",
+        mlflowTrackingUri: "http://docker-shared:5000",
+        kafkaBrokerEndpoint: "docker-shared:9092",
+        catalogs: DEV_CATALOGS,
+    };
+}
+
+const DEV_ENV = [
+    "MLFLOW_TRACKING_URI=http://docker-shared:5000",
+    "KAFKA_BROKER_ENDPOINT=docker-shared:9092",
+    "S3_ENDPOINT=minio:9000",
+    "S3_USE_SSL=false",
+    "S3_URL_STYLE=path",
+    "S3_ACCESS_KEY_ID=minio-user",
+    "S3_SECRET_ACCESS_KEY=minio-password",
+    "S3_REGION=eu-west-1",
+    "S3_BUCKET=lakehouse",
+    "S3_STAGE_PREFIX=stage",
+    "S3_SECURE_STAGE_PREFIX=secure-stage",
+    "S3_GRAPHS_MART_PREFIX=marts/graphs",
+    "S3_ANALYTICS_MART_PREFIX=marts/analytics",
+    "S3_EXPORTS_PREFIX=exports",
+    "S3_BACKUPS_PREFIX=backups",
+    "PSQL_CATALOG_HOST=docker-shared",
+    "PSQL_CATALOG_PORT=5432",
+    "PSQL_CATALOG_DB=lakehouse",
+    "PSQL_CATALOG_USER=lakehouse",
+    "PSQL_CATALOG_PASSWORD=role-password",
+    "PSQL_CATALOG_STAGE_SCHEMA=stage",
+    "PSQL_CATALOG_SECURE_STAGE_SCHEMA=secure_stage",
+    "PSQL_CATALOG_GRAPHS_MART_SCHEMA=graphs",
+    "PSQL_CATALOG_ANALYTICS_MART_SCHEMA=analytics",
+];
+
+/** Stands in for a catalog migration resource, which index.ts passes in `dependsOn`. */
+class StandInMigration extends pulumi.CustomResource {
+    constructor(name: string) {
+        super("lakehouse-catalog:test:Migration", name, {});
+    }
+}
+
+const SECRET_VARIABLES = ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "PSQL_CATALOG_PASSWORD"];
+
+describe("buildMlserverEnv", () => {
+    it("derives the full environment of the original compose service from the stack values", async () => {
+        const env = buildMlserverEnv(devArgs());
+
+        expect(await Promise.all(env.map((variable) => valueOf(variable)))).toEqual(DEV_ENV);
+    });
+
+    it("keeps exactly the password and the S3 keys secret, one variable at a time", async () => {
+        const env = buildMlserverEnv(devArgs());
+
+        const secrecy = await Promise.all(env.map((variable) => pulumi.isSecret(variable)));
+        const secretVariables = DEV_ENV.filter((_, index) => secrecy[index]).map((line) => line.split("=")[0]);
+        expect(secretVariables).toEqual(SECRET_VARIABLES);
+    });
+
+    it("keeps the secrets secret even when they arrive as plain values", async () => {
+        const env = buildMlserverEnv({ ...devArgs(), postgresPassword: "plain", s3AccessKeyId: "a", s3SecretAccessKey: "b" });
+
+        const secrecy = await Promise.all(env.map((variable) => pulumi.isSecret(variable)));
+        expect(secrecy.filter(Boolean)).toHaveLength(SECRET_VARIABLES.length);
+    });
+
+    it("adds a fifth catalog's variables with no code change", async () => {
+        const env = buildMlserverEnv({
+            ...devArgs(),
+            catalogs: [...DEV_CATALOGS, { envName: "SILVER", schema: "silver", s3Prefix: "marts/silver" }],
+        });
+
+        const lines = await Promise.all(env.map((variable) => valueOf(variable)));
+        expect(lines).toHaveLength(DEV_ENV.length + 2);
+        expect(lines.slice(9, 14)).toEqual([
+            "S3_STAGE_PREFIX=stage",
+            "S3_SECURE_STAGE_PREFIX=secure-stage",
+            "S3_GRAPHS_MART_PREFIX=marts/graphs",
+            "S3_ANALYTICS_MART_PREFIX=marts/analytics",
+            "S3_SILVER_PREFIX=marts/silver",
+        ]);
+        expect(lines.slice(-5)).toEqual([
+            "PSQL_CATALOG_STAGE_SCHEMA=stage",
+            "PSQL_CATALOG_SECURE_STAGE_SCHEMA=secure_stage",
+            "PSQL_CATALOG_GRAPHS_MART_SCHEMA=graphs",
+            "PSQL_CATALOG_ANALYTICS_MART_SCHEMA=analytics",
+            "PSQL_CATALOG_SILVER_SCHEMA=silver",
+        ]);
+    });
+});
+
+describe("mlserverArgsProblem", () => {
+    it("accepts the three kinds of Docker host", () => {
+        for (const host of ["ssh://deploy@docker-apps", "tcp://docker-apps:2375", "unix:///var/run/docker.sock"]) {
+            expect(mlserverArgsProblem(host, "datalab", DEV_CATALOGS)).toBeUndefined();
+        }
+    });
+
+    it("names the key, the rule and the value for each refusal", () => {
+        expect(mlserverArgsProblem("docker-apps:2375", "datalab", DEV_CATALOGS)).toBe(
+            '`mlserverDockerHost` must start with ssh://, tcp:// or unix:// (the Docker daemon address); got "docker-apps:2375"',
+        );
+        expect(mlserverArgsProblem("tcp://docker-apps:2375", "DataLab", DEV_CATALOGS)).toBe(
+            "`mlserverComposeProject` must be lowercase letters, digits, `-` and `_`, starting with a letter or digit " +
+                '(docker compose project name rules); got "DataLab"',
+        );
+        expect(
+            mlserverArgsProblem("tcp://docker-apps:2375", "datalab", [{ envName: "graphs-mart", schema: "g", s3Prefix: "g" }]),
+        ).toBe(
+            "catalog `envName` must be upper-case letters, digits and `_`, starting with a letter " +
+                '(it is part of environment variable names); got "graphs-mart"',
+        );
+        expect(mlserverArgsProblem("tcp://docker-apps:2375", "datalab", [DEV_CATALOGS[0], DEV_CATALOGS[0]])).toBe(
+            "catalog `envName` must be unique (two catalogs would write the same PSQL_CATALOG_*_SCHEMA " +
+                'and S3_*_PREFIX variables); got "STAGE" twice',
+        );
+    });
+});
+
+describe("Mlserver component", () => {
+    const registrations: Registration[] = [];
+
+    beforeAll(async () => {
+        await installRecordingMocks(registrations);
+    });
+
+    beforeEach(() => {
+        registrations.length = 0;
+    });
+
+    async function deploy(args: MlserverArgs, opts?: pulumi.ComponentResourceOptions) {
+        const mlserver = new Mlserver("mlserver", args, opts);
+        await valueOf(mlserver.container.urn);
+        const [container] = registrationsOfType(registrations, "docker:index/container:Container");
+        return { mlserver, container };
+    }
+
+    it("talks to the configured Docker host through its own provider", async () => {
+        await deploy(devArgs());
+
+        const providers = registrationsOfType(registrations, "pulumi:providers:docker");
+        expect(providers.map((provider) => [provider.name, provider.inputs.host])).toEqual([
+            ["mlserver-docker", "tcp://docker-apps:2375"],
+        ]);
+        const [image] = registrationsOfType(registrations, "docker:index/remoteImage:RemoteImage");
+        const [container] = registrationsOfType(registrations, "docker:index/container:Container");
+        for (const resource of [image, container]) {
+            expect(resource.provider).toBe(
+                "urn:pulumi:dev::lakehouse-catalog::lakehouse-catalog:consumers:Mlserver$pulumi:providers:docker" +
+                    "::mlserver-docker::mlserver-docker-id",
+            );
+        }
+    });
+
+    it("runs the registry image from config, kept on the host for rollbacks", async () => {
+        const { container } = await deploy(devArgs());
+
+        const [image] = registrationsOfType(registrations, "docker:index/remoteImage:RemoteImage");
+        expect(image.name).toBe("mlserver-image");
+        expect(image.inputs).toEqual({ name: "gitlab:5050/datalabtechtv/datalab/mlserver:3c7c137", keepLocally: true });
+        expect(container.inputs.image).toBe("sha256:mlserver-image");
+    });
+
+    it("publishes port 8000, restarts unless stopped and waits for a healthy /health", async () => {
+        const { container } = await deploy(devArgs());
+
+        expect(container.name).toBe("mlserver-container");
+        expect(container.inputs.name).toBe("datalab-mlserver-1");
+        expect(container.inputs.ports).toEqual([{ internal: 8000, external: 8000 }]);
+        expect(container.inputs.restart).toBe("unless-stopped");
+        expect(container.inputs.healthcheck).toEqual({
+            tests: ["CMD", "curl", "-f", "http://localhost:8000/health"],
+            interval: "10s",
+            retries: 5,
+        });
+        expect(container.inputs.wait).toBe(true);
+        expect(container.inputs.waitTimeout).toBe(120);
+        expect(container.request.deleteBeforeReplace).toBe(true);
+    });
+
+    it("carries the compose labels docker compose ps selects by", async () => {
+        const { container } = await deploy({ ...devArgs(), composeProject: "apps", hostPort: 18000 });
+
+        expect(container.inputs.name).toBe("apps-mlserver-1");
+        expect(container.inputs.ports).toEqual([{ internal: 8000, external: 18000 }]);
+        expect(container.inputs.labels).toEqual([
+            { label: "com.docker.compose.project", value: "apps" },
+            { label: "com.docker.compose.service", value: "mlserver" },
+            { label: "com.docker.compose.oneoff", value: "False" },
+            { label: "com.docker.compose.container-number", value: "1" },
+        ]);
+    });
+
+    it("hands the engine the full environment with only the secret variables marked secret", async () => {
+        const { container } = await deploy(devArgs());
+
+        expect(container.request.object.envs).toEqual(
+            DEV_ENV.map((line) =>
+                SECRET_VARIABLES.includes(line.split("=")[0]) ? { ...SECRET_SIGNATURE, value: line } : line,
+            ),
+        );
+        expect(container.request.additionalSecretOutputs).toEqual(["envs"]);
+    });
+
+    it("waits for every catalog migration passed in dependsOn", async () => {
+        const migrations = ["stage", "secure_stage", "graphs", "analytics"].map(
+            (catalog) => new StandInMigration(`migrate-${catalog}`),
+        );
+        const migrationUrns = await Promise.all(migrations.map((migration) => valueOf(migration.urn)));
+
+        const { mlserver, container } = await deploy(devArgs(), { dependsOn: migrations });
+
+        expect(container.request.dependencies).toEqual(expect.arrayContaining(migrationUrns));
+        expect(String(await valueOf(mlserver.container.urn))).toContain(
+            "lakehouse-catalog:consumers:Mlserver$docker:index/container:Container::mlserver-container",
+        );
+    });
+
+    it("refuses a Docker host without a scheme before creating anything", async () => {
+        expect(() => new Mlserver("mlserver", { ...devArgs(), dockerHost: "docker-apps" })).toThrow(
+            '`mlserverDockerHost` must start with ssh://, tcp:// or unix:// (the Docker daemon address); got "docker-apps"',
+        );
+    });
+});
