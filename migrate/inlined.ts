@@ -177,9 +177,9 @@ function sourceNumber(value: Exclude<SqliteValue, null>): number {
         return value;
     }
     if (typeof value === "string") {
-        const nonFinite = NON_FINITE_TEXT[value.toLowerCase()];
-        if (nonFinite !== undefined) {
-            return nonFinite;
+        const lower = value.toLowerCase();
+        if (Object.hasOwn(NON_FINITE_TEXT, lower)) {
+            return NON_FINITE_TEXT[lower];
         }
         if (FLOAT_TEXT.test(value)) {
             return Number(value);
@@ -737,7 +737,8 @@ function ruleFor(duckdbType: string, line: ReleaseLine): Rule {
             : { refuse: `${duckdbType} is not a DuckDB decimal (width 1 to 38, scale up to the width)` };
     }
     const rule = Object.hasOwn(RULES, type) ? RULES[type][line] : undefined;
-    return rule ?? { refuse: UNSUPPORTED[type] ?? `${JSON.stringify(duckdbType)} is not a DuckLake column type` };
+    const known = Object.hasOwn(UNSUPPORTED, type) ? UNSUPPORTED[type] : undefined;
+    return rule ?? { refuse: known ?? `${JSON.stringify(duckdbType)} is not a DuckLake column type` };
 }
 
 function flushFix(specVersion: string): string {

@@ -208,6 +208,8 @@ describe("refusals", () => {
             "expected the INTEGER 0 or 1, got the text \"true\"");
         expect(valueRefusal("1.0", "uint64", "18446744073709551616")).toContain(
             "expected a decimal integer from 0 to 18446744073709551615");
+        expect(valueRefusal("1.0", "float64", "constructor")).toContain("DuckDB's text of a float");
+        expect(refusalOf(() => plan("1.0", "constructor"))).toContain("\"constructor\" is not a DuckLake column type");
         expect(valueRefusal("1.0", "float64", "1,5")).toContain(
             "expected a REAL or DuckDB's text of a float, got the text \"1,5\"");
         expect(valueRefusal("1.0", "decimal(4,2)", "123.45")).toContain(
