@@ -69,7 +69,6 @@ export class GitlabVariables extends pulumi.ComponentResource {
 
         const variables = listCiVariables(args);
         const provider = new Provider(`${name}-provider`, { baseUrl: args.baseUrl }, { parent: this });
-        const maskable = checkMaskable(variables, this);
         const managedBy = `Managed by Pulumi stack ${pulumi.getProject()}/${pulumi.getStack()}`;
 
         for (const variable of variables) {
@@ -78,13 +77,14 @@ export class GitlabVariables extends pulumi.ComponentResource {
                 {
                     project: args.project,
                     key: variable.key,
-                    value: gateOn(maskable, variable.value),
+                    value: variable.secret ? maskableValue(variable, this) : variable.value,
                     description: `${managedBy} from ${variable.source}; change it there, not here.`,
                     environmentScope: args.environmentScope ?? "*",
                     masked: variable.secret,
                     hidden: variable.secret,
                     protected: variable.secret,
-                    // Values are literal: a `$` in a password must not be read as a variable reference.
+                    // Values are literal: a `$` in a password must not be read as a variable reference. Raw is
+                    // also what lets `maskingProblems` accept any non-whitespace character.
                     raw: true,
                 },
                 {
@@ -194,14 +194,14 @@ export function listCiVariables(settings: CiVariableSettings): CiVariable[] {
 /** GitLab refuses to mask shorter values: https://docs.gitlab.com/ci/variables/#mask-a-cicd-variable */
 export const MASKED_MIN_LENGTH = 8;
 
-// GitLab's own rules (app/models/concerns/ci/maskable.rb): raw masked values must match \A\S{8,}\z, expanded ones
-// \A[a-zA-Z0-9_+=/@:.~-]{8,}\z. Ruby's \s is ASCII whitespace only, hence the explicit class.
+// GitLab's own rule for masked raw variables (app/models/concerns/ci/maskable.rb, MASK_AND_RAW_REGEX
+// \A\S{8,}\z): any character but whitespace. Expanded variables are further limited to the Base64 alphabet and
+// `@ : . ~`; every variable here is raw, so passwords may use any other symbol. Ruby's \s is ASCII whitespace only.
 const lineBreak = /[\r\n]/;
 const whitespace = /[ \t\f\v]/;
-const expandedMaskableCharacters = /^[a-zA-Z0-9_+=/@:.~-]*$/;
 
-/** Why GitLab would refuse to mask `value`; empty when it can. Never quotes the value. */
-export function maskingProblems(value: string, raw: boolean): string[] {
+/** Why GitLab would refuse to mask `value` as a raw variable; empty when it can. Never quotes the value. */
+export function maskingProblems(value: string): string[] {
     const problems: string[] = [];
     if (lineBreak.test(value)) {
         problems.push("it spans more than one line");
@@ -213,59 +213,39 @@ export function maskingProblems(value: string, raw: boolean): string[] {
     if (Array.from(value).length < MASKED_MIN_LENGTH) {
         problems.push(`it is shorter than ${MASKED_MIN_LENGTH} characters`);
     }
-    if (!raw && !expandedMaskableCharacters.test(value.replace(/\s/g, ""))) {
-        problems.push("it contains characters other than the Base64 alphabet and `@ : . ~`");
-    }
     return problems;
 }
 
 /**
- * One message covering every secret GitLab could not mask, or `undefined` when all can be. Names each variable,
- * where its value comes from, what is wrong and the fix; never the value.
+ * Why GitLab could not mask this variable and how to fix it, or `undefined` when it can. Names the variable and
+ * where its value comes from; never quotes the value.
  */
-export function describeUnmaskableValues(
-    variables: { key: string; source: string; value: string }[],
-): string | undefined {
-    const failures = variables
-        .map((variable) => ({ variable, problems: maskingProblems(variable.value, true) }))
-        .filter(({ problems }) => problems.length > 0)
-        .map(
-            ({ variable, problems }) =>
-                `GitLab cannot mask \`${variable.key}\` (from ${variable.source}): ${problems.join(", ")}.`,
-        );
-    if (failures.length === 0) {
+export function unmaskableValueMessage(variable: { key: string; source: string }, value: string): string | undefined {
+    const problems = maskingProblems(value);
+    if (problems.length === 0) {
         return undefined;
     }
     return (
-        `${failures.join("\n")}\n` +
-        `Set each of these to a single line of at least ${MASKED_MIN_LENGTH} characters without whitespace, ` +
-        "then run the preview again (https://docs.gitlab.com/ci/variables/#mask-a-cicd-variable)."
+        `GitLab cannot mask \`${variable.key}\` (from ${variable.source}): ${problems.join(", ")}. ` +
+        `Set it to a single line of at least ${MASKED_MIN_LENGTH} characters without whitespace ` +
+        "(https://docs.gitlab.com/ci/variables/#mask-a-cicd-variable)."
     );
 }
 
 /**
- * Resolves once every secret is known to be maskable, and fails with `describeUnmaskableValues`' message otherwise.
- * Config secrets are known at preview, so `pulumi preview` (and the preview `pulumi up` runs first) fails before
- * GitLab's API sees any variable.
+ * The secret's value, failing with `unmaskableValueMessage` when GitLab could not mask it. Config and environment
+ * secrets are known at preview, so `pulumi preview`, and the preview `pulumi up` runs first, fail before GitLab's
+ * API sees any variable. Each variable fails on its own error: one shared error would be reported once, with every
+ * resource's "error serializing property" prefix stacked on it.
  */
-function checkMaskable(variables: CiVariable[], parent: pulumi.Resource): pulumi.Output<boolean> {
-    const secrets = variables.filter((variable) => variable.secret);
-    const checked = pulumi.all(secrets.map((variable) => variable.value)).apply((values) => {
-        const message = describeUnmaskableValues(
-            secrets.map((variable, i) => ({ key: variable.key, source: variable.source, value: values[i] })),
-        );
+function maskableValue(variable: CiVariable, parent: pulumi.Resource): pulumi.Output<string> {
+    return pulumi.output(variable.value).apply((value) => {
+        const message = unmaskableValueMessage(variable, value);
         if (message !== undefined) {
-            throw new pulumi.ResourceError(message, parent);
+            throw new pulumi.ResourceError(message, parent, true);
         }
-        return true;
+        return value;
     });
-    // Only the pass/fail bit leaves the secrets; left secret, it would make every plain variable secret too.
-    return pulumi.unsecret(checked);
-}
-
-/** `value`, available only after `gate` resolves: no variable is registered while the masking check fails. */
-function gateOn(gate: pulumi.Output<boolean>, value: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.all([gate, value]).apply(([, resolved]) => resolved);
 }
 
 /**
