@@ -1,0 +1,233 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+import { DEFAULTS, parseStackConfig, RawStackConfig, StackConfigError } from "../../config";
+import { devStackConfig, PROJECT_DIR, SECRETS } from "./harness";
+
+/** The dev stack's raw config, with the given plain keys overridden or (undefined) removed. */
+function rawConfig(plain: Record<string, string | undefined> = {}, without: string[] = []): RawStackConfig {
+    const raw: RawStackConfig = { plain: {}, secrets: {} };
+    for (const [key, value] of Object.entries({ ...devStackConfig(), ...prefixed(plain) })) {
+        const short = key.replace(/^lakehouse-catalog:/, "");
+        if (value === undefined || without.includes(short)) {
+            continue;
+        }
+        if (key in SECRETS) {
+            (raw.secrets as Record<string, pulumi.Output<string>>)[short] = pulumi.secret(value);
+        } else {
+            (raw.plain as Record<string, string>)[short] = value;
+        }
+    }
+    return raw;
+}
+
+function prefixed(plain: Record<string, string | undefined>): Record<string, string | undefined> {
+    return Object.fromEntries(Object.entries(plain).map(([k, v]) => [`lakehouse-catalog:${k}`, v]));
+}
+
+const DEV_CATALOGS = [
+    { name: "stage", sqlite: "local/stage.sqlite", schema: "stage", s3Prefix: "stage" },
+    { name: "secure_stage", sqlite: "local/secure_stage.sqlite", schema: "secure_stage", s3Prefix: "secure-stage", encrypted: true },
+    { name: "graphs", sqlite: "local/marts/graphs.sqlite", schema: "graphs", s3Prefix: "marts/graphs", envName: "GRAPHS_MART" },
+    { name: "analytics", sqlite: "local/marts/analytics.sqlite", schema: "analytics", s3Prefix: "marts/analytics", envName: "ANALYTICS_MART" },
+];
+
+/** Dev catalogs with catalog `index` changed by `change`. */
+function catalogsWith(index: number, change: Record<string, unknown>): string {
+    return JSON.stringify(DEV_CATALOGS.map((catalog, i) => (i === index ? { ...catalog, ...change } : catalog)));
+}
+
+function problemsOf(raw: RawStackConfig): string[] {
+    try {
+        parseStackConfig(raw, PROJECT_DIR);
+    } catch (err) {
+        expect(err).toBeInstanceOf(StackConfigError);
+        return (err as StackConfigError).problems;
+    }
+    throw new Error("parseStackConfig accepted an invalid config");
+}
+
+describe("parseStackConfig on the dev stack", () => {
+    const config = parseStackConfig(rawConfig(), PROJECT_DIR);
+
+    it("reads the four catalogs with absolute SQLite paths and default env names", () => {
+        expect(config.catalogs).toEqual([
+            { name: "stage", sqlite: path.join(PROJECT_DIR, "local/stage.sqlite"), schema: "stage", s3Prefix: "stage", encrypted: false, envName: "STAGE" },
+            { name: "secure_stage", sqlite: path.join(PROJECT_DIR, "local/secure_stage.sqlite"), schema: "secure_stage", s3Prefix: "secure-stage", encrypted: true, envName: "SECURE_STAGE" },
+            { name: "graphs", sqlite: path.join(PROJECT_DIR, "local/marts/graphs.sqlite"), schema: "graphs", s3Prefix: "marts/graphs", encrypted: false, envName: "GRAPHS_MART" },
+            { name: "analytics", sqlite: path.join(PROJECT_DIR, "local/marts/analytics.sqlite"), schema: "analytics", s3Prefix: "marts/analytics", encrypted: false, envName: "ANALYTICS_MART" },
+        ]);
+    });
+
+    it("reads the connection, names and S3 settings", () => {
+        expect({ ...config.postgres, adminPassword: undefined }).toEqual({
+            host: "localhost", port: 5432, adminUser: "postgres", adminPassword: undefined, adminDatabase: "postgres", sslMode: "prefer",
+        });
+        expect([config.database, config.role]).toEqual(["lakehouse", "lakehouse"]);
+        expect(config.s3).toEqual({
+            endpoint: "localhost:9000", bucket: "lakehouse", region: "eu-west-1", useSsl: false, urlStyle: "path",
+            exportsPrefix: "exports", backupsPrefix: "backups",
+        });
+        expect([config.mlflowTrackingUri, config.kafkaBrokerEndpoint]).toEqual(["http://localhost:5000", "localhost:9092"]);
+    });
+
+    it("keeps every secret an Output marked secret", async () => {
+        for (const secret of [config.postgres.adminPassword, config.rolePassword, config.s3AccessKeyId, config.s3SecretAccessKey]) {
+            expect(await pulumi.isSecret(secret)).toBe(true);
+        }
+    });
+
+    it("applies the defaults Pulumi.yaml declares when keys are unset", () => {
+        const unset = ["postgresHost", "postgresPort", "postgresAdminUser", "postgresAdminDatabase", "postgresSslMode", "database", "role"];
+        const defaulted = parseStackConfig(rawConfig({}, unset), PROJECT_DIR);
+        expect(defaulted.postgres.host).toBe("localhost");
+        expect(defaulted.postgres.port).toBe(5432);
+        expect(defaulted.role).toBe("lakehouse");
+
+        const project = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as {
+            config: Record<string, { default?: unknown }>;
+        };
+        const declared = Object.fromEntries(
+            Object.entries(project.config).filter(([, decl]) => decl.default !== undefined).map(([key, decl]) => [key, decl.default]),
+        );
+        expect(declared).toEqual(DEFAULTS);
+    });
+
+    it("declares every key it reads in Pulumi.yaml, secrets as secret", () => {
+        const project = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as {
+            config: Record<string, { type: string; secret?: boolean; description?: string }>;
+        };
+        const secretKeys = Object.keys(SECRETS).map((key) => key.replace("lakehouse-catalog:", ""));
+        for (const [key, decl] of Object.entries(project.config)) {
+            expect(decl.description, key).toBeTruthy();
+            expect(decl.secret === true, key).toBe(secretKeys.includes(key));
+        }
+        // catalogs and s3 are objects, which project config cannot declare; every other key is declared.
+        const devKeys = Object.keys(devStackConfig()).map((key) => key.replace("lakehouse-catalog:", ""));
+        expect(devKeys.filter((key) => !(key in project.config)).sort()).toEqual(["catalogs", "s3"]);
+    });
+});
+
+describe("parseStackConfig refuses bad config with one message per problem", () => {
+    const cases: [string, RawStackConfig, string][] = [
+        [
+            "a duplicate catalog name",
+            rawConfig({ catalogs: catalogsWith(3, { name: "graphs", envName: "ANALYTICS_MART" }) }),
+            'lakehouse-catalog:catalogs[3].name must differ from catalogs[2].name (the name is the DuckDB attach alias and names the catalog\'s resources); got "graphs"',
+        ],
+        [
+            "a duplicate schema",
+            rawConfig({ catalogs: catalogsWith(1, { schema: "stage" }) }),
+            'lakehouse-catalog:catalogs[1].schema must differ from catalogs[0].schema (two catalogs in one schema would overwrite each other); got "stage"',
+        ],
+        [
+            "a duplicate envName",
+            rawConfig({ catalogs: catalogsWith(2, { envName: "ANALYTICS_MART" }) }),
+            'lakehouse-catalog:catalogs[3].envName must differ from catalogs[2].envName (clients find each catalog by its environment variable names); got "ANALYTICS_MART"',
+        ],
+        [
+            "a duplicate s3Prefix",
+            rawConfig({ catalogs: catalogsWith(0, { s3Prefix: "secure-stage" }) }),
+            'lakehouse-catalog:catalogs[1].s3Prefix must differ from catalogs[0].s3Prefix (two catalogs under one prefix would mix their data files); got "secure-stage"',
+        ],
+        [
+            "a schema that is not a lowercase identifier",
+            rawConfig({ catalogs: catalogsWith(0, { schema: "Stage" }) }),
+            'lakehouse-catalog:catalogs[0].schema must be a lowercase PostgreSQL schema name matching [a-z_][a-z0-9_]* (clients use it unquoted, and PostgreSQL folds unquoted names to lowercase); got "Stage"',
+        ],
+        [
+            "a schema longer than 63 bytes",
+            rawConfig({ catalogs: catalogsWith(0, { schema: "s".repeat(64) }) }),
+            `lakehouse-catalog:catalogs[0].schema must be at most 63 bytes (PostgreSQL silently truncates longer names); got "${"s".repeat(64)}"`,
+        ],
+        [
+            "the public schema",
+            rawConfig({ catalogs: catalogsWith(0, { schema: "public" }) }),
+            'lakehouse-catalog:catalogs[0].schema must not be a reserved schema name (public, information_schema, pg_*) (PostgreSQL owns these names); got "public"',
+        ],
+        [
+            "a pg_ role",
+            rawConfig({ role: "pg_monitor" }),
+            'lakehouse-catalog:role must not be a reserved role name (public, none, current_user, current_role, session_user, pg_*) (PostgreSQL owns these names); got "pg_monitor"',
+        ],
+        [
+            "a database name with a dash",
+            rawConfig({ database: "lake-house" }),
+            'lakehouse-catalog:database must be a lowercase PostgreSQL database name matching [a-z_][a-z0-9_]* (clients use it unquoted, and PostgreSQL folds unquoted names to lowercase); got "lake-house"',
+        ],
+        [
+            "port 0",
+            rawConfig({ postgresPort: "0" }),
+            'lakehouse-catalog:postgresPort must be an integer from 1 to 65535 (a TCP port); got "0"',
+        ],
+        [
+            "port 65536",
+            rawConfig({ postgresPort: "65536" }),
+            'lakehouse-catalog:postgresPort must be an integer from 1 to 65535 (a TCP port); got "65536"',
+        ],
+        [
+            "a fractional port",
+            rawConfig({ postgresPort: "5432.5" }),
+            'lakehouse-catalog:postgresPort must be an integer from 1 to 65535 (a TCP port); got "5432.5"',
+        ],
+        [
+            "an unknown sslmode",
+            rawConfig({ postgresSslMode: "on" }),
+            'lakehouse-catalog:postgresSslMode must be one of disable, prefer, require, verify-ca, verify-full (libpq sslmode values the stack supports); got "on"',
+        ],
+        [
+            "an empty s3Prefix",
+            rawConfig({ catalogs: catalogsWith(2, { s3Prefix: "" }) }),
+            'lakehouse-catalog:catalogs[2].s3Prefix must be a non-empty key prefix without a leading or trailing slash (it is joined as s3://<bucket>/<prefix>); got ""',
+        ],
+        [
+            "an empty sqlite path",
+            rawConfig({ catalogs: catalogsWith(0, { sqlite: "" }) }),
+            'lakehouse-catalog:catalogs[0].sqlite must be a non-empty string (the migration reads the catalog from this file); got ""',
+        ],
+        [
+            "a misspelt catalog key",
+            rawConfig({ catalogs: catalogsWith(0, { sqlitePath: "x.sqlite" }) }),
+            'lakehouse-catalog:catalogs[0] must only have the keys name, sqlite, schema, s3Prefix, encrypted, envName (a misspelt key would be ignored); got "sqlitePath"',
+        ],
+        [
+            "no catalogs",
+            rawConfig({ catalogs: "[]" }),
+            "lakehouse-catalog:catalogs must be a non-empty list of catalogs (each entry is one catalog to migrate); got []",
+        ],
+        [
+            "a non-boolean encrypted flag",
+            rawConfig({ catalogs: catalogsWith(1, { encrypted: "yes" }) }),
+            'lakehouse-catalog:catalogs[1].encrypted must be true or false (DuckLake\'s ENCRYPTED flag); got "yes"',
+        ],
+        [
+            "an unknown S3 URL style",
+            rawConfig({ s3: JSON.stringify({ endpoint: "e:9000", bucket: "b", region: "r", useSsl: false, urlStyle: "virtual" }) }),
+            'lakehouse-catalog:s3.urlStyle must be one of path, vhost (S3 addressing style); got "virtual"',
+        ],
+    ];
+
+    it.each(cases)("%s", (_label, raw, message) => {
+        expect(problemsOf(raw)).toEqual([message]);
+    });
+
+    it("names a missing secret and the command that sets it, without any secret value", () => {
+        const problems = problemsOf(rawConfig({}, ["rolePassword"]));
+        expect(problems).toEqual([
+            "lakehouse-catalog:rolePassword must be set as a secret (the catalog role logs in with it; migrations and clients use it); " +
+                "got nothing. Run: pulumi config set --secret lakehouse-catalog:rolePassword",
+        ]);
+    });
+
+    it("reports every problem at once", () => {
+        const problems = problemsOf(rawConfig({ postgresPort: "0", postgresSslMode: "on" }, ["postgresAdminPassword"]));
+        expect(problems).toHaveLength(3);
+        const message = problems.join("\n");
+        for (const secret of Object.values(SECRETS)) {
+            expect(message).not.toContain(secret);
+        }
+    });
+});

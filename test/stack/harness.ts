@@ -1,0 +1,185 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/** Secret values the tests set; none may ever appear as a plain string in a registered input. */
+export const SECRETS = {
+    "lakehouse-catalog:postgresAdminPassword": "admin-pw-'quoted' $HOME",
+    "lakehouse-catalog:rolePassword": "role-pw-s3cr3t",
+    "lakehouse-catalog:s3AccessKeyId": "s3-key-id-AKIA",
+    "lakehouse-catalog:s3SecretAccessKey": "s3-secret-key-xyz",
+};
+
+/** One resource registration, as the engine would receive it. */
+export interface Registration {
+    type: string;
+    name: string;
+    urn: string;
+    parent: string;
+    provider: string;
+    /** Inputs with secrets unwrapped, as the mocks see them. */
+    inputs: Record<string, unknown>;
+    /** Inputs as sent on the wire: a secret is still wrapped in Pulumi's secret signature. */
+    wireInputs: Record<string, unknown>;
+    dependencies: string[];
+    retainOnDelete: boolean;
+    protect: boolean;
+}
+
+export interface Harness {
+    registrations: Registration[];
+    /** Answers `command:local:run` invokes; unset means any invoke fails the test. */
+    onRun?: (inputs: Record<string, unknown>) => Record<string, unknown>;
+    /** stdout every mocked migration Command reports. */
+    migrationStdout: string;
+}
+
+/** The fields of the generated RegisterResourceRequest that the tests read. */
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getProvider(): string;
+    getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+    getDependenciesList(): string[];
+    getRetainondelete(): boolean;
+    getProtect(): boolean;
+}
+type Callback = (err: unknown, response: { getUrn(): string } | undefined) => void;
+interface Monitor {
+    registerResource(req: RegisterRequest, callback: Callback): Promise<void>;
+}
+
+export const DEFAULT_MIGRATION_STDOUT = JSON.stringify({
+    status: "migrated",
+    ducklakeVersion: "0.3",
+    rows: { ducklake_snapshot: 3, ducklake_table: 2 },
+    totalRows: 5,
+    seconds: 0.1,
+});
+
+/**
+ * Installs Pulumi mocks that record every registration with the options the engine gets (parent, provider,
+ * dependencies, retainOnDelete, protect), which `MockResourceArgs` alone does not show.
+ */
+export async function installMocks(): Promise<Harness> {
+    const harness: Harness = { registrations: [], migrationStdout: DEFAULT_MIGRATION_STDOUT };
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                const state: Record<string, unknown> = { ...args.inputs };
+                if (args.type === "command:local:Command") {
+                    state.stdout = harness.migrationStdout;
+                    state.stderr = "";
+                }
+                return { id: `${args.name}-id`, state };
+            },
+            call: (args) => {
+                if (args.token === "command:local:run" && harness.onRun !== undefined) {
+                    return harness.onRun(args.inputs);
+                }
+                throw new Error(`Mock not implemented: ${args.token}`);
+            },
+        },
+        "lakehouse-catalog",
+        "dev",
+        false,
+    );
+    const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) =>
+        register(req, (err, response) => {
+            if (!err && response !== undefined) {
+                const wireInputs = req.getObject()?.toJavaScript() ?? {};
+                harness.registrations.push({
+                    type: req.getType(),
+                    name: req.getName(),
+                    urn: response.getUrn(),
+                    parent: req.getParent(),
+                    provider: req.getProvider(),
+                    inputs: unwrapSecrets(wireInputs) as Record<string, unknown>,
+                    wireInputs,
+                    dependencies: req.getDependenciesList(),
+                    retainOnDelete: req.getRetainondelete(),
+                    protect: req.getProtect(),
+                });
+            }
+            callback(err, response);
+        });
+    return harness;
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+function isSecretWrapper(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+}
+
+function unwrapSecrets(value: unknown): unknown {
+    if (isSecretWrapper(value)) {
+        return unwrapSecrets(value.value);
+    }
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/** Every string in wire inputs that is NOT inside a secret wrapper, with its property path. */
+export function plainStrings(value: unknown, at = ""): { path: string; value: string }[] {
+    if (isSecretWrapper(value)) {
+        return [];
+    }
+    if (typeof value === "string") {
+        return [{ path: at, value }];
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.entries(value).flatMap(([k, v]) => plainStrings(v, at === "" ? k : `${at}.${k}`));
+    }
+    return [];
+}
+
+/** The dev stack's config (Pulumi.dev.yaml) as `setAllConfig` wants it, plus the test secrets. */
+export function devStackConfig(): Record<string, string> {
+    const file = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8")) as {
+        config: Record<string, unknown>;
+    };
+    const config = Object.fromEntries(
+        Object.entries(file.config).map(([key, value]) => [
+            key,
+            typeof value === "object" ? JSON.stringify(value) : String(value),
+        ]),
+    );
+    return { ...config, ...SECRETS };
+}
+
+/** The dev stack with `count` generated catalogs instead of the four real ones. */
+export function stackConfigWithCatalogs(count: number): Record<string, string> {
+    const catalogs = Array.from({ length: count }, (_, index) => ({
+        name: `catalog_${index}`,
+        sqlite: `local/catalog_${index}.sqlite`,
+        schema: `catalog_${index}`,
+        s3Prefix: `catalogs/catalog_${index}`,
+    }));
+    return { ...devStackConfig(), "lakehouse-catalog:catalogs": JSON.stringify(catalogs) };
+}
+
+export function setStackConfig(config: Record<string, string>): void {
+    pulumi.runtime.setAllConfig(config, Object.keys(SECRETS));
+}
+
+/** Resolves an Output under mocks (never `expect` inside an apply). */
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply(resolve));
+}
+
+export function byType(registrations: Registration[], type: string): Registration[] {
+    return registrations.filter((registration) => registration.type === type);
+}

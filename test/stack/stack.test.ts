@@ -1,0 +1,187 @@
+import * as path from "path";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+
+import {
+    byType,
+    devStackConfig,
+    type Harness,
+    installMocks,
+    plainStrings,
+    PROJECT_DIR,
+    promiseOf,
+    type Registration,
+    SECRETS,
+    setStackConfig,
+} from "./harness";
+import { evaluateStack } from "./evaluate";
+import { migrateCommand } from "../../components/catalogMigration";
+
+const DATABASE = "lakehouse-catalog:postgres:CatalogDatabase";
+const MIGRATION = "lakehouse-catalog:migration:CatalogMigration";
+const PROVIDER = "pulumi:providers:postgresql";
+const ROLE = "postgresql:index/role:Role";
+const DB = "postgresql:index/database:Database";
+const SCHEMA = "postgresql:index/schema:Schema";
+const COMMAND = "command:local:Command";
+const CATALOGS = ["stage", "secure_stage", "graphs", "analytics"];
+
+function one(registrations: Registration[], type: string, name: string): Registration {
+    const found = registrations.filter((r) => r.type === type && r.name === name);
+    expect(found, `${type} ${name}`).toHaveLength(1);
+    return found[0];
+}
+
+describe("the dev stack under mocks", () => {
+    let harness: Harness;
+    let program: typeof import("../../index");
+
+    beforeAll(async () => {
+        harness = await installMocks();
+        setStackConfig(devStackConfig());
+        vi.resetModules();
+        program = await import("../../index");
+        await Promise.all(Object.values(program.migrationStatus).map(promiseOf));
+    });
+
+    it("registers exactly the expected resources", () => {
+        const graph = harness.registrations.map((r) => `${r.type} ${r.name}`).sort();
+        expect(graph).toEqual(
+            [
+                `${DATABASE} lakehouse`,
+                `${PROVIDER} lakehouse-admin`,
+                `${ROLE} lakehouse-role`,
+                `${DB} lakehouse-database`,
+                ...CATALOGS.map((c) => `${SCHEMA} lakehouse-schema-${c}`),
+                ...CATALOGS.map((c) => `${MIGRATION} ${c}`),
+                ...CATALOGS.map((c) => `${COMMAND} ${c}-migrate`),
+            ].sort(),
+        );
+    });
+
+    it("parents every child to its component", () => {
+        const component = one(harness.registrations, DATABASE, "lakehouse");
+        for (const type of [PROVIDER, ROLE, DB, SCHEMA]) {
+            for (const child of byType(harness.registrations, type)) {
+                expect(child.parent).toBe(component.urn);
+                expect(child.urn).toContain(`${DATABASE}$${type}::`);
+            }
+        }
+        for (const catalog of CATALOGS) {
+            const migration = one(harness.registrations, MIGRATION, catalog);
+            const command = one(harness.registrations, COMMAND, `${catalog}-migrate`);
+            expect(command.parent).toBe(migration.urn);
+            expect(command.urn).toContain(`${MIGRATION}$${COMMAND}::`);
+        }
+    });
+
+    it("creates the role least-privileged, and the database and schemas owned by it, through the admin provider", () => {
+        const provider = one(harness.registrations, PROVIDER, "lakehouse-admin");
+        // Provider configuration travels as strings.
+        expect(provider.inputs).toEqual({
+            host: "localhost", port: "5432", username: "postgres", password: SECRETS["lakehouse-catalog:postgresAdminPassword"],
+            database: "postgres", sslmode: "prefer", superuser: "false", connectTimeout: "15",
+        });
+        const role = one(harness.registrations, ROLE, "lakehouse-role");
+        expect(role.inputs).toMatchObject({
+            name: "lakehouse", login: true, superuser: false, createDatabase: false, createRole: false, replication: false,
+            bypassRowLevelSecurity: false,
+        });
+        const database = one(harness.registrations, DB, "lakehouse-database");
+        expect(database.inputs).toMatchObject({ name: "lakehouse", owner: "lakehouse" });
+        expect(byType(harness.registrations, SCHEMA).map((s) => s.inputs)).toEqual(
+            CATALOGS.map((c) => ({ name: c, database: "lakehouse", owner: "lakehouse", dropCascade: false })),
+        );
+        for (const resource of [role, database, ...byType(harness.registrations, SCHEMA)]) {
+            expect(resource.provider).toBe(`${provider.urn}::lakehouse-admin-id`);
+        }
+    });
+
+    it("orders schema after database after role, and each migration after its schema", () => {
+        const role = one(harness.registrations, ROLE, "lakehouse-role");
+        const database = one(harness.registrations, DB, "lakehouse-database");
+        expect(database.dependencies).toContain(role.urn);
+        for (const catalog of CATALOGS) {
+            const schema = one(harness.registrations, SCHEMA, `lakehouse-schema-${catalog}`);
+            expect(schema.dependencies).toEqual(expect.arrayContaining([role.urn, database.urn]));
+            const command = one(harness.registrations, COMMAND, `${catalog}-migrate`);
+            expect(command.dependencies).toEqual(expect.arrayContaining([schema.urn, role.urn, database.urn]));
+        }
+    });
+
+    it("keeps role, database and schemas on delete, and leaves the migrations free to go", () => {
+        for (const type of [ROLE, DB, SCHEMA]) {
+            for (const resource of byType(harness.registrations, type)) {
+                expect(resource.retainOnDelete, resource.name).toBe(true);
+            }
+        }
+        for (const command of byType(harness.registrations, COMMAND)) {
+            expect(command.retainOnDelete).toBe(false);
+            expect(command.inputs.delete).toBeUndefined();
+            expect(command.inputs.triggers).toBeUndefined();
+        }
+    });
+
+    it("runs the exact migrate command per catalog, in the project directory, as the catalog role", () => {
+        const sqlite: Record<string, string> = {
+            stage: "local/stage.sqlite",
+            secure_stage: "local/secure_stage.sqlite",
+            graphs: "local/marts/graphs.sqlite",
+            analytics: "local/marts/analytics.sqlite",
+        };
+        for (const catalog of CATALOGS) {
+            const command = one(harness.registrations, COMMAND, `${catalog}-migrate`);
+            expect(command.inputs.create).toBe(
+                `npm run --silent migrate -- --sqlite ${path.join(PROJECT_DIR, sqlite[catalog])} --schema ${catalog} --json`,
+            );
+            expect(command.inputs.create).toBe(migrateCommand(path.join(PROJECT_DIR, sqlite[catalog]), catalog, { dryRun: false }));
+            expect(command.inputs.dir).toBe(PROJECT_DIR);
+            expect(command.inputs.environment).toEqual({
+                PGHOST: "localhost",
+                PGPORT: "5432",
+                PGDATABASE: "lakehouse",
+                PGUSER: "lakehouse",
+                PGPASSWORD: SECRETS["lakehouse-catalog:rolePassword"],
+                PGSSLMODE: "prefer",
+            });
+        }
+    });
+
+    it("marks every secret input secret: no secret value is ever a plain string on the wire", () => {
+        const secretValues = Object.values(SECRETS);
+        const leaks = harness.registrations.flatMap((r) =>
+            plainStrings(r.wireInputs)
+                .filter((s) => secretValues.some((secret) => s.value.includes(secret)))
+                .map((s) => `${r.type} ${r.name} ${s.path}`),
+        );
+        expect(leaks).toEqual([]);
+        // The walk must have something to find: the secrets are there, wrapped.
+        const wrapped = harness.registrations.flatMap((r) => JSON.stringify(r.inputs));
+        for (const secret of [SECRETS["lakehouse-catalog:rolePassword"], SECRETS["lakehouse-catalog:postgresAdminPassword"]]) {
+            expect(wrapped.some((inputs) => inputs.includes(JSON.stringify(secret).slice(1, -1)))).toBe(true);
+        }
+    });
+
+    it("exports what an operator needs, the password only as a secret", async () => {
+        expect(program.host).toBe("localhost");
+        expect(program.port).toBe(5432);
+        expect(await promiseOf(program.database)).toBe("lakehouse");
+        expect(await promiseOf(program.role)).toBe("lakehouse");
+        expect(program.schemas).toEqual({ stage: "stage", secure_stage: "secure_stage", graphs: "graphs", analytics: "analytics" });
+        expect(await pulumi.isSecret(program.password)).toBe(true);
+        expect(await pulumi.isSecret(program.database)).toBe(false);
+        const statuses = await Promise.all(CATALOGS.map((c) => promiseOf(program.migrationStatus[c])));
+        expect(statuses).toEqual(["migrated", "migrated", "migrated", "migrated"]);
+    });
+});
+
+describe("stack evaluation time (issue 6: under 2 s each)", () => {
+    it.each([4, 40])("evaluates %i catalogs in under 2 s", async (catalogs) => {
+        vi.resetModules();
+        const evaluation = await evaluateStack(catalogs);
+        // role, database, provider, component + per catalog: schema, migration component, command
+        expect(evaluation.resources).toBe(4 + 3 * catalogs);
+        expect(evaluation.milliseconds).toBeLessThan(2000);
+        console.log(`stack evaluation: ${catalogs} catalogs, ${evaluation.resources} resources, ${Math.round(evaluation.milliseconds)} ms`);
+    });
+});
