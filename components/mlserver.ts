@@ -125,7 +125,7 @@ const MLSERVER_SERVICE = "mlserver";
 const MLSERVER_PORT = 8000;
 
 /** Same probe as the original compose service; GET /health answers 200 once the app is up. */
-export const MLSERVER_HEALTHCHECK = {
+const MLSERVER_HEALTHCHECK = {
     tests: ["CMD", "curl", "-f", `http://localhost:${MLSERVER_PORT}/health`],
     interval: "10s",
     retries: 5,
