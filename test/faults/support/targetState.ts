@@ -121,6 +121,34 @@ export interface Reader {
  * types and the rows in ducklake_snapshot. Each poll is one REPEATABLE READ transaction, so what it reports is one
  * consistent state of the server.
  */
+/** One consistent view of the target (one REPEATABLE READ transaction), as a DuckLake client would see it. */
+export async function observeTarget(client: Client, schema: string): Promise<ReaderObservation> {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    try {
+        const shape = await client.query<{ tables: number; column_types: string; has_snapshot: boolean }>(
+            `SELECT (SELECT count(*)::int FROM pg_tables WHERE schemaname = $1) AS tables,
+                    (SELECT md5(coalesce(string_agg(format('%s.%s %s', table_name, column_name, data_type),
+                                                    ',' ORDER BY table_name, ordinal_position), ''))
+                     FROM information_schema.columns WHERE table_schema = $1) AS column_types,
+                    EXISTS (SELECT FROM pg_tables WHERE schemaname = $1
+                            AND tablename = 'ducklake_snapshot') AS has_snapshot`, [schema]);
+        const { tables, column_types: columnTypes, has_snapshot: hasSnapshot } = shape.rows[0];
+        let snapshots: number | null = null;
+        if (hasSnapshot) {
+            const count = await client.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.ducklake_snapshot`);
+            snapshots = count.rows[0].n;
+        }
+        return { tables, columnTypes, snapshots };
+    } finally {
+        await client.query("COMMIT");
+    }
+}
+
+/**
+ * A separate connection polling the target throughout a run (see observeTarget), recording each distinct state.
+ * It connects with `config`; use a role other than the migration's so it is not taken for the migrating backend.
+ */
 export async function startReader(config: ClientConfig, schema: string): Promise<Reader> {
     const client = new Client(config);
     await client.connect();
@@ -132,24 +160,8 @@ export async function startReader(config: ClientConfig, schema: string): Promise
     const loop = (async () => {
         while (running) {
             try {
-                await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-                const shape = await client.query<{ tables: number; column_types: string; has_snapshot: boolean }>(
-                    `SELECT (SELECT count(*)::int FROM pg_tables WHERE schemaname = $1) AS tables,
-                            (SELECT md5(coalesce(string_agg(format('%s.%s %s', table_name, column_name, data_type),
-                                                            ',' ORDER BY table_name, ordinal_position), ''))
-                             FROM information_schema.columns WHERE table_schema = $1) AS column_types,
-                            EXISTS (SELECT FROM pg_tables WHERE schemaname = $1
-                                    AND tablename = 'ducklake_snapshot') AS has_snapshot`, [schema]);
-                const { tables, column_types: columnTypes, has_snapshot: hasSnapshot } = shape.rows[0];
-                let snapshots: number | null = null;
-                if (hasSnapshot) {
-                    const count = await client.query<{ n: number }>(
-                        `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.ducklake_snapshot`);
-                    snapshots = count.rows[0].n;
-                }
-                await client.query("COMMIT");
+                const observation = await observeTarget(client, schema);
                 polls++;
-                const observation = { tables, columnTypes, snapshots };
                 seen.set(JSON.stringify(observation), observation);
             } catch (error) {
                 errors.push((error as Error).message);
@@ -166,4 +178,12 @@ export async function startReader(config: ClientConfig, schema: string): Promise
             return { states: [...seen.values()], polls, errors };
         },
     };
+}
+
+/**
+ * Whether a backend's query is the engine's verification: per table, one aggregate of 64-bit row hashes
+ * (hashtextextended) over the typed columns, compared with the digest computed from the source.
+ */
+export function isVerificationQuery(query: string): boolean {
+    return /\bhashtextextended\s*\(/i.test(query);
 }

@@ -1,0 +1,124 @@
+/**
+ * SIGKILL of the migrate process at each point of its work. The server must abort the open transaction, leaving the
+ * target exactly as before, with nothing left running or locked, and a re-run must then succeed. A reader polling the
+ * target throughout must only ever see the state before.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildLargeCatalog, LARGEST_TABLE } from "./support/catalogs";
+import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
+import { kill, openFiles, pollUntil, runMigrate, startMigrate, type MigrateRun } from "./support/migrateProcess";
+import { expectMigrated, expectOnlyStates } from "./support/expectations";
+import {
+    backendsOf, copyProgress, isVerificationQuery, observeTarget, schemaState, startReader, waitUntilReaped,
+} from "./support/targetState";
+
+let target: FaultTarget;
+let catalog: string;
+let largestRows: number;
+
+beforeAll(async () => {
+    target = await openFaultTarget("kill");
+    catalog = path.join(target.dir, "large.sqlite");
+    largestRows = buildLargeCatalog(catalog).rows[LARGEST_TABLE];
+});
+
+afterAll(async () => {
+    await target?.close();
+});
+
+/**
+ * Starts a migration into a fresh schema, waits for `reach` to see the run arrive at the fault point, SIGKILLs the
+ * engine there, and checks the aftermath. Returns what `reach` observed, for the assertion messages.
+ */
+async function killAt(schema: string, reach: (run: MigrateRun, pid: number) => Promise<void>,
+    extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+    await target.createSchema(schema);
+    const before = await schemaState(target.observer, schema);
+    const seenBefore = await observeTarget(target.observer, schema);
+    const reader = await startReader(target.observerConfig, schema);
+
+    const run = startMigrate({ sqlite: catalog, schema, env: { ...target.env, ...extraEnv } });
+    const pid = await run.engineProcess();
+    await reach(run, pid);
+    kill(pid);
+    const killed = await run.done;
+
+    await waitUntilReaped(target.observer, target.role, target.database);
+    const seen = await reader.stop();
+    expect(killed.code, killed.stderr).not.toBe(0);
+    expect(await schemaState(target.observer, schema)).toEqual(before);
+    expect(seen.errors).toEqual([]);
+    expect(seen.states).toEqual([seenBefore]);
+
+    const rerunReader = await startReader(target.observerConfig, schema);
+    const rerun = await runMigrate({ sqlite: catalog, schema, env: target.env });
+    const rerunSeen = await rerunReader.stop();
+    expectMigrated(rerun, "migrated");
+    const seenAfter = await observeTarget(target.observer, schema);
+    expect(seenAfter.snapshots).toBeGreaterThan(0);
+    expectOnlyStates(rerunSeen, [seenBefore, seenAfter]);
+    await waitUntilReaped(target.observer, target.role, target.database);
+}
+
+/** Polls `probe` while the run lives; fails clearly if the run ends before the fault point was reached. */
+function whileRunning<T>(run: MigrateRun, probe: () => Promise<T | undefined | false> | T | undefined | false,
+    what: string): Promise<T> {
+    let exited = false;
+    void run.done.then(() => { exited = true; });
+    return pollUntil(async () => {
+        if (exited) {
+            throw new Error(`the migration ended before ${what}: ${run.output.stderr}`);
+        }
+        return probe();
+    }, 60_000, what);
+}
+
+describe("SIGKILL of the migrate process", () => {
+    it("while it reads the source, before anything reaches PostgreSQL", async () => {
+        const source = fs.realpathSync(catalog);
+        await killAt("kill_reading", async (run, pid) => {
+            await whileRunning(run, () => openFiles(pid).includes(source), "the engine to open the source");
+        });
+    });
+
+    it(`in the middle of the largest table's load (${LARGEST_TABLE})`, async () => {
+        await killAt("kill_copy", async (run) => {
+            await whileRunning(run, async () => {
+                for (const backend of await backendsOf(target.observer, target.role, target.database)) {
+                    if (/^\s*COPY\b/i.test(backend.query) && backend.query.includes(LARGEST_TABLE)) {
+                        const copied = await copyProgress(target.observer, backend.pid);
+                        if (copied !== undefined && copied > largestRows / 2) {
+                            return true;
+                        }
+                    }
+                }
+                return false;
+            }, `COPY into ${LARGEST_TABLE} to pass half its rows`);
+        });
+    });
+
+    it("during verification", async () => {
+        await killAt("kill_verify", async (run) => {
+            await whileRunning(run, async () => {
+                const backends = await backendsOf(target.observer, target.role, target.database);
+                return backends.some((backend) => backend.state === "active" && isVerificationQuery(backend.query));
+            }, "a verification query to run");
+        });
+    });
+
+    it("just before COMMIT, with everything loaded and verified", async () => {
+        const marker = path.join(target.dir, "paused-before-commit");
+        const hook = path.join(__dirname, "support", "pauseBeforeCommit.cjs");
+        await killAt("kill_commit", async (run) => {
+            await whileRunning(run, () => fs.existsSync(marker), "the engine to reach COMMIT");
+            const backends = await backendsOf(target.observer, target.role, target.database);
+            // The whole catalog sits in an open transaction on the server: exactly what the kill must throw away.
+            expect(backends.map((backend) => backend.state)).toContain("idle in transaction");
+        }, {
+            FAULTS_PAUSE_MARKER: marker,
+            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${hook}`.trim(),
+        });
+    });
+});
