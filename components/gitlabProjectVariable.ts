@@ -87,6 +87,7 @@ export class Provider extends pulumi.ProviderResource {
     declare public readonly baseUrl: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: ProviderArgs, opts?: pulumi.ResourceOptions) {
-        super("gitlab", name, { baseUrl: args.baseUrl }, pulumi.mergeOptions({ version: GITLAB_PROVIDER_VERSION }, opts));
+        const inputs: pulumi.Inputs = { baseUrl: args.baseUrl };
+        super("gitlab", name, inputs, pulumi.mergeOptions({ version: GITLAB_PROVIDER_VERSION }, opts));
     }
 }

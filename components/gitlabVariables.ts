@@ -294,7 +294,10 @@ export function deployCredentialsFromEnv(env: Record<string, string | undefined>
     if (missing.length > 0) {
         throw new Error(
             missing
-                .map((name) => `\`${name}\` must be set in the environment of \`pulumi up\` (${deployCredentialNeeds[name]}).`)
+                .map(
+                    (name) =>
+                        `\`${name}\` must be set in the environment of \`pulumi up\` (${deployCredentialNeeds[name]}).`,
+                )
                 .join("\n") + "\nExport it, or unset `lakehouse-catalog:gitlabProject` to leave GitLab alone.",
         );
     }

@@ -194,7 +194,9 @@ describe("GitlabVariables", () => {
                 project: "datalabtechtv/datalab",
                 key,
                 value: secret ? { secret: EXPECTED[key] } : EXPECTED[key],
-                description: expect.stringMatching(/^Managed by Pulumi stack lakehouse-catalog\/dev from .+; change it there, not here\.$/),
+                description: expect.stringMatching(
+                    /^Managed by Pulumi stack lakehouse-catalog\/dev from .+; change it there, not here\.$/,
+                ),
                 environmentScope: "*",
                 masked: secret,
                 hidden: secret,
