@@ -37,7 +37,7 @@ export interface StackEvaluation {
     catalogs: number;
     /** Wall time of the child process: Node and tsx start-up, module loading and the program. */
     processSeconds: number | null;
-    /** From importing index.ts until every registration has settled. */
+    /** From installing the mocks until every export of index.ts has resolved (the evaluator's own clock). */
     programSeconds: number | null;
     resources: number | null;
     error?: string;
