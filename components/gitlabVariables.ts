@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config";
 import { ProjectVariable, Provider } from "./gitlabProjectVariable";
 
 /** One catalog's share of the CI/CD variables: `PSQL_CATALOG_<envName>_SCHEMA` and `S3_<envName>_PREFIX`. */
@@ -306,5 +307,51 @@ export function deployCredentialsFromEnv(env: Record<string, string | undefined>
         pulumiBackendUrl: read("PULUMI_BACKEND_URL"),
         pulumiConfigPassphrase: read("PULUMI_CONFIG_PASSPHRASE"),
         gitlabToken: read("GITLAB_TOKEN"),
+    };
+}
+
+/** The `gitlab*` stack config keys. */
+export interface GitlabSettings {
+    /** `gitlabProject`: numeric id or full path of the project that runs the pipeline. */
+    project: string;
+    /** `gitlabBaseUrl`: the GitLab instance, with or without `/api/v4/`. */
+    baseUrl: string;
+    /** `gitlabEnvironmentScope`. */
+    environmentScope?: string;
+}
+
+/** The component's args from the validated stack config, the `gitlab*` keys and the deployer's credentials. */
+export function gitlabVariablesArgs(
+    config: StackConfig,
+    gitlab: GitlabSettings,
+    credentials: DeployCredentials,
+): GitlabVariablesArgs {
+    return {
+        project: gitlab.project,
+        baseUrl: normalizeGitlabBaseUrl(gitlab.baseUrl),
+        environmentScope: gitlab.environmentScope,
+        pulumiStack: pulumi.getStack(),
+        ...credentials,
+        psqlHost: config.postgres.host,
+        psqlPort: config.postgres.port,
+        psqlDatabase: config.database,
+        psqlUser: config.role,
+        psqlPassword: config.rolePassword,
+        catalogs: config.catalogs.map((catalog) => ({
+            envName: catalog.envName,
+            schema: catalog.schema,
+            s3Prefix: catalog.s3Prefix,
+        })),
+        s3Endpoint: config.s3.endpoint,
+        s3Bucket: config.s3.bucket,
+        s3Region: config.s3.region,
+        s3UseSsl: config.s3.useSsl,
+        s3UrlStyle: config.s3.urlStyle,
+        s3AccessKeyId: config.s3AccessKeyId,
+        s3SecretAccessKey: config.s3SecretAccessKey,
+        s3ExportsPrefix: config.s3.exportsPrefix,
+        s3BackupsPrefix: config.s3.backupsPrefix,
+        mlflowTrackingUri: config.mlflowTrackingUri,
+        kafkaBrokerEndpoint: config.kafkaBrokerEndpoint,
     };
 }
