@@ -1,0 +1,102 @@
+/**
+ * `npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json]`
+ *
+ * Connection: the libpq environment variables only (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE).
+ * Exit codes: 0 migrated, unchanged or a successful dry run; 1 refused or failed, target unchanged; 2 usage error.
+ * Progress goes to stderr, the summary to stdout (one JSON object with --json).
+ */
+import { parseArgs } from "node:util";
+import { type MigrationResult, migrateCatalog } from "./engine";
+import { MigrationError, UsageError } from "./errors";
+
+export const USAGE = "usage: npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json]\n"
+    + "  Copies a DuckLake catalog from a SQLite file into a PostgreSQL schema, verified, in one transaction.\n"
+    + "  Connection from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE.\n"
+    + "  Exit 0: migrated, unchanged or dry run done; 1: refused or failed (target unchanged); 2: usage error.";
+
+export interface CliArguments {
+    sqlite: string;
+    schema: string;
+    dryRun: boolean;
+    json: boolean;
+}
+
+export function parseCliArguments(argv: readonly string[]): CliArguments {
+    let values: { sqlite?: string; schema?: string; "dry-run"?: boolean; json?: boolean };
+    try {
+        ({ values } = parseArgs({
+            args: [...argv],
+            options: {
+                sqlite: { type: "string" },
+                schema: { type: "string" },
+                "dry-run": { type: "boolean" },
+                json: { type: "boolean" },
+            },
+            allowPositionals: false,
+            strict: true,
+        }));
+    } catch (error) {
+        throw new UsageError((error as Error).message);
+    }
+    for (const key of ["sqlite", "schema"] as const) {
+        if (values[key] === undefined || values[key] === "") {
+            throw new UsageError(`--${key} is required`);
+        }
+    }
+    return { sqlite: values.sqlite!, schema: values.schema!, dryRun: values["dry-run"] ?? false, json: values.json ?? false };
+}
+
+export function summary(result: MigrationResult): string {
+    const rows = `${result.totalRows.toLocaleString("en-US")} rows in ${Object.keys(result.rows).length} tables`;
+    const rate = result.seconds > 0 ? `, ${Math.round(result.totalRows / result.seconds).toLocaleString("en-US")} rows/s` : "";
+    const what = `${result.source} (DuckLake ${result.ducklakeVersion})`;
+    switch (result.status) {
+        case "migrated":
+            return `migrated ${what} into schema ${result.schema}: ${rows}, verified, in ${result.seconds} s${rate}`;
+        case "unchanged":
+            return `unchanged: schema ${result.schema} already holds exactly ${what} (${rows}); nothing was written`;
+        case "dry-run":
+            return result.plan === "unchanged"
+                ? `dry run: schema ${result.schema} already holds exactly ${what} (${rows}); a run would change nothing`
+                : `dry run: would create the DuckLake ${result.ducklakeVersion} tables in schema ${result.schema} and `
+                    + `copy ${what}: ${rows}; nothing was written`;
+    }
+}
+
+async function main(): Promise<number> {
+    let args: CliArguments;
+    try {
+        args = parseCliArguments(process.argv.slice(2));
+    } catch (error) {
+        process.stderr.write(`migrate: ${(error as Error).message}\n${USAGE}\n`);
+        return 2;
+    }
+    try {
+        const result = await migrateCatalog({
+            sqlite: args.sqlite,
+            schema: args.schema,
+            dryRun: args.dryRun,
+            onProgress: (line) => process.stderr.write(`migrate: ${line}\n`),
+        });
+        process.stdout.write(args.json ? `${JSON.stringify(result)}\n` : `${summary(result)}\n`);
+        return 0;
+    } catch (error) {
+        if (error instanceof UsageError) {
+            process.stderr.write(`migrate: ${error.message}\n${USAGE}\n`);
+            return 2;
+        }
+        if (error instanceof MigrationError) {
+            process.stderr.write(`migrate: ${error.message}\n`);
+            return 1;
+        }
+        process.stderr.write(`migrate: unexpected failure: ${(error as Error).stack ?? String(error)}\n`
+            + "The PostgreSQL transaction was not committed, so the target is unchanged.\n");
+        return 1;
+    }
+}
+
+if (require.main === module) {
+    void main().then((code) => {
+        process.exitCode = code;
+    });
+}

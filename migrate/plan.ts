@@ -1,0 +1,310 @@
+/**
+ * What a catalog migration copies: the source's spec version, checked against the DDL files, and per table the
+ * PostgreSQL DDL, how the source rows become COPY text, and the canonical form both digests are computed over.
+ */
+import {
+    type CatalogSpec,
+    type CoreType,
+    type TableSpec,
+    loadCatalogSpec,
+    quoteIdentifier,
+    renderStatement,
+    supportedVersions,
+} from "./catalogSpec";
+import {
+    COPY_NULL,
+    ESCAPE_PATTERN,
+    canonicalTimestamptz,
+    copyEscape,
+    pgCanonicalField,
+    pgCopyEscaped,
+    sqliteCopyLine,
+} from "./canonical";
+import type { DigestAccumulator } from "./digest";
+import { MigrationError } from "./errors";
+import { type InlinedColumnPlan, type SqliteValue, planInlinedDataTable } from "./inlined";
+import type { SourceCatalog, SourceTable } from "./source";
+
+export interface TablePlan {
+    name: string;
+    /** Target columns in DuckLake's order, with their PostgreSQL types. */
+    columns: { name: string; pgType: string }[];
+    createSql(schema: string): string;
+    primaryKeySql?(schema: string): string;
+    /** One PostgreSQL expression per column giving its canonical field text. */
+    canonicalFields: string[];
+    /** Reads the whole table: yields COPY text chunks (whole lines) and adds every row to `digest`. */
+    read(source: SourceCatalog, digest: DigestAccumulator): Iterable<Buffer>;
+}
+
+export interface CatalogPlan {
+    version: string;
+    tables: TablePlan[];
+}
+
+/** Versions DuckLake only used during development; their layout varied, so they are never copied as they are. */
+const DEV_VERSIONS = new Set(["0.3-dev1", "0.4-dev1"]);
+
+// Rows per SQLite call when building COPY text: large enough to amortise the call, small enough to stream.
+const CORE_BATCH_ROWS = 2000;
+const INLINED_BATCH_ROWS = 500;
+
+function upgradeFix(file: string): string {
+    return "Fix: attach the catalog once with DuckDB 1.5.2 or later, "
+        + `\`ATTACH 'ducklake:sqlite:${file}' AS lake (AUTOMATIC_MIGRATION TRUE)\`, so that DuckLake upgrades it `
+        + "to a released spec version, then migrate again.";
+}
+
+export function planCatalog(source: SourceCatalog): CatalogPlan {
+    const file = source.file;
+    const sourceTables = new Map(source.tables().map((table) => [table.name, table]));
+    if (!sourceTables.has("ducklake_metadata")) {
+        throw new MigrationError(`source ${file} is a SQLite database but not a DuckLake catalog (it has no `
+            + "ducklake_metadata table). Fix: pass the file DuckDB attaches as ducklake:sqlite:<file>.");
+    }
+    const versions = source.versionValues();
+    if (versions.length !== 1) {
+        throw new MigrationError(`source ${file} is not a usable DuckLake catalog: ducklake_metadata holds `
+            + `${versions.length === 0 ? "no" : `${versions.length} different`} values for key "version". `
+            + "Fix: pass an intact DuckLake catalog, or restore this one from a backup.");
+    }
+    const version = versions[0];
+    const known = supportedVersions();
+    if (!known.includes(version)) {
+        const kind = DEV_VERSIONS.has(version)
+            ? "a development layout that changed while it was in use, so it cannot be copied faithfully"
+            : `not a version this migration knows (it supports ${known.join(", ")})`;
+        throw new MigrationError(`source ${file} is at DuckLake spec ${JSON.stringify(version)}, ${kind}. `
+            + upgradeFix(file));
+    }
+    const spec = loadCatalogSpec(version);
+    const tables: TablePlan[] = spec.tables.map((table) => {
+        const present = sourceTables.get(table.name);
+        if (!present) {
+            throw new MigrationError(`source ${file} is at DuckLake spec ${version} but lacks its table ${table.name}. `
+                + `The file is damaged or was not written by DuckLake. ${upgradeFix(file)} Or restore it from a backup.`);
+        }
+        checkColumns(file, version, present, table.columns.map((column) => column.name));
+        return corePlan(file, table);
+    });
+    const expected = new Set(spec.tables.map((table) => table.name));
+    for (const table of sourceTables.values()) {
+        if (expected.has(table.name)) {
+            continue;
+        }
+        const inlined = inlinedPlan(source, spec, table);
+        if (!inlined) {
+            throw new MigrationError(`source ${file} holds a table ${table.name}, which is not part of DuckLake spec `
+                + `${version}; the migration copies the catalog exactly and would lose it. Fix: move that table `
+                + "out of the catalog file, or check that this is the right file.");
+        }
+        tables.push(inlined);
+    }
+    return { version, tables };
+}
+
+function checkColumns(file: string, version: string, table: SourceTable, expected: readonly string[]): void {
+    const missing = expected.filter((name) => !table.columns.includes(name));
+    const extra = table.columns.filter((name) => !expected.includes(name));
+    if (missing.length > 0 || extra.length > 0) {
+        const parts = [
+            ...missing.map((name) => `lacks column ${table.name}.${name}`),
+            ...extra.map((name) => `has an unexpected column ${table.name}.${name}`),
+        ];
+        throw new MigrationError(`source ${file} is at DuckLake spec ${version} but ${parts.join(", ")}. The file is `
+            + `damaged or was not written by DuckLake ${version}. ${upgradeFix(file)}`);
+    }
+}
+
+function corePlan(file: string, table: TableSpec): TablePlan {
+    const lineSql = sqliteCopyLine(table.name, table.columns);
+    const timestampColumns = table.columns.flatMap((column, index) =>
+        column.pgType === "timestamp with time zone" ? [index] : []);
+    return {
+        name: table.name,
+        columns: table.columns.map((column) => ({ name: column.name, pgType: column.pgType })),
+        createSql: (schema) => renderStatement(table.createSql, schema),
+        primaryKeySql: table.primaryKey && ((schema) => renderStatement(table.primaryKey!.sql, schema)),
+        canonicalFields: table.columns.map((column) => pgCanonicalField(column.name, column.pgType)),
+        *read(source, digest) {
+            const batches = source.lineBatches(table.name, lineSql, { escape_pattern: ESCAPE_PATTERN }, CORE_BATCH_ROWS);
+            for (const text of batches) {
+                const bytes = Buffer.from(text, "utf8");
+                if (timestampColumns.length === 0) {
+                    digest.addLines(bytes);
+                } else {
+                    addTimestampLines(file, table, timestampColumns, text, digest);
+                }
+                yield bytes;
+            }
+        },
+    };
+}
+
+/** Digests lines whose timestamptz fields carry the writer's offset, with those fields normalised to UTC. */
+function addTimestampLines(file: string, table: TableSpec, timestampColumns: readonly number[], text: string,
+    digest: DigestAccumulator): void {
+    const lines = text.split("\n");
+    lines.pop();
+    for (const line of lines) {
+        const fields = line.split("\t");
+        for (const index of timestampColumns) {
+            if (fields[index] === COPY_NULL) {
+                continue;
+            }
+            const canonical = canonicalTimestamptz(fields[index]);
+            if (canonical === undefined) {
+                throw new MigrationError(`source ${file}: ${table.name}.${table.columns[index].name} holds `
+                    + `${JSON.stringify(fields[index])}, which is not a timestamp as DuckDB writes it `
+                    + "(YYYY-MM-DD HH:MM:SS[.ffffff]±HH[:MM]), so its instant is uncertain. Fix: correct the value "
+                    + "with DuckDB or sqlite3, or restore the file from a backup.");
+            }
+            fields[index] = canonical;
+        }
+        const bytes = Buffer.from(fields.join("\t"), "utf8");
+        digest.addLine(bytes, 0, bytes.length);
+    }
+}
+
+const INLINED_DATA = /^ducklake_inlined_data_(\d+)_(\d+)$/;
+const INLINED_DELETE = /^ducklake_inlined_delete_(\d+)$/;
+
+/** The bigint columns DuckLake puts first in inlined data tables (renamed with a prefix in 1.1-dev1). */
+function inlinedMetadataColumns(version: string): string[] {
+    const names = ["row_id", "begin_snapshot", "end_snapshot"];
+    return version === "1.1-dev1" ? names.map((name) => `_ducklake_${name}`) : names;
+}
+
+const INLINED_DELETE_COLUMNS = ["file_id", "row_id", "begin_snapshot"];
+
+/** Inlined delete tables exist from spec 0.4 on (DuckLake 277d95a9, 2026-01-28). */
+const INLINED_DELETE_VERSIONS: ReadonlySet<string> = new Set(["0.4", "1.0", "1.1-dev1"]);
+
+/** The plan of a data-inlining table, or undefined if `table` is not one. */
+function inlinedPlan(source: SourceCatalog, spec: CatalogSpec, table: SourceTable): TablePlan | undefined {
+    const file = source.file;
+    const data = INLINED_DATA.exec(table.name);
+    const deletes = INLINED_DELETE.exec(table.name);
+    if (deletes) {
+        if (!INLINED_DELETE_VERSIONS.has(spec.version)) {
+            return undefined;
+        }
+        checkColumns(file, spec.version, table, INLINED_DELETE_COLUMNS);
+        return inlinedTablePlan(file, table.name, INLINED_DELETE_COLUMNS, []);
+    }
+    if (!data) {
+        return undefined;
+    }
+    const metadata = inlinedMetadataColumns(spec.version);
+    if (metadata.some((name, index) => table.columns[index] !== name)) {
+        throw new MigrationError(`source ${file}: the inlined data table ${table.name} does not start with the `
+            + `columns ${metadata.join(", ")} that DuckLake ${spec.version} gives it. Fix: run `
+            + "`CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, then migrate again.");
+    }
+    const userColumns = table.columns.slice(metadata.length);
+    const types = inlinedColumnTypes(source, table.name, BigInt(data[1]), BigInt(data[2]), userColumns);
+    const columns = planInlinedDataTable({
+        table: table.name,
+        specVersion: spec.version,
+        columns: userColumns.map((name) => ({ name, duckdbType: types.get(name)! })),
+    });
+    return inlinedTablePlan(file, table.name, metadata, columns);
+}
+
+/**
+ * The DuckLake types of an inlined table's user columns, from ducklake_column: the top-level column of that name,
+ * and where the name was used by several column versions, the one alive at the table's schema version.
+ */
+function inlinedColumnTypes(source: SourceCatalog, table: string, tableId: bigint, schemaVersion: bigint,
+    names: readonly string[]): Map<string, string> {
+    const rows = source.query(
+        "SELECT c.column_name, c.column_type, c.begin_snapshot, c.end_snapshot FROM ducklake_column c "
+        + "WHERE c.table_id = ? AND c.parent_column IS NULL",
+    ).all(tableId) as unknown as [string, string, bigint | null, bigint | null][];
+    const firstSnapshot = source.query("SELECT min(snapshot_id) FROM ducklake_snapshot WHERE schema_version = ?")
+        .get(schemaVersion) as unknown as [bigint | null] | undefined;
+    const at = firstSnapshot?.[0] ?? null;
+    const types = new Map<string, string>();
+    for (const name of names) {
+        const candidates = rows.filter((row) => row[0] === name);
+        const distinctTypes = new Set(candidates.map((row) => row[1]));
+        const alive = at === null ? [] : candidates.filter((row) =>
+            row[2] !== null && row[2] <= at && (row[3] === null || row[3] > at));
+        const type = distinctTypes.size === 1 ? candidates[0][1] : alive.length === 1 ? alive[0][1] : undefined;
+        if (type === undefined) {
+            throw new MigrationError(`source ${source.file}: the type of column ${JSON.stringify(name)} of the inlined `
+                + `data table ${table} cannot be determined from ducklake_column (table_id ${tableId}, schema version `
+                + `${schemaVersion}). Fix: run \`CALL ducklake_flush_inlined_data('<catalog alias>')\` on the source `
+                + "with DuckDB, so the rows move to Parquet files, then migrate again.");
+        }
+        types.set(name, type);
+    }
+    return types;
+}
+
+/** Inlined tables: bigint metadata columns first, then the planned user columns; no primary key. */
+function inlinedTablePlan(file: string, name: string, bigintColumns: readonly string[],
+    userColumns: readonly InlinedColumnPlan[]): TablePlan {
+    const columns = [
+        ...bigintColumns.map((column) => ({ name: column, pgType: "bigint" })),
+        ...userColumns.map((column) => ({ name: column.name, pgType: column.pgType })),
+    ];
+    const selectList = columns.map((column) => quoteIdentifier(column.name)).join(", ");
+    return {
+        name,
+        columns,
+        createSql: (schema) => `CREATE TABLE ${quoteIdentifier(schema)}.${quoteIdentifier(name)} (\n`
+            + columns.map((column) => `    ${quoteIdentifier(column.name)} ${column.pgType}`).join(",\n") + "\n)",
+        canonicalFields: [
+            ...bigintColumns.map((column) => pgCanonicalField(column, "bigint" satisfies CoreType)),
+            ...userColumns.map((column) =>
+                `coalesce(${pgCopyEscaped(column.canonicalSql(quoteIdentifier(column.name)))}, '\\N')`),
+        ],
+        *read(source, digest) {
+            let copy = "";
+            let rows = 0;
+            for (const row of source.query(`SELECT ${selectList} FROM ${quoteIdentifier(name)}`).iterate()) {
+                const values = row as unknown as SqliteValue[];
+                const copyFields: string[] = [];
+                const canonicalFields: string[] = [];
+                values.forEach((value, index) => {
+                    if (index < bigintColumns.length) {
+                        const text = bigintText(file, name, bigintColumns[index], value);
+                        copyFields.push(text);
+                        canonicalFields.push(text);
+                    } else {
+                        const plan = userColumns[index - bigintColumns.length];
+                        copyFields.push(copyField(plan.toCopyText(value)));
+                        canonicalFields.push(copyField(plan.canonical(value)));
+                    }
+                });
+                copy += copyFields.join("\t") + "\n";
+                const canonical = Buffer.from(canonicalFields.join("\t"), "utf8");
+                digest.addLine(canonical, 0, canonical.length);
+                if (++rows % INLINED_BATCH_ROWS === 0) {
+                    yield Buffer.from(copy, "utf8");
+                    copy = "";
+                }
+            }
+            if (copy !== "") {
+                yield Buffer.from(copy, "utf8");
+            }
+        },
+    };
+}
+
+function copyField(text: string | null): string {
+    return text === null ? COPY_NULL : copyEscape(text);
+}
+
+function bigintText(file: string, table: string, column: string, value: SqliteValue): string {
+    if (value === null) {
+        return COPY_NULL;
+    }
+    if (typeof value !== "bigint") {
+        throw new MigrationError(`source ${file}: ${table}.${column} holds a non-integer value where DuckLake writes `
+            + "integers. Fix: run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, "
+            + "then migrate again.");
+    }
+    return value.toString();
+}

@@ -1,0 +1,191 @@
+/**
+ * The SQLite side: checks a catalog file before anything opens it, opens it read-only, checks its integrity, and
+ * reads it inside one read transaction, so that a DuckLake writer working on the file meanwhile cannot make the
+ * copy inconsistent.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { MigrationError } from "./errors";
+import type { SqliteValue } from "./inlined";
+
+const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
+const HEADER_BYTES = 100;
+
+/** Refuses, before opening it, anything at `file` that cannot be a SQLite catalog. Never creates a file. */
+export function checkSourceFile(file: string): void {
+    let stat: fs.Stats;
+    try {
+        stat = fs.statSync(file);
+    } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "ENOTDIR") {
+            const directory = path.dirname(path.resolve(file));
+            const missingDirectory = !fs.existsSync(directory);
+            throw new MigrationError(
+                `source ${file} does not exist${missingDirectory ? ` (nor does its directory ${directory})` : ""}. `
+                + "Fix: pass the path of the DuckLake SQLite catalog file with --sqlite.",
+            );
+        }
+        throw new MigrationError(`source ${file} cannot be read: ${(error as Error).message}. Fix: check the path and `
+            + "its permissions.");
+    }
+    if (stat.isDirectory()) {
+        throw new MigrationError(`source ${file} is a directory, not a SQLite file. Fix: pass the catalog file inside `
+            + "it (the one DuckDB attaches as ducklake:sqlite:<file>).");
+    }
+    if (!stat.isFile()) {
+        throw new MigrationError(`source ${file} is not a regular file. Fix: pass the DuckLake SQLite catalog file.`);
+    }
+    if (stat.size === 0) {
+        throw new MigrationError(`source ${file} is empty (0 bytes), so it holds no catalog; a mistyped path once `
+            + "created such a file. Fix: pass the real catalog file, and delete this one if it is a leftover.");
+    }
+    const header = Buffer.alloc(HEADER_BYTES);
+    const descriptor = fs.openSync(file, "r");
+    let read: number;
+    try {
+        read = fs.readSync(descriptor, header, 0, HEADER_BYTES, 0);
+    } finally {
+        fs.closeSync(descriptor);
+    }
+    if (read < HEADER_BYTES || !header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) {
+        throw new MigrationError(`source ${file} is not a SQLite database (it does not start with the SQLite header). `
+            + "Fix: pass the DuckLake SQLite catalog file.");
+    }
+    // The header's page count is trustworthy when the "version-valid-for" number equals the change counter.
+    const pageSizeField = header.readUInt16BE(16);
+    const pageSize = pageSizeField === 1 ? 65_536 : pageSizeField;
+    const pageCount = header.readUInt32BE(28);
+    if (header.readUInt32BE(92) === header.readUInt32BE(24) && stat.size < pageSize * pageCount) {
+        throw new MigrationError(`source ${file} is truncated: its header says ${pageCount} pages of ${pageSize} bytes `
+            + `(${pageSize * pageCount} bytes), the file has ${stat.size}. Nothing was written. Fix: restore the `
+            + "complete file from a backup.");
+    }
+}
+
+export interface SourceTable {
+    name: string;
+    /** Column names in SQLite's declared order. */
+    columns: string[];
+}
+
+/** A DuckLake catalog in a SQLite file, opened read-only. */
+export class SourceCatalog {
+    private readonly db: DatabaseSync;
+
+    private constructor(readonly file: string, db: DatabaseSync) {
+        this.db = db;
+    }
+
+    /** Checks and opens the file, then runs SQLite's integrity check; refuses a corrupt file. */
+    static open(file: string): SourceCatalog {
+        checkSourceFile(file);
+        let db: DatabaseSync | undefined;
+        try {
+            db = new DatabaseSync(file, { readOnly: true });
+            const problems = db.prepare("PRAGMA integrity_check(20)").all().map((row) => String(row.integrity_check));
+            if (problems.length !== 1 || problems[0] !== "ok") {
+                throw new MigrationError(corruptMessage(file, problems.join("; ")));
+            }
+        } catch (error) {
+            db?.close();
+            if (error instanceof MigrationError) {
+                throw error;
+            }
+            throw new MigrationError(corruptMessage(file, (error as Error).message));
+        }
+        // Text columns must hold text: a blob would reach PostgreSQL as raw bytes. The COPY expression calls this
+        // only for such a value.
+        db.function("lakehouse_refuse_blob", (table, column) => {
+            throw new MigrationError(`source ${file}: ${String(table)}.${String(column)} holds a binary value (a BLOB) `
+                + "where DuckLake stores text, so the file was not written by DuckLake. Fix: repair the value with "
+                + "DuckDB, or restore the file from a backup.");
+        });
+        return new SourceCatalog(file, db);
+    }
+
+    /** Starts the one read transaction everything is read in; the first read fixes the snapshot. */
+    beginRead(): void {
+        this.db.exec("BEGIN");
+        this.db.prepare("SELECT count(*) FROM sqlite_schema").get();
+    }
+
+    endRead(): void {
+        if (this.db.isTransaction) {
+            this.db.exec("COMMIT");
+        }
+    }
+
+    close(): void {
+        if (this.db.isOpen) {
+            this.endRead();
+            this.db.close();
+        }
+    }
+
+    tables(): SourceTable[] {
+        const names = this.db.prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        ).all().map((row) => String(row.name));
+        return names.map((name) => ({
+            name,
+            columns: this.db.prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid").all(name)
+                .map((row) => String(row.name)),
+        }));
+    }
+
+    /** The distinct values of ducklake_metadata's `version` key. */
+    versionValues(): string[] {
+        return this.db.prepare("SELECT DISTINCT value FROM ducklake_metadata WHERE key = 'version'").all()
+            .map((row) => String(row.value));
+    }
+
+    count(table: string): number {
+        return Number(this.db.prepare(`SELECT count(*) AS n FROM ${quote(table)}`).get()?.n);
+    }
+
+    /** A query whose rows the caller reads, with bigints exact and rows as arrays. */
+    query(sql: string): StatementSync {
+        const statement = this.db.prepare(sql);
+        statement.setReadBigInts(true);
+        statement.setReturnArrays(true);
+        return statement;
+    }
+
+    /**
+     * Batches of a table, in rowid order: `lineSql` evaluated per row, lines joined by newlines (and one at the end).
+     * Building the text in SQLite keeps the per-row work in C and crosses into JavaScript once per batch.
+     */
+    *lineBatches(table: string, lineSql: string, parameters: Record<string, string>, batchRows: number): Generator<string> {
+        const batch = (condition: string) => {
+            const statement = this.db.prepare(
+                `SELECT group_concat(line, char(10)) || char(10) AS text, max(r) AS last, count(*) AS n FROM (`
+                + `SELECT rowid AS r, ${lineSql} AS line FROM ${quote(table)} ${condition} ORDER BY rowid `
+                + `LIMIT ${batchRows})`,
+            );
+            statement.setReadBigInts(true);
+            statement.setAllowUnknownNamedParameters(true);
+            return statement;
+        };
+        // Two statements, because no rowid bound below the smallest rowid (which may be -2^63) exists.
+        const first = batch("");
+        const next = batch("WHERE rowid > :after");
+        let row = first.get(parameters);
+        while (row && row.n !== 0n) {
+            yield String(row.text);
+            row = next.get({ ...parameters, after: row.last as bigint });
+        }
+    }
+}
+
+export type { SqliteValue };
+
+function quote(name: string): string {
+    return `"${name.replaceAll("\"", "\"\"")}"`;
+}
+
+function corruptMessage(file: string, detail: string): string {
+    return `source ${file} is damaged: SQLite reports "${detail}". Nothing was written. Fix: restore the file from a `
+        + "backup (or recover it with the sqlite3 shell's .recover and check the result with DuckDB).";
+}
