@@ -91,6 +91,8 @@ export class GitlabVariables extends pulumi.ComponentResource {
                 {
                     parent: this,
                     provider,
+                    // The provider's schema does not mark `value` secret, so the state would otherwise keep
+                    // what GitLab echoes back in plain text.
                     additionalSecretOutputs: variable.secret ? ["value"] : [],
                 },
             );
