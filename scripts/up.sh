@@ -13,5 +13,7 @@ if ! command -v pulumi >/dev/null 2>&1; then
   echo "up: the Pulumi CLI is not on PATH. Install it (https://www.pulumi.com/docs/install/), then run this again." >&2
   exit 1
 fi
+# The default backend (Pulumi.yaml) is a folder of this checkout; the file backend wants it to exist.
+[ -n "${PULUMI_BACKEND_URL:-}" ] || mkdir -p .pulumi-state
 pulumi stack select --create "$stack"
 pulumi up --stack "$stack" "$@"
