@@ -1,0 +1,83 @@
+/**
+ * Helpers for the migration's integration tests: run the real command, and read a target schema's exact state.
+ */
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import type { Client } from "pg";
+import { migrateCommand } from "../../components/catalogMigration";
+
+export const PROJECT_DIR = path.join(__dirname, "..", "..");
+
+export interface CommandResult {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs a shell command line from the project directory, as the stack's Command does. */
+export function runShell(command: string, env: NodeJS.ProcessEnv): Promise<CommandResult> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("/bin/sh", ["-c", command], { cwd: PROJECT_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+}
+
+/** The exact command the stack runs (`--json` summary). */
+export function runStackMigration(sqlite: string, schema: string, env: NodeJS.ProcessEnv, dryRun = false) {
+    return runShell(migrateCommand(sqlite, schema, { dryRun }), env);
+}
+
+/** The documented human form: `npm run --silent migrate -- --sqlite <file> --schema <schema> [flags]`. */
+export function runMigrate(args: string, env: NodeJS.ProcessEnv): Promise<CommandResult> {
+    return runShell(`npm run --silent migrate -- ${args}`, env);
+}
+
+/** The messages on stderr without the progress lines. */
+export function errorLines(stderr: string): string[] {
+    return stderr.split("\n").filter((line) => line.startsWith("migrate: ") && !PROGRESS.test(line));
+}
+
+const PROGRESS = /^migrate: (checking |building the primary key|verifying every table|schema \S+ already holds a DuckLake \S+ catalog; comparing|dry run: reading|ducklake_\w+: [\d,]+ rows)/;
+
+export interface SchemaState {
+    /** Every object in the schema (relations, routines, types) as "kind name". */
+    objects: string[];
+    /** Per table: its columns and a digest of its contents (md5 of the sorted row texts). */
+    tables: Record<string, { columns: string; rows: number; md5: string }>;
+}
+
+/** A complete picture of a schema, to prove a failed or refused run left it exactly as it was. */
+export async function schemaState(client: Client, schema: string): Promise<SchemaState | null> {
+    const namespace = await client.query("SELECT oid FROM pg_namespace WHERE nspname = $1", [schema]);
+    if (namespace.rowCount === 0) {
+        return null;
+    }
+    const oid = namespace.rows[0].oid;
+    const objects = await client.query<{ object: string }>(
+        "SELECT relkind::text || ' ' || relname AS object FROM pg_class WHERE relnamespace = $1 "
+        + "UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = $1 "
+        + "UNION ALL SELECT 'constraint ' || conname FROM pg_constraint WHERE connamespace = $1 ORDER BY 1", [oid]);
+    const tables = await client.query<{ relname: string }>(
+        "SELECT relname FROM pg_class WHERE relnamespace = $1 AND relkind = 'r' ORDER BY relname", [oid]);
+    const state: SchemaState = { objects: objects.rows.map((row) => row.object), tables: {} };
+    for (const { relname } of tables.rows) {
+        const columns = await client.query<{ columns: string }>(
+            "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS columns "
+            + "FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+            [`"${schema}"."${relname}"`]);
+        const contents = await client.query<{ rows: string; md5: string }>(
+            `SELECT count(*) AS rows, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS md5 `
+            + `FROM "${schema}"."${relname}" t`);
+        state.tables[relname] = {
+            columns: columns.rows[0].columns,
+            rows: Number(contents.rows[0].rows),
+            md5: contents.rows[0].md5,
+        };
+    }
+    return state;
+}
