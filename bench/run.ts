@@ -1,0 +1,262 @@
+/**
+ * The migration benchmark (issue 6): generates a catalog of realistic proportions, migrates it with the real
+ * `migrate` command into a fresh database owned by a non-superuser role, runs the original runbook (pgloader +
+ * fix.sql) on the same catalog when pgloader is installed, times the Pulumi program under mocks, and prints a table
+ * (or `--json`).
+ *
+ * Usage: bash scripts/with-postgres.sh npm run --silent bench -- --rows-millions N [--keep] [--json]
+ * The PG* environment must be an administrator (it creates a role and a database per run).
+ * Exit codes: 0 = measured; 1 = the migration (or the bench itself) failed; 2 = usage.
+ */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { parseArgs } from "node:util";
+import { buildScaleCatalog } from "../test/fixtures";
+import { adminEnvironment, BenchDatabase, connectAdmin, countRows, createBenchDatabase, dropBenchDatabase } from "./database";
+import { runMeasured } from "./process";
+import { BenchResult, formatReport, MigrationRun, readPhases, RunbookRun, StackEvaluation } from "./report";
+import { runRunbook } from "./runbook";
+
+const projectDir = path.join(__dirname, "..");
+const engineSchema = "bench_engine";
+const runbookSchema = "bench_runbook";
+const stackSizes = [4, 40];
+const stackEvaluator = path.join(projectDir, "test", "stack", "evaluate.ts");
+const megabyte = 1024 * 1024;
+
+export interface BenchOptions {
+    rows: number;
+    keep: boolean;
+}
+
+class UsageError extends Error {}
+
+const usage = "usage: npm run --silent bench -- --rows-millions <N> [--keep] [--json]";
+
+export function parseBenchArgs(argv: string[]): BenchOptions & { json: boolean } {
+    let parsed;
+    try {
+        parsed = parseArgs({
+            args: argv,
+            options: {
+                "rows-millions": { type: "string" },
+                keep: { type: "boolean", default: false },
+                json: { type: "boolean", default: false },
+            },
+            strict: true,
+            allowPositionals: false,
+        });
+    } catch (error) {
+        throw new UsageError(`${(error as Error).message}\n${usage}`);
+    }
+    const millions = Number(parsed.values["rows-millions"]);
+    if (parsed.values["rows-millions"] === undefined || !Number.isFinite(millions) || millions <= 0 || millions > 1000) {
+        throw new UsageError(
+            `--rows-millions must be a number of millions of catalog rows above 0 and at most 1000 (e.g. 0.02, 2, 11); ` +
+                `got ${parsed.values["rows-millions"] ?? "nothing"}\n${usage}`,
+        );
+    }
+    return { rows: Math.round(millions * 1e6), keep: parsed.values.keep, json: parsed.values.json };
+}
+
+/** The exact command the stack runs for a catalog (the issue 3 contract), as program and arguments. */
+export function migrateCommand(sqlite: string, schema: string): [string, string[]] {
+    return ["npm", ["run", "--silent", "migrate", "--", "--sqlite", sqlite, "--schema", schema, "--json"]];
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+    adminEnvironment(process.env);
+    const runId = `bench_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
+    const workDir = path.join(projectDir, "bench-output", runId);
+    fs.mkdirSync(workDir, { recursive: true });
+    const sqlite = path.join(workDir, "catalog.sqlite");
+
+    const generateStarted = process.hrtime.bigint();
+    buildScaleCatalog(sqlite, { rows: options.rows });
+    const generateSeconds = Number(process.hrtime.bigint() - generateStarted) / 1e9;
+    const source = readSource(sqlite);
+    const sourceRows = sum(Object.values(source.tables));
+
+    const admin = await connectAdmin();
+    let database: BenchDatabase | undefined;
+    try {
+        database = await createBenchDatabase(admin, runId);
+        const engine = await runEngine(sqlite, database, sourceRows);
+        const runbook = hasPgloader() ? await runBaseline(sqlite, database, sourceRows) : { skipped: "pgloader is not installed" };
+        const stack = stackSizes.map(evaluateStack);
+        return {
+            rows: sourceRows,
+            catalog: { specVersion: source.version, generateSeconds, tables: source.tables, keptAt: options.keep ? sqlite : null },
+            engine,
+            runbook,
+            ratio: "rowsPerSecond" in runbook ? engine.rowsPerSecond / runbook.rowsPerSecond : null,
+            stack,
+            keptDatabase: options.keep ? runId : null,
+        };
+    } finally {
+        if (!options.keep) {
+            if (database !== undefined) {
+                await dropBenchDatabase(admin, runId);
+            }
+            fs.rmSync(workDir, { recursive: true, force: true });
+        }
+        await admin.end();
+    }
+}
+
+async function runEngine(sqlite: string, database: BenchDatabase, sourceRows: number): Promise<MigrationRun> {
+    await checkpoint();
+    const [command, args] = migrateCommand(sqlite, engineSchema);
+    const run = await runMeasured(command, args, {
+        cwd: projectDir,
+        env: { ...process.env, ...libpqEnvironment(database) },
+        measure: (commandLine) => commandLine.includes("migrate/cli.ts"),
+        echoStderr: true,
+    });
+    if (run.exitCode !== 0) {
+        throw new Error(`the migration failed (exit ${run.exitCode}): ${run.stderr.trim() || run.stdout.trim()}`);
+    }
+    const summary = parseSummary(run.stdout);
+    if (summary.status !== "migrated") {
+        throw new Error(`the migration into an empty schema reported status ${String(summary.status)}, expected migrated`);
+    }
+    if (summary.totalRows !== sourceRows) {
+        throw new Error(`the migration reported ${String(summary.totalRows)} rows; the source holds ${sourceRows}`);
+    }
+    const phases = readPhases(summary);
+    return {
+        command: [command, ...args].join(" "),
+        status: String(summary.status),
+        seconds: run.seconds,
+        rowsPerSecond: sourceRows / run.seconds,
+        peakRssMb: run.peakRssBytes / megabyte,
+        peakTreeRssMb: run.peakTreeRssBytes / megabyte,
+        engineSeconds: typeof summary.seconds === "number" ? summary.seconds : null,
+        phases: "phases" in phases ? phases.phases : null,
+        enginePhases: "all" in phases ? phases.all : null,
+        ...("missing" in phases ? { phasesMissing: phases.missing } : {}),
+    };
+}
+
+async function runBaseline(sqlite: string, database: BenchDatabase, sourceRows: number): Promise<RunbookRun> {
+    await checkpoint();
+    const result = await runRunbook(sqlite, runbookSchema, database);
+    const client = await connectAdmin(database.database);
+    let rowsArrived: number;
+    try {
+        rowsArrived = sum(Object.values(await countRows(client, runbookSchema)));
+    } finally {
+        await client.end();
+    }
+    const problems = [...result.problems];
+    if (rowsArrived !== sourceRows) {
+        problems.push(`the runbook left ${rowsArrived} rows in schema ${runbookSchema}; the source holds ${sourceRows}`);
+    }
+    return {
+        seconds: result.seconds,
+        rowsPerSecond: sourceRows / result.seconds,
+        peakRssMb: result.peakRssBytes / megabyte,
+        steps: result.steps,
+        rowsArrived,
+        problems,
+    };
+}
+
+/** Starts each measured run from a clean checkpoint, so one run's dirty buffers are not written during the next. */
+async function checkpoint(): Promise<void> {
+    const admin = await connectAdmin();
+    try {
+        await admin.query("CHECKPOINT");
+    } finally {
+        await admin.end();
+    }
+}
+
+/**
+ * Times the program under mocks with the stack helper's evaluator (test/stack/evaluate.ts), in a fresh process per
+ * size so that no module cache from an earlier run makes the program look faster than `pulumi up` would see it.
+ */
+function evaluateStack(catalogs: number): StackEvaluation {
+    const started = process.hrtime.bigint();
+    const child = spawnSync(process.execPath, ["--import", "tsx", stackEvaluator, String(catalogs)], {
+        cwd: projectDir,
+        encoding: "utf8",
+        timeout: 120_000,
+    });
+    const processSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const line = child.stdout.trim().split("\n").pop() ?? "";
+    if (child.status !== 0 || !line.startsWith("{")) {
+        const reason = (child.stderr || child.stdout || String(child.error ?? "")).trim().split("\n").slice(0, 3).join(" | ");
+        return { catalogs, processSeconds: null, programSeconds: null, resources: null, error: reason };
+    }
+    const parsed = JSON.parse(line) as { resources: number; milliseconds: number };
+    return { catalogs, processSeconds, programSeconds: parsed.milliseconds / 1000, resources: parsed.resources };
+}
+
+function readSource(sqlite: string): { version: string; tables: Record<string, number> } {
+    const db = new DatabaseSync(sqlite, { readOnly: true });
+    try {
+        const names = db
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'ducklake%' ORDER BY name")
+            .all() as { name: string }[];
+        const tables: Record<string, number> = {};
+        for (const { name } of names) {
+            tables[name] = Number((db.prepare(`SELECT count(*) AS n FROM "${name}"`).get() as { n: number }).n);
+        }
+        const version = db.prepare("SELECT value FROM ducklake_metadata WHERE key = 'version'").get() as { value: string } | undefined;
+        return { version: version?.value ?? "unknown", tables };
+    } finally {
+        db.close();
+    }
+}
+
+function parseSummary(stdout: string): Record<string, unknown> {
+    try {
+        return JSON.parse(stdout) as Record<string, unknown>;
+    } catch {
+        throw new Error(`the migration's --json output is not one JSON object: ${stdout.slice(0, 300)}`);
+    }
+}
+
+function libpqEnvironment(database: BenchDatabase): NodeJS.ProcessEnv {
+    return {
+        PGHOST: database.host,
+        PGPORT: database.port,
+        PGDATABASE: database.database,
+        PGUSER: database.user,
+        PGPASSWORD: database.password,
+    };
+}
+
+function hasPgloader(): boolean {
+    return spawnSync("pgloader", ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+function sum(values: number[]): number {
+    return values.reduce((total, value) => total + value, 0);
+}
+
+async function main(): Promise<void> {
+    let options;
+    try {
+        options = parseBenchArgs(process.argv.slice(2));
+    } catch (error) {
+        process.stderr.write(`${(error as Error).message}\n`);
+        process.exitCode = error instanceof UsageError ? 2 : 1;
+        return;
+    }
+    try {
+        const result = await runBench(options);
+        process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `${formatReport(result)}\n`);
+    } catch (error) {
+        process.stderr.write(`bench: ${(error as Error).message}\n`);
+        process.exitCode = 1;
+    }
+}
+
+if (require.main === module) {
+    void main();
+}
