@@ -51,7 +51,7 @@ export interface MigrationResult {
  * command as the catalog role.
  *
  * The command runs once, when the migration is created, and again only when its command line, directory or
- * connection change. It has no trigger on the SQLite file's content or presence on purpose: once migrated,
+ * connection change (a new role password alone is not such a change). It has no trigger on the SQLite file's content or presence on purpose: once migrated,
  * the file may be deleted and the stack shows no diff. It has no `delete` command either, so removing a
  * catalog or destroying the stack never touches the migrated data.
  *
@@ -90,7 +90,12 @@ export class CatalogMigration extends pulumi.ComponentResource {
                 dir: args.projectDir,
                 environment,
             },
-            { parent: this },
+            {
+                parent: this,
+                // A rotated role password must not re-run a migration: its SQLite file may be gone by then, and
+                // the migrated catalog does not depend on the password it was written with.
+                ignoreChanges: ["environment.PGPASSWORD"],
+            },
         );
         this.result = migration.stdout.apply((stdout) => parseMigrationResult(stdout, args.catalog));
 

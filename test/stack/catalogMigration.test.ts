@@ -185,6 +185,13 @@ describe("CatalogMigration under mocks", () => {
         expect((commands[0].inputs.environment as Record<string, string>).PGPASSWORD).toBe(PASSWORD);
     });
 
+    it("does not re-run a migration when only the role password changes", async () => {
+        const component = migration("secure_stage", sqlitePath);
+        await promiseOf(component.result);
+        const [command] = byType(harness.registrations, "command:local:Command");
+        expect(command.ignoreChanges).toEqual(["environment.PGPASSWORD"]);
+    });
+
     it("fails the program with the command's own message when the dry run refuses", () => {
         // A rejected Output fails the program through an unhandled rejection, so this runs in its own process.
         const refusal = 'exit status 1: running "npm run --silent migrate -- ...":\nmigrate: schema stage holds a diverged catalog';

@@ -27,6 +27,7 @@ export interface Registration {
     dependencies: string[];
     retainOnDelete: boolean;
     protect: boolean;
+    ignoreChanges: string[];
 }
 
 export interface Harness {
@@ -47,6 +48,7 @@ interface RegisterRequest {
     getDependenciesList(): string[];
     getRetainondelete(): boolean;
     getProtect(): boolean;
+    getIgnorechangesList(): string[];
 }
 type Callback = (err: unknown, response: { getUrn(): string } | undefined) => void;
 interface Monitor {
@@ -105,6 +107,7 @@ export async function installMocks(): Promise<Harness> {
                     dependencies: req.getDependenciesList(),
                     retainOnDelete: req.getRetainondelete(),
                     protect: req.getProtect(),
+                    ignoreChanges: req.getIgnorechangesList(),
                 });
             }
             callback(err, response);
