@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCatalog } from "../fixtures";
 import {
-    missingTableCatalog, notDucklakeCatalog, notSqliteFile, truncatedCatalog, versionCatalog, zeroedPagesCatalog,
-} from "./support/badSources";
+    buildCatalog, writeCatalogMissingTables, writeCatalogWithVersion, writeCatalogWithZeroedPages, writeEmptyFile,
+    writeForeignSqlite, writeNonSqliteFile, writeTruncatedCatalog,
+} from "../fixtures";
 import { LARGEST_TABLE } from "./support/catalogs";
 import { expectMigrated, expectRefused } from "./support/expectations";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
@@ -67,7 +67,7 @@ const BAD_SOURCES: BadSource[] = [
     {
         name: "an empty file",
         make: (dir) => {
-            fs.writeFileSync(path.join(dir, "empty.sqlite"), "");
+            writeEmptyFile(path.join(dir, "empty.sqlite"));
             return path.join(dir, "empty.sqlite");
         },
         problem: /empty/i,
@@ -75,7 +75,7 @@ const BAD_SOURCES: BadSource[] = [
     {
         name: "a truncated file",
         make: (dir) => {
-            truncatedCatalog(path.join(dir, "truncated.sqlite"));
+            writeTruncatedCatalog(path.join(dir, "truncated.sqlite"));
             return path.join(dir, "truncated.sqlite");
         },
         problem: /truncated|corrupt|malformed/i,
@@ -83,7 +83,7 @@ const BAD_SOURCES: BadSource[] = [
     {
         name: `a file with 16 zeroed pages in the middle of ${LARGEST_TABLE}`,
         make: (dir) => {
-            zeroedPagesCatalog(path.join(dir, "zeroed.sqlite"));
+            writeCatalogWithZeroedPages(path.join(dir, "zeroed.sqlite"));
             return path.join(dir, "zeroed.sqlite");
         },
         problem: /corrupt|malformed|integrity/i,
@@ -91,23 +91,23 @@ const BAD_SOURCES: BadSource[] = [
     {
         name: "a file that is not SQLite",
         make: (dir) => {
-            notSqliteFile(path.join(dir, "catalog.csv"));
-            return path.join(dir, "catalog.csv");
+            writeNonSqliteFile(path.join(dir, "data.parquet"));
+            return path.join(dir, "data.parquet");
         },
         problem: /not a SQLite/i,
     },
     {
         name: "a SQLite file that is not a DuckLake catalog",
         make: (dir) => {
-            notDucklakeCatalog(path.join(dir, "notes.sqlite"));
-            return path.join(dir, "notes.sqlite");
+            writeForeignSqlite(path.join(dir, "users.sqlite"));
+            return path.join(dir, "users.sqlite");
         },
         problem: /not a DuckLake|DuckLake/i,
     },
     {
         name: "an unknown version string",
         make: (dir) => {
-            versionCatalog(path.join(dir, "future.sqlite"), "7.3");
+            writeCatalogWithVersion(path.join(dir, "future.sqlite"), "7.3");
             return path.join(dir, "future.sqlite");
         },
         problem: /7\.3/,
@@ -131,7 +131,7 @@ const BAD_SOURCES: BadSource[] = [
     {
         name: `a required table missing (${LARGEST_TABLE})`,
         make: (dir) => {
-            missingTableCatalog(path.join(dir, "missing-table.sqlite"), LARGEST_TABLE);
+            writeCatalogMissingTables(path.join(dir, "missing-table.sqlite"), { tables: [LARGEST_TABLE] });
             return path.join(dir, "missing-table.sqlite");
         },
         problem: new RegExp(LARGEST_TABLE),

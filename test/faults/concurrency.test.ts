@@ -3,7 +3,7 @@
  * waited, finds the finished copy; their writes never interleave. Of different schemas: both proceed side by side.
  */
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { buildLargeCatalog, LARGEST_TABLE } from "./support/catalogs";
 import { expectMigrated, expectOnlyStates, expectRefused } from "./support/expectations";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
@@ -56,6 +56,7 @@ describe("two migrations at once", () => {
         await target.createSchema(schema);
         const seenBefore = await observeTarget(target.observer, schema);
         const reader = await startReader(target.observerConfig, schema);
+        onTestFinished(async () => { await reader.stop(); });
 
         const first = startMigrate({ sqlite: catalog, schema, env: target.env });
         await pollUntil(async () => {

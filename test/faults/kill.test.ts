@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { buildLargeCatalog, LARGEST_TABLE } from "./support/catalogs";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { kill, openFiles, pollUntil, runMigrate, startMigrate, type MigrateRun } from "./support/migrateProcess";
@@ -38,6 +38,7 @@ async function killAt(schema: string, reach: (run: MigrateRun, pid: number) => P
     const before = await schemaState(target.observer, schema);
     const seenBefore = await observeTarget(target.observer, schema);
     const reader = await startReader(target.observerConfig, schema);
+    onTestFinished(async () => { await reader.stop(); });
 
     const run = startMigrate({ sqlite: catalog, schema, env: { ...target.env, ...extraEnv } });
     const pid = await run.engineProcess();
@@ -45,14 +46,16 @@ async function killAt(schema: string, reach: (run: MigrateRun, pid: number) => P
     kill(pid);
     const killed = await run.done;
 
-    await waitUntilReaped(target.observer, target.role, target.database);
     const seen = await reader.stop();
+    await waitUntilReaped(target.observer, target.role, target.database);
     expect(killed.code, killed.stderr).not.toBe(0);
     expect(await schemaState(target.observer, schema)).toEqual(before);
     expect(seen.errors).toEqual([]);
     expect(seen.states).toEqual([seenBefore]);
 
     const rerunReader = await startReader(target.observerConfig, schema);
+
+    onTestFinished(async () => { await rerunReader.stop(); });
     const rerun = await runMigrate({ sqlite: catalog, schema, env: target.env });
     const rerunSeen = await rerunReader.stop();
     expectMigrated(rerun, "migrated");

@@ -18,7 +18,9 @@ let largestRows: number;
 
 beforeAll(async () => {
     cluster = await startPrivateCluster();
-    target = await openFaultTarget("restart", cluster.env);
+    // This file's worker process talks only to its own cluster, so its test database is made there too.
+    Object.assign(process.env, cluster.env);
+    target = await openFaultTarget("restart");
     catalog = path.join(target.dir, "large.sqlite");
     largestRows = buildLargeCatalog(catalog).rows[LARGEST_TABLE];
 });

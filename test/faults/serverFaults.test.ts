@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { buildLargeCatalog, LARGEST_TABLE } from "./support/catalogs";
 import { expectMigrated, expectOnlyStates, expectRefused } from "./support/expectations";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
@@ -40,6 +40,7 @@ describe("server-side faults during a migration", () => {
         const before = await schemaState(target.observer, schema);
         const seenBefore = await observeTarget(target.observer, schema);
         const reader = await startReader(target.observerConfig, schema);
+        onTestFinished(async () => { await reader.stop(); });
 
         const run = startMigrate({ sqlite: catalog, schema, env: target.env });
         const victim = await pollUntil(async () => {
@@ -55,9 +56,9 @@ describe("server-side faults during a migration", () => {
         const result = await run.done;
 
         expectRefused(result, 1, /terminat|connection/i);
+        const seen = await reader.stop();
         await waitUntilReaped(target.observer, target.role, target.database);
         expect(await schemaState(target.observer, schema)).toEqual(before);
-        const seen = await reader.stop();
         expectOnlyStates(seen, [seenBefore]);
         await expectRerunSucceeds(schema, "migrated");
     });

@@ -32,12 +32,15 @@ export async function schemaState(client: Client, schema: string): Promise<Schem
          WHERE n.nspname = $1 AND a.attnum > 0 AND NOT a.attisdropped
          ORDER BY c.relname COLLATE "C", a.attnum`, [schema]);
     const constraints = await client.query<{ line: string }>(
-        `SELECT format('%s %s %s', c.conrelid::regclass::text, c.conname, c.contype) AS line
-         FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
-         WHERE n.nspname = $1 ORDER BY 1 COLLATE "C"`, [schema]);
+        `SELECT line FROM (SELECT format('%s %s %s', c.conrelid::regclass::text, c.conname, c.contype) AS line
+                           FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+                           WHERE n.nspname = $1) constraints
+         ORDER BY line COLLATE "C"`, [schema]);
     const functions = await client.query<{ line: string }>(
-        `SELECT p.oid::regprocedure::text AS line FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-         WHERE n.nspname = $1 ORDER BY 1 COLLATE "C"`, [schema]);
+        `SELECT line FROM (SELECT p.oid::regprocedure::text AS line
+                           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                           WHERE n.nspname = $1) functions
+         ORDER BY line COLLATE "C"`, [schema]);
     const rows: SchemaState["rows"] = {};
     for (const { relname } of relations.rows.filter((relation) => relation.relkind === "r")) {
         const digest = await client.query<{ count: string; hash_sum: string }>(
@@ -89,7 +92,8 @@ export async function copyProgress(client: Client, pid: number): Promise<number 
 
 /**
  * Waits until the server has ended every backend of the role and released everything they held. A backend whose
- * client died notices only when it next talks to the socket, so this polls rather than checking once.
+ * client died notices only when it next talks to the socket, so this polls rather than checking once. Any lock in
+ * the database counts as left behind, so stop readers and lock holders before calling this.
  */
 export async function waitUntilReaped(client: Client, role: string, database: string): Promise<void> {
     await pollUntil(async () => (await backendsOf(client, role, database)).length === 0, 30_000,
@@ -151,10 +155,11 @@ export async function observeTarget(client: Client, schema: string): Promise<Rea
  */
 export async function startReader(config: ClientConfig, schema: string): Promise<Reader> {
     const client = new Client(config);
+    const errors: string[] = [];
+    client.on("error", (error) => { errors.push(error.message); });
     await client.connect();
     await client.query("SET lock_timeout = '5s'");
     const seen = new Map<string, ReaderObservation>();
-    const errors: string[] = [];
     let polls = 0;
     let running = true;
     const loop = (async () => {
@@ -170,12 +175,17 @@ export async function startReader(config: ClientConfig, schema: string): Promise
             await new Promise((resolve) => setTimeout(resolve, 1));
         }
     })();
+    let stopped: Promise<{ states: ReaderObservation[]; polls: number; errors: string[] }> | undefined;
+    // Idempotent, so a test can also register it to run when the test ends, however it ends.
     return {
-        stop: async () => {
-            running = false;
-            await loop;
-            await client.end();
-            return { states: [...seen.values()], polls, errors };
+        stop: () => {
+            stopped ??= (async () => {
+                running = false;
+                await loop;
+                await client.end();
+                return { states: [...seen.values()], polls, errors };
+            })();
+            return stopped;
         },
     };
 }
