@@ -1,6 +1,8 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
+import { type GitlabSettings, normalizeGitlabBaseUrl } from "./components/gitlabVariables";
+
 export const PROJECT = "lakehouse-catalog";
 
 export const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
@@ -45,6 +47,26 @@ export interface PostgresConfig {
     sslMode: SslMode;
 }
 
+/** Where the consumers (mlserver, DuckDB, dbt, CI jobs) reach PostgreSQL and S3; often not where the stack does. */
+export interface ConsumersConfig {
+    postgresHost: string;
+    postgresPort: number;
+    s3Endpoint: string;
+    /** Directory that receives `init.sql` and `profiles.yml`; undefined: the texts are only stack outputs. */
+    configDir?: string;
+}
+
+/** The mlserver container; present only when `mlserverDockerHost` is set. */
+export interface MlserverConfig {
+    dockerHost: string;
+    image: string;
+    composeProject: string;
+    hostPort: number;
+    /** `S3_EXPORTS_PREFIX` and `S3_BACKUPS_PREFIX`, which the mlserver requires. */
+    s3ExportsPrefix: string;
+    s3BackupsPrefix: string;
+}
+
 /** The validated stack configuration. Secrets stay Outputs; nothing here holds a secret as plain text. */
 export interface StackConfig {
     postgres: PostgresConfig;
@@ -57,6 +79,11 @@ export interface StackConfig {
     s3SecretAccessKey: pulumi.Output<string>;
     mlflowTrackingUri: string;
     kafkaBrokerEndpoint: string;
+    consumers: ConsumersConfig;
+    /** Undefined when `mlserverDockerHost` is unset: the stack leaves the mlserver alone. */
+    mlserver?: MlserverConfig;
+    /** Undefined when `gitlabProject` is unset: the stack leaves GitLab alone. `baseUrl` is already normalized. */
+    gitlab?: GitlabSettings;
 }
 
 const PLAIN_KEYS = [
@@ -71,6 +98,17 @@ const PLAIN_KEYS = [
     "s3",
     "mlflowTrackingUri",
     "kafkaBrokerEndpoint",
+    "clientPostgresHost",
+    "clientPostgresPort",
+    "clientS3Endpoint",
+    "clientConfigDir",
+    "mlserverDockerHost",
+    "mlserverImage",
+    "mlserverComposeProject",
+    "mlserverHostPort",
+    "gitlabProject",
+    "gitlabBaseUrl",
+    "gitlabEnvironmentScope",
 ] as const;
 type PlainKey = (typeof PLAIN_KEYS)[number];
 
@@ -104,6 +142,11 @@ export const DEFAULTS = {
     postgresSslMode: "prefer",
     database: "lakehouse",
     role: "lakehouse",
+    // The original apps project: `docker compose -p datalab`, mlserver on port 8000.
+    mlserverComposeProject: "datalab",
+    mlserverHostPort: 8000,
+    gitlabBaseUrl: "https://gitlab.com",
+    gitlabEnvironmentScope: "*",
 } as const;
 
 /** Reads every key once. `getSecret` returns undefined for a missing key without ever exposing the value. */
@@ -186,6 +229,10 @@ export function parseStackConfig(raw: RawStackConfig, projectDir: string): Stack
         "the consumers read inference requests from it",
     );
 
+    const consumers = check.consumers(raw.plain, postgres, s3);
+    const mlserver = check.mlserver(raw.plain, s3);
+    const gitlab = check.gitlab(raw.plain);
+
     if (problems.length > 0) {
         throw new StackConfigError(problems);
     }
@@ -200,6 +247,9 @@ export function parseStackConfig(raw: RawStackConfig, projectDir: string): Stack
         s3SecretAccessKey: secrets.s3SecretAccessKey,
         mlflowTrackingUri,
         kafkaBrokerEndpoint,
+        consumers,
+        mlserver,
+        gitlab,
     };
 }
 
@@ -218,6 +268,11 @@ type IdentifierKind = "schema" | "database" | "role";
 const CATALOG_KEYS = ["name", "sqlite", "schema", "s3Prefix", "encrypted", "envName"] as const;
 const S3_KEYS = ["endpoint", "bucket", "region", "useSsl", "urlStyle", "exportsPrefix", "backupsPrefix"] as const;
 const CATALOG_NAME = /^[a-z_][a-z0-9_]*$/;
+const DOCKER_HOST_SCHEMES = ["ssh://", "tcp://", "unix://"];
+// Compose's own rule for project names; anything else would never match `docker compose -p <project>`.
+const COMPOSE_PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
+// GitLab's API takes a project by numeric id or by its full path (group/subgroup/project).
+const GITLAB_PROJECT = /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 function fullKey(key: string): string {
@@ -281,6 +336,110 @@ class Checker {
             );
         }
         return typeof value === "string" ? value : "";
+    }
+
+    /** The consumers' view of PostgreSQL and S3; each address falls back to the one the stack itself uses. */
+    consumers(plain: RawStackConfig["plain"], postgres: PostgresConfig, s3: S3Config): ConsumersConfig {
+        const configDir = plain.clientConfigDir;
+        return {
+            postgresHost: this.nonEmpty(
+                "clientPostgresHost",
+                plain.clientPostgresHost ?? postgres.host,
+                "the consumers connect to PostgreSQL there",
+            ),
+            postgresPort:
+                plain.clientPostgresPort === undefined ? postgres.port : this.port("clientPostgresPort", plain.clientPostgresPort),
+            s3Endpoint: this.nonEmpty(
+                "clientS3Endpoint",
+                plain.clientS3Endpoint ?? s3.endpoint,
+                "host:port of the object store as the consumers reach it",
+            ),
+            configDir:
+                configDir === undefined
+                    ? undefined
+                    : this.nonEmpty("clientConfigDir", configDir, "init.sql and profiles.yml are written there"),
+        };
+    }
+
+    mlserver(plain: RawStackConfig["plain"], s3: S3Config): MlserverConfig | undefined {
+        const dockerHost = plain.mlserverDockerHost;
+        if (dockerHost === undefined) {
+            return undefined;
+        }
+        if (!DOCKER_HOST_SCHEMES.some((scheme) => dockerHost.startsWith(scheme))) {
+            this.fail(
+                "mlserverDockerHost",
+                `start with ${DOCKER_HOST_SCHEMES.join(", ")}`,
+                "the address of the Docker daemon that runs the mlserver",
+                dockerHost,
+            );
+        }
+        const image = plain.mlserverImage;
+        if (image === undefined || image.trim() === "") {
+            this.fail(
+                "mlserverImage",
+                "be set when mlserverDockerHost is set",
+                "the registry image the mlserver container runs",
+                image,
+            );
+        }
+        const composeProject = plain.mlserverComposeProject ?? DEFAULTS.mlserverComposeProject;
+        if (!COMPOSE_PROJECT.test(composeProject)) {
+            this.fail(
+                "mlserverComposeProject",
+                "be lowercase letters, digits, - and _, starting with a letter or digit",
+                "docker compose project name rules",
+                composeProject,
+            );
+        }
+        const prefixNeeded = (key: string, value: string | undefined): string => {
+            if (value === undefined) {
+                this.fail(key, "be set when mlserverDockerHost is set", "the mlserver requires it", value);
+            }
+            return value ?? "";
+        };
+        return {
+            dockerHost,
+            image: image ?? "",
+            composeProject,
+            hostPort: this.port("mlserverHostPort", plain.mlserverHostPort ?? String(DEFAULTS.mlserverHostPort)),
+            s3ExportsPrefix: prefixNeeded("s3.exportsPrefix", s3.exportsPrefix),
+            s3BackupsPrefix: prefixNeeded("s3.backupsPrefix", s3.backupsPrefix),
+        };
+    }
+
+    gitlab(plain: RawStackConfig["plain"]): GitlabSettings | undefined {
+        const project = plain.gitlabProject;
+        if (project === undefined) {
+            return undefined;
+        }
+        if (!GITLAB_PROJECT.test(project)) {
+            this.fail(
+                "gitlabProject",
+                "be a numeric project id or a full path like group/project",
+                "the project whose CI/CD variables the stack owns",
+                project,
+            );
+        }
+        return {
+            project,
+            baseUrl: this.gitlabBaseUrl(plain.gitlabBaseUrl ?? DEFAULTS.gitlabBaseUrl),
+            environmentScope: this.nonEmpty(
+                "gitlabEnvironmentScope",
+                plain.gitlabEnvironmentScope ?? DEFAULTS.gitlabEnvironmentScope,
+                "GitLab environment the variables apply to; * for all",
+            ),
+        };
+    }
+
+    private gitlabBaseUrl(value: string): string {
+        try {
+            return normalizeGitlabBaseUrl(value);
+        } catch (err) {
+            // The component's message already reads `gitlabBaseUrl must …`; only the project prefix is missing.
+            this.problems.push(`${PROJECT}:${(err as Error).message}`);
+            return "";
+        }
     }
 
     catalogs(text: string | undefined, projectDir: string): CatalogConfig[] {

@@ -3,9 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, readStackConfig } from "./config";
 import { CatalogDatabase } from "./components/catalogDatabase";
 import { CatalogMigration } from "./components/catalogMigration";
+import { ClientConfig } from "./components/clientConfig";
+import { Mlserver } from "./components/mlserver";
+import { GitlabVariables, deployCredentialsFromEnv, gitlabVariablesArgs } from "./components/gitlabVariables";
 
 // Validate everything before any resource exists; relative SQLite paths resolve against this directory.
 const config = parseStackConfig(readStackConfig(), __dirname);
+// The deployer's credentials become CI/CD variables; a missing one must stop the program before any resource too.
+const deployCredentials = config.gitlab === undefined ? undefined : deployCredentialsFromEnv(process.env);
 
 // The role, the database it owns, and one schema per catalog, all kept on `pulumi destroy`.
 const catalogDatabase = new CatalogDatabase("lakehouse", {
@@ -38,6 +43,64 @@ const migrations = config.catalogs.map(
         }),
 );
 
+// DuckDB's init.sql and dbt's profiles.yml for the catalogs, as outputs and, with clientConfigDir, as files.
+const clientConfig = new ClientConfig("clients", {
+    postgresHost: config.consumers.postgresHost,
+    postgresPort: config.consumers.postgresPort,
+    postgresDatabase: catalogDatabase.databaseName,
+    postgresUser: catalogDatabase.roleName,
+    s3Endpoint: config.consumers.s3Endpoint,
+    s3Bucket: config.s3.bucket,
+    s3Region: config.s3.region,
+    s3UseSsl: config.s3.useSsl,
+    s3UrlStyle: config.s3.urlStyle,
+    catalogs: config.catalogs.map(({ name, schema, s3Prefix, encrypted }) => ({ name, schema, s3Prefix, encrypted })),
+    outputDir: config.consumers.configDir,
+});
+
+// The mlserver switches to the PostgreSQL catalogs only after every migration succeeded.
+const mlserver =
+    config.mlserver === undefined
+        ? undefined
+        : new Mlserver(
+              "mlserver",
+              {
+                  dockerHost: config.mlserver.dockerHost,
+                  image: config.mlserver.image,
+                  composeProject: config.mlserver.composeProject,
+                  hostPort: config.mlserver.hostPort,
+                  postgresHost: config.consumers.postgresHost,
+                  postgresPort: config.consumers.postgresPort,
+                  postgresDatabase: catalogDatabase.databaseName,
+                  postgresUser: catalogDatabase.roleName,
+                  postgresPassword: catalogDatabase.rolePassword,
+                  s3Endpoint: config.consumers.s3Endpoint,
+                  s3UseSsl: config.s3.useSsl,
+                  s3UrlStyle: config.s3.urlStyle,
+                  s3AccessKeyId: config.s3AccessKeyId,
+                  s3SecretAccessKey: config.s3SecretAccessKey,
+                  s3Region: config.s3.region,
+                  s3Bucket: config.s3.bucket,
+                  s3ExportsPrefix: config.mlserver.s3ExportsPrefix,
+                  s3BackupsPrefix: config.mlserver.s3BackupsPrefix,
+                  mlflowTrackingUri: config.mlflowTrackingUri,
+                  kafkaBrokerEndpoint: config.kafkaBrokerEndpoint,
+                  catalogs: config.catalogs.map(({ envName, schema, s3Prefix }) => ({ envName, schema, s3Prefix })),
+              },
+              { dependsOn: migrations },
+          );
+
+// The pipeline's CI/CD variables; its jobs are consumers, so they reach the catalogs where the mlserver does.
+const gitlabVariables =
+    config.gitlab === undefined || deployCredentials === undefined
+        ? undefined
+        : new GitlabVariables("gitlab", {
+              ...gitlabVariablesArgs(config, config.gitlab, deployCredentials),
+              psqlHost: config.consumers.postgresHost,
+              psqlPort: config.consumers.postgresPort,
+              s3Endpoint: config.consumers.s3Endpoint,
+          });
+
 export const host = config.postgres.host;
 export const port = config.postgres.port;
 export const database = catalogDatabase.databaseName;
@@ -47,3 +110,7 @@ export const schemas = Object.fromEntries(config.catalogs.map((catalog) => [cata
 export const migrationStatus = Object.fromEntries(
     config.catalogs.map((catalog, index) => [catalog.name, migrations[index].result.apply((result) => result.status)]),
 );
+export const duckdbInitSql = clientConfig.initSql;
+export const dbtProfilesYml = clientConfig.profilesYml;
+export const mlserverContainer = mlserver?.container.name;
+export const gitlabVariableKeys = gitlabVariables?.variableKeys;

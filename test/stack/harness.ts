@@ -77,6 +77,10 @@ export async function installMocks(): Promise<Harness> {
                     state.stdout = harness.migrationStdout;
                     state.stderr = "";
                 }
+                // The container runs the pulled image's ID, which only a real daemon knows.
+                if (args.type === "docker:index/remoteImage:RemoteImage") {
+                    state.imageId = `sha256:${args.name}`;
+                }
                 return { id: `${args.name}-id`, state };
             },
             call: (args) => {
@@ -163,7 +167,37 @@ export function devStackConfig(): Record<string, string> {
     return { ...config, ...SECRETS };
 }
 
-/** The dev stack with `count` generated catalogs instead of the four real ones. */
+/**
+ * The deployer's credentials as `pulumi up` finds them in its environment when `gitlabProject` is set. Secret
+ * like {@link SECRETS}, and GitLab must be able to mask each one.
+ */
+export const DEPLOY_ENV = {
+    PULUMI_BACKEND_URL: "s3://pulumi-state?endpoint=minio:9000&s3ForcePathStyle=true",
+    PULUMI_CONFIG_PASSPHRASE: "deploy-passphrase-42",
+    GITLAB_TOKEN: "glpat-test-token-0123",
+};
+
+/** The consumer keys the full test stack sets on top of the dev stack, as on the original project's hosts. */
+export const FULL_STACK_KEYS = {
+    "lakehouse-catalog:clientPostgresHost": "docker-shared",
+    "lakehouse-catalog:clientPostgresPort": "6432",
+    "lakehouse-catalog:clientS3Endpoint": "minio:9000",
+    "lakehouse-catalog:clientConfigDir": "local/clients",
+    "lakehouse-catalog:mlserverDockerHost": "tcp://docker-apps:2375",
+    "lakehouse-catalog:mlserverImage": "gitlab:5050/datalabtechtv/datalab/mlserver:3c7c137",
+    "lakehouse-catalog:gitlabProject": "datalabtechtv/datalab",
+    "lakehouse-catalog:gitlabBaseUrl": "http://gitlab",
+};
+
+/**
+ * The dev stack with everything dev leaves out: the mlserver on a Docker host and the GitLab variables, so the
+ * whole graph is built. Set {@link DEPLOY_ENV} in the environment before running the program with it.
+ */
+export function fullStackConfig(): Record<string, string> {
+    return { ...devStackConfig(), ...FULL_STACK_KEYS };
+}
+
+/** The full test stack with `count` generated catalogs instead of the four real ones. */
 export function stackConfigWithCatalogs(count: number): Record<string, string> {
     const catalogs = Array.from({ length: count }, (_, index) => ({
         name: `catalog_${index}`,
@@ -171,11 +205,20 @@ export function stackConfigWithCatalogs(count: number): Record<string, string> {
         schema: `catalog_${index}`,
         s3Prefix: `catalogs/catalog_${index}`,
     }));
-    return { ...devStackConfig(), "lakehouse-catalog:catalogs": JSON.stringify(catalogs) };
+    return { ...fullStackConfig(), "lakehouse-catalog:catalogs": JSON.stringify(catalogs) };
 }
 
 export function setStackConfig(config: Record<string, string>): void {
     pulumi.runtime.setAllConfig(config, Object.keys(SECRETS));
+}
+
+/**
+ * Waits until every resource the program started has been registered: the SDK's own wait before it disconnects
+ * (`waitForRPCs`, exported by the runtime but not in its typings). Exports can resolve before the last children
+ * of a component are registered.
+ */
+export function allRegistered(): Promise<void> {
+    return (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
 }
 
 /** Resolves an Output under mocks (never `expect` inside an apply). */

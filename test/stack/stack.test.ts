@@ -3,8 +3,11 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 
 import {
+    allRegistered,
     byType,
+    DEPLOY_ENV,
     devStackConfig,
+    fullStackConfig,
     type Harness,
     installMocks,
     plainStrings,
@@ -24,6 +27,14 @@ const ROLE = "postgresql:index/role:Role";
 const DB = "postgresql:index/database:Database";
 const SCHEMA = "postgresql:index/schema:Schema";
 const COMMAND = "command:local:Command";
+const CLIENTS = "lakehouse-catalog:consumers:ClientConfig";
+const MLSERVER = "lakehouse-catalog:consumers:Mlserver";
+const DOCKER = "pulumi:providers:docker";
+const IMAGE = "docker:index/remoteImage:RemoteImage";
+const CONTAINER = "docker:index/container:Container";
+const GITLAB = "lakehouse-catalog:gitlab:GitlabVariables";
+const GITLAB_PROVIDER = "pulumi:providers:gitlab";
+const VARIABLE = "gitlab:index/projectVariable:ProjectVariable";
 const CATALOGS = ["stage", "secure_stage", "graphs", "analytics"];
 
 function one(registrations: Registration[], type: string, name: string): Registration {
@@ -42,9 +53,10 @@ describe("the dev stack under mocks", () => {
         vi.resetModules();
         program = await import("../../index");
         await Promise.all(Object.values(program.migrationStatus).map(promiseOf));
+        await allRegistered();
     });
 
-    it("registers exactly the expected resources", () => {
+    it("registers exactly the expected resources, without mlserver and GitLab", () => {
         const graph = harness.registrations.map((r) => `${r.type} ${r.name}`).sort();
         expect(graph).toEqual(
             [
@@ -55,6 +67,9 @@ describe("the dev stack under mocks", () => {
                 ...CATALOGS.map((c) => `${SCHEMA} lakehouse-schema-${c}`),
                 ...CATALOGS.map((c) => `${MIGRATION} ${c}`),
                 ...CATALOGS.map((c) => `${COMMAND} ${c}-migrate`),
+                `${CLIENTS} clients`,
+                `${COMMAND} clients-init-sql`,
+                `${COMMAND} clients-profiles-yml`,
             ].sort(),
         );
     });
@@ -115,7 +130,7 @@ describe("the dev stack under mocks", () => {
                 expect(resource.retainOnDelete, resource.name).toBe(true);
             }
         }
-        for (const command of byType(harness.registrations, COMMAND)) {
+        for (const command of byType(harness.registrations, COMMAND).filter((c) => c.name.endsWith("-migrate"))) {
             expect(command.retainOnDelete).toBe(false);
             expect(command.inputs.delete).toBeUndefined();
             expect(command.inputs.triggers).toBeUndefined();
@@ -172,6 +187,103 @@ describe("the dev stack under mocks", () => {
         expect(await pulumi.isSecret(program.database)).toBe(false);
         const statuses = await Promise.all(CATALOGS.map((c) => promiseOf(program.migrationStatus[c])));
         expect(statuses).toEqual(["migrated", "migrated", "migrated", "migrated"]);
+        expect(await promiseOf(program.duckdbInitSql)).toContain(`ATTACH 'ducklake:' AS "stage"`);
+        expect(await promiseOf(program.dbtProfilesYml)).toContain("metadata_schema: \"stage\"");
+        expect(program.mlserverContainer).toBeUndefined();
+        expect(program.gitlabVariableKeys).toBeUndefined();
+    });
+});
+
+/** The graph as `type name <- parent type name [dependencies]`, names only, for exact comparison. */
+function graphOf(registrations: Registration[]): string[] {
+    const names = new Map(registrations.map((r) => [r.urn, `${r.type} ${r.name}`]));
+    const nameOf = (urn: string) => names.get(urn) ?? urn;
+    return registrations
+        .map((r) => {
+            const parent = r.parent === "" ? "(stack)" : nameOf(r.parent);
+            const dependencies = [...new Set(r.dependencies.map(nameOf))].sort();
+            return `${r.type} ${r.name} <- ${parent} [${dependencies.join(", ")}]`;
+        })
+        .sort();
+}
+
+describe("the full test stack (mlserver and GitLab enabled) under mocks", () => {
+    let harness: Harness;
+    let program: typeof import("../../index");
+
+    beforeAll(async () => {
+        harness = await installMocks();
+        setStackConfig(fullStackConfig());
+        for (const [name, value] of Object.entries(DEPLOY_ENV)) {
+            vi.stubEnv(name, value);
+        }
+        vi.resetModules();
+        program = await import("../../index");
+        await Promise.all([...Object.values(program.migrationStatus).map(promiseOf), promiseOf(program.mlserverContainer!)]);
+        await allRegistered();
+        vi.unstubAllEnvs();
+    });
+
+    it("registers the whole graph: types, names, parents and dependencies", () => {
+        const variables = byType(harness.registrations, VARIABLE).map((r) => r.name.replace(/^gitlab-/, ""));
+        expect(variables).toHaveLength(28);
+        const role = `${ROLE} lakehouse-role`;
+        const database = `${DB} lakehouse-database`;
+        const commands = CATALOGS.map((c) => `${COMMAND} ${c}-migrate`);
+        expect(graphOf(harness.registrations)).toEqual(
+            [
+                `${DATABASE} lakehouse <- (stack) []`,
+                `${PROVIDER} lakehouse-admin <- ${DATABASE} lakehouse []`,
+                `${role} <- ${DATABASE} lakehouse []`,
+                `${database} <- ${DATABASE} lakehouse [${role}]`,
+                ...CATALOGS.map((c) => `${SCHEMA} lakehouse-schema-${c} <- ${DATABASE} lakehouse [${database}, ${role}]`),
+                ...CATALOGS.map((c) => `${MIGRATION} ${c} <- (stack) []`),
+                ...CATALOGS.map(
+                    (c) => `${COMMAND} ${c}-migrate <- ${MIGRATION} ${c} [${database}, ${role}, ${SCHEMA} lakehouse-schema-${c}]`,
+                ),
+                `${CLIENTS} clients <- (stack) []`,
+                `${COMMAND} clients-init-sql <- ${CLIENTS} clients [${database}, ${role}]`,
+                `${COMMAND} clients-profiles-yml <- ${CLIENTS} clients [${database}, ${role}]`,
+                `${MLSERVER} mlserver <- (stack) [${[...commands].sort().join(", ")}]`,
+                `${DOCKER} mlserver-docker <- ${MLSERVER} mlserver []`,
+                `${IMAGE} mlserver-image <- ${MLSERVER} mlserver []`,
+                `${CONTAINER} mlserver-container <- ${MLSERVER} mlserver [${[...commands, database, role, `${IMAGE} mlserver-image`].sort().join(", ")}]`,
+                `${GITLAB} gitlab <- (stack) []`,
+                `${GITLAB_PROVIDER} gitlab-provider <- ${GITLAB} gitlab []`,
+                ...variables.map((key) => `${VARIABLE} gitlab-${key} <- ${GITLAB} gitlab []`),
+            ].sort(),
+        );
+    });
+
+    it("deploys the mlserver container only after every migration Command", () => {
+        const container = one(harness.registrations, CONTAINER, "mlserver-container");
+        const commands = CATALOGS.map((c) => one(harness.registrations, COMMAND, `${c}-migrate`).urn);
+        expect(container.dependencies).toEqual(expect.arrayContaining(commands));
+    });
+
+    it("marks every secret input secret, deploy credentials included, across all registrations", () => {
+        const secretValues = [...Object.values(SECRETS), ...Object.values(DEPLOY_ENV)];
+        const leaks = harness.registrations.flatMap((r) =>
+            plainStrings(r.wireInputs)
+                .filter((s) => secretValues.some((secret) => s.value.includes(secret)))
+                .map((s) => `${r.type} ${r.name} ${s.path}`),
+        );
+        expect(leaks).toEqual([]);
+        // The walk must have something to find: every secret but the admin password reaches a consumer, wrapped.
+        const consumerInputs = [...byType(harness.registrations, CONTAINER), ...byType(harness.registrations, VARIABLE)]
+            .map((r) => JSON.stringify(r.inputs))
+            .join("\n");
+        for (const secret of secretValues.filter((value) => value !== SECRETS["lakehouse-catalog:postgresAdminPassword"])) {
+            expect(consumerInputs).toContain(JSON.stringify(secret).slice(1, -1));
+        }
+    });
+
+    it("exports the client files, the mlserver container and the GitLab variable keys", async () => {
+        expect(await promiseOf(program.mlserverContainer!)).toBe("datalab-mlserver-1");
+        expect(program.gitlabVariableKeys).toHaveLength(28);
+        expect(program.gitlabVariableKeys).toContain("PSQL_CATALOG_GRAPHS_MART_SCHEMA");
+        expect(await pulumi.isSecret(program.duckdbInitSql)).toBe(false);
+        expect(await promiseOf(program.duckdbInitSql)).toContain("HOST 'docker-shared'");
     });
 });
 
@@ -179,8 +291,10 @@ describe("stack evaluation time (issue 6: under 2 s each)", () => {
     it.each([4, 40])("evaluates %i catalogs in under 2 s", async (catalogs) => {
         vi.resetModules();
         const evaluation = await evaluateStack(catalogs);
-        // role, database, provider, component + per catalog: schema, migration component, command
-        expect(evaluation.resources).toBe(4 + 3 * catalogs);
+        // role, database, provider, component + per catalog: schema, migration component, command;
+        // client config: component, 2 files; mlserver: component, provider, image, container;
+        // GitLab: component, provider, 20 variables + 2 per catalog.
+        expect(evaluation.resources).toBe(4 + 3 * catalogs + 3 + 4 + 22 + 2 * catalogs);
         expect(evaluation.milliseconds).toBeLessThan(2000);
         console.log(`stack evaluation: ${catalogs} catalogs, ${evaluation.resources} resources, ${Math.round(evaluation.milliseconds)} ms`);
     });
