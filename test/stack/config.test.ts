@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
 import { DEFAULTS, parseStackConfig, RawStackConfig, StackConfigError } from "../../config";
-import { devStackConfig, PROJECT_DIR, SECRETS } from "./harness";
+import { devStackConfig, FULL_STACK_KEYS, PROJECT_DIR, SECRETS } from "./harness";
 
 /** The dev stack's raw config, with the given plain keys overridden or (undefined) removed. */
 function rawConfig(plain: Record<string, string | undefined> = {}, without: string[] = []): RawStackConfig {
@@ -108,6 +108,104 @@ describe("parseStackConfig on the dev stack", () => {
         // catalogs and s3 are objects, which project config cannot declare; every other key is declared.
         const devKeys = Object.keys(devStackConfig()).map((key) => key.replace("lakehouse-catalog:", ""));
         expect(devKeys.filter((key) => !(key in project.config)).sort()).toEqual(["catalogs", "s3"]);
+    });
+});
+
+describe("parseStackConfig on the consumers' and GitLab's keys", () => {
+    const full = Object.fromEntries(Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]));
+
+    it("leaves the mlserver and GitLab out of the dev stack, and reads its client addresses", () => {
+        const config = parseStackConfig(rawConfig(), PROJECT_DIR);
+        expect(config.consumers).toEqual({ postgresHost: "localhost", postgresPort: 5432, s3Endpoint: "localhost:9000", configDir: "local/clients" });
+        expect(config.mlserver).toBeUndefined();
+        expect(config.gitlab).toBeUndefined();
+    });
+
+    it("falls back to the stack's own PostgreSQL and S3 addresses, and writes no files, when the client keys are unset", () => {
+        const config = parseStackConfig(
+            rawConfig({ postgresHost: "db.internal", postgresPort: "6543" }, ["clientPostgresHost", "clientPostgresPort", "clientS3Endpoint", "clientConfigDir"]),
+            PROJECT_DIR,
+        );
+        expect(config.consumers).toEqual({ postgresHost: "db.internal", postgresPort: 6543, s3Endpoint: "localhost:9000", configDir: undefined });
+    });
+
+    it("reads the full test stack's mlserver and GitLab settings, with defaults and the normalized API URL", () => {
+        const config = parseStackConfig(rawConfig(full), PROJECT_DIR);
+        expect(config.consumers).toEqual({ postgresHost: "docker-shared", postgresPort: 6432, s3Endpoint: "minio:9000", configDir: "local/clients" });
+        expect(config.mlserver).toEqual({
+            dockerHost: "tcp://docker-apps:2375",
+            image: "gitlab:5050/datalabtechtv/datalab/mlserver:3c7c137",
+            composeProject: "datalab",
+            hostPort: 8000,
+            s3ExportsPrefix: "exports",
+            s3BackupsPrefix: "backups",
+        });
+        expect(config.gitlab).toEqual({ project: "datalabtechtv/datalab", baseUrl: "http://gitlab/api/v4/", environmentScope: "*" });
+    });
+
+    const cases: [string, Record<string, string>, string][] = [
+        [
+            "a client port out of range",
+            { clientPostgresPort: "0" },
+            'lakehouse-catalog:clientPostgresPort must be an integer from 1 to 65535 (a TCP port); got "0"',
+        ],
+        [
+            "an empty client config directory",
+            { clientConfigDir: "" },
+            'lakehouse-catalog:clientConfigDir must be a non-empty string (init.sql and profiles.yml are written there); got ""',
+        ],
+        [
+            "a Docker host without a scheme",
+            { ...full, mlserverDockerHost: "docker-apps:2375" },
+            'lakehouse-catalog:mlserverDockerHost must start with ssh://, tcp://, unix:// (the address of the Docker daemon that runs the mlserver); got "docker-apps:2375"',
+        ],
+        [
+            "a Docker host without an image",
+            { mlserverDockerHost: "ssh://deploy@docker-apps" },
+            "lakehouse-catalog:mlserverImage must be set when mlserverDockerHost is set (the registry image the mlserver container runs); got nothing",
+        ],
+        [
+            "a compose project with capitals",
+            { ...full, mlserverComposeProject: "DataLab" },
+            'lakehouse-catalog:mlserverComposeProject must be lowercase letters, digits, - and _, starting with a letter or digit (docker compose project name rules); got "DataLab"',
+        ],
+        [
+            "an mlserver host port out of range",
+            { ...full, mlserverHostPort: "65536" },
+            'lakehouse-catalog:mlserverHostPort must be an integer from 1 to 65535 (a TCP port); got "65536"',
+        ],
+        [
+            "an mlserver without an exports prefix",
+            { ...full, s3: JSON.stringify({ endpoint: "localhost:9000", bucket: "lakehouse", region: "eu-west-1", useSsl: false, urlStyle: "path", backupsPrefix: "backups" }) },
+            "lakehouse-catalog:s3.exportsPrefix must be set when mlserverDockerHost is set (the mlserver requires it); got nothing",
+        ],
+        [
+            "a GitLab URL without a scheme",
+            { ...full, gitlabBaseUrl: "gitlab.example.com" },
+            'lakehouse-catalog:gitlabBaseUrl must be an http(s) URL of the GitLab instance (the provider calls its REST API); got "gitlab.example.com"',
+        ],
+        [
+            "a GitLab project that is neither an id nor a path",
+            { ...full, gitlabProject: "datalab" },
+            'lakehouse-catalog:gitlabProject must be a numeric project id or a full path like group/project (the project whose CI/CD variables the stack owns); got "datalab"',
+        ],
+        [
+            "an empty environment scope",
+            { ...full, gitlabEnvironmentScope: "" },
+            'lakehouse-catalog:gitlabEnvironmentScope must be a non-empty string (GitLab environment the variables apply to; * for all); got ""',
+        ],
+    ];
+
+    it.each(cases)("refuses %s", (_label, plain, message) => {
+        expect(problemsOf(rawConfig(plain))).toEqual([message]);
+    });
+
+    it("reports a bad GitLab URL together with the other problems", () => {
+        const problems = problemsOf(rawConfig({ ...full, gitlabBaseUrl: "ftp://gitlab", postgresPort: "0" }));
+        expect(problems).toEqual([
+            'lakehouse-catalog:postgresPort must be an integer from 1 to 65535 (a TCP port); got "0"',
+            'lakehouse-catalog:gitlabBaseUrl must be an http(s) URL of the GitLab instance (the provider calls its REST API); got "ftp://gitlab"',
+        ]);
     });
 });
 
