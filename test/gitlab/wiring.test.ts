@@ -1,73 +1,63 @@
-import * as fs from "fs";
-import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
-import { parse } from "yaml";
-import { beforeAll, describe, expect, it } from "vitest";
-import { RawStackConfig, parseStackConfig } from "../../config";
-import { GitlabVariables, deployCredentialsFromEnv, gitlabVariablesArgs } from "../../components/gitlabVariables";
-import { Registration, installRecordingMocks, settled } from "./mocks";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 
-const root = path.join(__dirname, "..", "..");
+import {
+    allRegistered,
+    byType,
+    DEPLOY_ENV,
+    fullStackConfig,
+    type Harness,
+    installMocks,
+    SECRETS,
+    setStackConfig,
+} from "../stack/harness";
 
-/** Pulumi.dev.yaml as the program receives it: plain values as text, objects as JSON text, secrets as Outputs. */
-function devStackConfig(): RawStackConfig {
-    const file = parse(fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")) as {
-        config: Record<string, unknown>;
-    };
-    const plain: Record<string, string> = {};
-    for (const [key, value] of Object.entries(file.config)) {
-        plain[key.replace(/^lakehouse-catalog:/, "")] = typeof value === "string" ? value : JSON.stringify(value);
-    }
-    return {
-        plain,
-        secrets: {
-            postgresAdminPassword: pulumi.secret("admin-password"),
-            rolePassword: pulumi.secret("role-password-123"),
-            s3AccessKeyId: pulumi.secret("minioadmin"),
-            s3SecretAccessKey: pulumi.secret("minio-secret-key"),
-        },
-    };
-}
+const VARIABLE = "gitlab:index/projectVariable:ProjectVariable";
 
-describe("GitlabVariables wired from the dev stack config, as index.ts does", () => {
-    const registrations: Registration[] = [];
+// The graph and the secrecy of every input are tested through index.ts in test/stack; this file pins the values
+// the pipeline's jobs receive, and that missing deploy credentials stop the program before any resource.
+describe("GitlabVariables as index.ts wires them, on the full test stack", () => {
+    let harness: Harness;
 
     beforeAll(async () => {
-        await installRecordingMocks(registrations);
+        harness = await installMocks();
     });
 
-    it("creates every variable of the dev stack's four catalogs with the values consumers read", async () => {
-        const config = parseStackConfig(devStackConfig(), root);
-        const credentials = deployCredentialsFromEnv({
-            PULUMI_BACKEND_URL: "s3://pulumi-state?endpoint=localhost:9000&s3ForcePathStyle=true",
-            PULUMI_CONFIG_PASSPHRASE: "dev-passphrase",
-            GITLAB_TOKEN: "glpat-0123456789",
-        });
-        const gitlab = new GitlabVariables(
-            "gitlab",
-            gitlabVariablesArgs(config, { project: "datalabtechtv/datalab", baseUrl: "http://gitlab" }, credentials),
-        );
-        await settled(gitlab);
+    async function runProgram(env: Record<string, string>): Promise<void> {
+        harness.registrations.length = 0;
+        setStackConfig(fullStackConfig());
+        for (const [name, value] of Object.entries(env)) {
+            vi.stubEnv(name, value);
+        }
+        vi.resetModules();
+        try {
+            await import("../../index");
+            await allRegistered();
+        } finally {
+            vi.unstubAllEnvs();
+        }
+    }
 
-        const variables = registrations.filter((r) => r.type === "gitlab:index/projectVariable:ProjectVariable");
-        const values = Object.fromEntries(variables.map((r) => [r.inputs.key, r.inputs.value]));
-        expect(values).toEqual({
+    it("creates every variable with the values the consumers read, at the consumers' addresses", async () => {
+        await runProgram(DEPLOY_ENV);
+
+        const variables = byType(harness.registrations, VARIABLE);
+        expect(Object.fromEntries(variables.map((r) => [r.inputs.key, r.inputs.value]))).toEqual({
             PULUMI_STACK: "dev",
-            PULUMI_BACKEND_URL: { secret: "s3://pulumi-state?endpoint=localhost:9000&s3ForcePathStyle=true" },
-            PULUMI_CONFIG_PASSPHRASE: { secret: "dev-passphrase" },
-            GITLAB_TOKEN: { secret: "glpat-0123456789" },
-            PSQL_CATALOG_HOST: "localhost",
-            PSQL_CATALOG_PORT: "5432",
+            PULUMI_BACKEND_URL: DEPLOY_ENV.PULUMI_BACKEND_URL,
+            PULUMI_CONFIG_PASSPHRASE: DEPLOY_ENV.PULUMI_CONFIG_PASSPHRASE,
+            GITLAB_TOKEN: DEPLOY_ENV.GITLAB_TOKEN,
+            PSQL_CATALOG_HOST: "docker-shared",
+            PSQL_CATALOG_PORT: "6432",
             PSQL_CATALOG_DB: "lakehouse",
             PSQL_CATALOG_USER: "lakehouse",
-            PSQL_CATALOG_PASSWORD: { secret: "role-password-123" },
-            S3_ENDPOINT: "localhost:9000",
+            PSQL_CATALOG_PASSWORD: SECRETS["lakehouse-catalog:rolePassword"],
+            S3_ENDPOINT: "minio:9000",
             S3_BUCKET: "lakehouse",
             S3_REGION: "eu-west-1",
             S3_USE_SSL: "false",
             S3_URL_STYLE: "path",
-            S3_ACCESS_KEY_ID: { secret: "minioadmin" },
-            S3_SECRET_ACCESS_KEY: { secret: "minio-secret-key" },
+            S3_ACCESS_KEY_ID: SECRETS["lakehouse-catalog:s3AccessKeyId"],
+            S3_SECRET_ACCESS_KEY: SECRETS["lakehouse-catalog:s3SecretAccessKey"],
             PSQL_CATALOG_STAGE_SCHEMA: "stage",
             S3_STAGE_PREFIX: "stage",
             PSQL_CATALOG_SECURE_STAGE_SCHEMA: "secure_stage",
@@ -81,8 +71,21 @@ describe("GitlabVariables wired from the dev stack config, as index.ts does", ()
             MLFLOW_TRACKING_URI: "http://localhost:5000",
             KAFKA_BROKER_ENDPOINT: "localhost:9092",
         });
-        expect(new Set(variables.map((r) => r.inputs.project))).toEqual(new Set(["datalabtechtv/datalab"]));
-        const provider = registrations.find((r) => r.type === "pulumi:providers:gitlab");
-        expect(provider?.inputs).toEqual({ baseUrl: "http://gitlab/api/v4/" });
+        expect(new Set(variables.map((r) => `${r.inputs.project} ${r.inputs.environmentScope}`))).toEqual(
+            new Set(["datalabtechtv/datalab *"]),
+        );
+        const [provider] = byType(harness.registrations, "pulumi:providers:gitlab");
+        expect(provider.inputs.baseUrl).toBe("http://gitlab/api/v4/");
+    });
+
+    it("stops before any resource when a deploy credential is missing from the environment", async () => {
+        const run = runProgram({ ...DEPLOY_ENV, GITLAB_TOKEN: "" });
+
+        await expect(run).rejects.toThrow(
+            "`GITLAB_TOKEN` must be set in the environment of `pulumi up` (the GitLab provider authenticates with it; " +
+                "use a project access token with the `api` scope and the Maintainer role).\n" +
+                "Export it, or unset `lakehouse-catalog:gitlabProject` to leave GitLab alone.",
+        );
+        expect(harness.registrations).toEqual([]);
     });
 });
