@@ -43,20 +43,25 @@ const migrations = config.catalogs.map(
         }),
 );
 
-// DuckDB's init.sql and dbt's profiles.yml for the catalogs, as outputs and, with clientConfigDir, as files.
-const clientConfig = new ClientConfig("clients", {
-    postgresHost: config.consumers.postgresHost,
-    postgresPort: config.consumers.postgresPort,
-    postgresDatabase: catalogDatabase.databaseName,
-    postgresUser: catalogDatabase.roleName,
-    s3Endpoint: config.consumers.s3Endpoint,
-    s3Bucket: config.s3.bucket,
-    s3Region: config.s3.region,
-    s3UseSsl: config.s3.useSsl,
-    s3UrlStyle: config.s3.urlStyle,
-    catalogs: config.catalogs.map(({ name, schema, s3Prefix, encrypted }) => ({ name, schema, s3Prefix, encrypted })),
-    outputDir: config.consumers.configDir,
-});
+// DuckDB's init.sql and dbt's profiles.yml for the catalogs, as outputs and, with clientConfigDir, as files
+// written once every migration succeeded.
+const clientConfig = new ClientConfig(
+    "clients",
+    {
+        postgresHost: config.consumers.postgresHost,
+        postgresPort: config.consumers.postgresPort,
+        postgresDatabase: catalogDatabase.databaseName,
+        postgresUser: catalogDatabase.roleName,
+        s3Endpoint: config.consumers.s3Endpoint,
+        s3Bucket: config.s3.bucket,
+        s3Region: config.s3.region,
+        s3UseSsl: config.s3.useSsl,
+        s3UrlStyle: config.s3.urlStyle,
+        catalogs: config.catalogs.map(({ name, schema, s3Prefix, encrypted }) => ({ name, schema, s3Prefix, encrypted })),
+        outputDir: config.consumers.configDir,
+    },
+    { dependsOn: migrations },
+);
 
 // The mlserver switches to the PostgreSQL catalogs only after every migration succeeded.
 const mlserver =
@@ -90,16 +95,11 @@ const mlserver =
               { dependsOn: migrations },
           );
 
-// The pipeline's CI/CD variables; its jobs are consumers, so they reach the catalogs where the mlserver does.
+// The pipeline's CI/CD variables, derived from the same config as everything above.
 const gitlabVariables =
     config.gitlab === undefined || deployCredentials === undefined
         ? undefined
-        : new GitlabVariables("gitlab", {
-              ...gitlabVariablesArgs(config, config.gitlab, deployCredentials),
-              psqlHost: config.consumers.postgresHost,
-              psqlPort: config.consumers.postgresPort,
-              s3Endpoint: config.consumers.s3Endpoint,
-          });
+        : new GitlabVariables("gitlab", gitlabVariablesArgs(config, config.gitlab, deployCredentials));
 
 export const host = config.postgres.host;
 export const port = config.postgres.port;

@@ -85,13 +85,15 @@ export class ClientConfig extends pulumi.ComponentResource {
         this.profilesYml = rendered.profilesYml;
 
         if (outputDir !== undefined) {
-            this.initSqlFile = createFileWriter(`${name}-init-sql`, outputDir, "init.sql", this.initSql, this);
+            // Children do not inherit the component's dependsOn; the files are what must wait for the migrations.
+            const fileOpts = { parent: this, dependsOn: opts?.dependsOn };
+            this.initSqlFile = createFileWriter(`${name}-init-sql`, outputDir, "init.sql", this.initSql, fileOpts);
             this.profilesYmlFile = createFileWriter(
                 `${name}-profiles-yml`,
                 outputDir,
                 "profiles.yml",
                 this.profilesYml,
-                this,
+                fileOpts,
             );
         }
 
@@ -120,7 +122,7 @@ function createFileWriter(
     outputDir: string,
     fileName: string,
     content: pulumi.Output<string>,
-    parent: pulumi.Resource,
+    opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
     return new command.local.Command(
         name,
@@ -133,7 +135,7 @@ function createFileWriter(
             environment: { TARGET_FILE: path.join(outputDir, fileName) },
             stdin: content,
         },
-        { parent },
+        opts,
     );
 }
 
