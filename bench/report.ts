@@ -47,6 +47,8 @@ export interface StackEvaluation {
 
 export interface BenchResult {
     rows: number;
+    /** Other work on the machine skews every number here; the 1-minute load average says how much there was. */
+    machine: { cpus: number; loadAverageAtStart: number; loadAverageAtEnd: number };
     catalog: { specVersion: string; generateSeconds: number; tables: Record<string, number>; keptAt: string | null };
     engine: MigrationRun;
     runbook: RunbookRun | { skipped: string };
@@ -119,6 +121,9 @@ export function formatReport(result: BenchResult): string {
     const out = [
         `catalog: ${integer(result.rows)} rows, spec ${result.catalog.specVersion}, generated in ` +
             `${fixed(result.catalog.generateSeconds)} s`,
+        `machine: ${result.machine.cpus} CPUs, 1-minute load average ${fixed(result.machine.loadAverageAtStart)} at ` +
+            `the start, ${fixed(result.machine.loadAverageAtEnd)} at the end (above ${result.machine.cpus}, other ` +
+            "work competed with the bench)",
         "",
         ...table(lines),
         "",

@@ -11,6 +11,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
@@ -69,6 +70,7 @@ export function migrateCommand(sqlite: string, schema: string): [string, string[
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
     adminEnvironment(process.env);
+    const loadAverageAtStart = os.loadavg()[0];
     const runId = `bench_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
     const workDir = path.join(projectDir, "bench-output", runId);
     fs.mkdirSync(workDir, { recursive: true });
@@ -89,6 +91,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         const stack = stackSizes.map(evaluateStack);
         return {
             rows: sourceRows,
+            machine: { cpus: os.cpus().length, loadAverageAtStart, loadAverageAtEnd: os.loadavg()[0] },
             catalog: { specVersion: source.version, generateSeconds, tables: source.tables, keptAt: options.keep ? sqlite : null },
             engine,
             runbook,

@@ -39,6 +39,8 @@ describe("npm run bench", () => {
         expect(result.rows).toBeLessThanOrEqual(21_000);
         expect(result.rows).toBe(Object.values(result.catalog.tables).reduce((sum, n) => sum + n, 0));
         expect(result.catalog.tables.ducklake_file_column_stats).toBeGreaterThan(result.rows / 2);
+        expect(result.machine.cpus).toBeGreaterThan(0);
+        expect(result.machine.loadAverageAtStart).toBeGreaterThanOrEqual(0);
 
         expect(result.engine.status).toBe("migrated");
         expect(result.engine.command).toMatch(
