@@ -83,7 +83,8 @@ export class SourceCatalog {
         checkSourceFile(file);
         let db: DatabaseSync | undefined;
         try {
-            db = new DatabaseSync(file, { readOnly: true });
+            // An absolute path can never be read as a SQLite URI ("file:…").
+            db = new DatabaseSync(path.resolve(file), { readOnly: true });
             const problems = db.prepare("PRAGMA integrity_check(20)").all().map((row) => String(row.integrity_check));
             if (problems.length !== 1 || problems[0] !== "ok") {
                 throw new MigrationError(corruptMessage(file, problems.join("; ")));
