@@ -79,10 +79,12 @@ function whileRunning<T>(run: MigrateRun, probe: () => Promise<T | undefined | f
 }
 
 describe("SIGKILL of the migrate process", () => {
-    it("while it reads the source, before anything reaches PostgreSQL", async () => {
+    it("while it checks the source, before it has connected to PostgreSQL", async () => {
         const source = fs.realpathSync(catalog);
         await killAt("kill_reading", async (run, pid) => {
             await whileRunning(run, () => openFiles(pid).includes(source), "the engine to open the source");
+            // The engine checks the whole file (integrity_check) before it connects, so nothing is on the server yet.
+            expect(await backendsOf(target.observer, target.role, target.database)).toEqual([]);
         });
     });
 
