@@ -65,6 +65,23 @@ async function killAt(schema: string, reach: (run: MigrateRun, pid: number) => P
     await waitUntilReaped(target.observer, target.role, target.database);
 }
 
+/**
+ * The environment that makes the engine stop at `point` (see support/pauseAt.cjs), and the file whose appearance
+ * says it got there.
+ */
+function pauseAt(point: "source-check" | "commit"): { env: NodeJS.ProcessEnv; marker: string } {
+    const marker = path.join(target.dir, `paused-at-${point}`);
+    const hook = path.join(__dirname, "support", "pauseAt.cjs");
+    return {
+        marker,
+        env: {
+            FAULTS_PAUSE_AT: point,
+            FAULTS_PAUSE_MARKER: marker,
+            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${hook}`.trim(),
+        },
+    };
+}
+
 /** Polls `probe` while the run lives; fails clearly if the run ends before the fault point was reached. */
 function whileRunning<T>(run: MigrateRun, probe: () => Promise<T | undefined | false> | T | undefined | false,
     what: string): Promise<T> {
@@ -81,11 +98,12 @@ function whileRunning<T>(run: MigrateRun, probe: () => Promise<T | undefined | f
 describe("SIGKILL of the migrate process", () => {
     it("while it checks the source, before it has connected to PostgreSQL", async () => {
         const source = fs.realpathSync(catalog);
+        const pause = pauseAt("source-check");
         await killAt("kill_reading", async (run, pid) => {
-            await whileRunning(run, () => openFiles(pid).includes(source), "the engine to open the source");
-            // The engine checks the whole file (integrity_check) before it connects, so nothing is on the server yet.
+            await whileRunning(run, () => fs.existsSync(pause.marker), "the engine to start checking the source");
+            expect(openFiles(pid)).toContain(source);
             expect(await backendsOf(target.observer, target.role, target.database)).toEqual([]);
-        });
+        }, pause.env);
     });
 
     it(`in the middle of the largest table's load (${LARGEST_TABLE})`, async () => {
@@ -114,16 +132,12 @@ describe("SIGKILL of the migrate process", () => {
     });
 
     it("just before COMMIT, with everything loaded and verified", async () => {
-        const marker = path.join(target.dir, "paused-before-commit");
-        const hook = path.join(__dirname, "support", "pauseBeforeCommit.cjs");
+        const pause = pauseAt("commit");
         await killAt("kill_commit", async (run) => {
-            await whileRunning(run, () => fs.existsSync(marker), "the engine to reach COMMIT");
+            await whileRunning(run, () => fs.existsSync(pause.marker), "the engine to reach COMMIT");
             const backends = await backendsOf(target.observer, target.role, target.database);
             // The whole catalog sits in an open transaction on the server: exactly what the kill must throw away.
-            expect(backends.map((backend) => backend.state)).toContain("idle in transaction");
-        }, {
-            FAULTS_PAUSE_MARKER: marker,
-            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${hook}`.trim(),
-        });
+            expect(backends.map((backend) => backend.state)).toEqual(["idle in transaction"]);
+        }, pause.env);
     });
 });
