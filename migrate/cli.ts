@@ -63,12 +63,14 @@ export function summary(result: MigrationResult): string {
     }
 }
 
-async function main(): Promise<number> {
+/** Runs the command with `argv` (without node and script) and returns its exit code. */
+export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, stdout: (text: string) => void,
+    stderr: (text: string) => void): Promise<number> {
     let args: CliArguments;
     try {
-        args = parseCliArguments(process.argv.slice(2));
+        args = parseCliArguments(argv);
     } catch (error) {
-        process.stderr.write(`migrate: ${(error as Error).message}\n${USAGE}\n`);
+        stderr(`migrate: ${(error as Error).message}\n${USAGE}\n`);
         return 2;
     }
     try {
@@ -76,27 +78,29 @@ async function main(): Promise<number> {
             sqlite: args.sqlite,
             schema: args.schema,
             dryRun: args.dryRun,
-            onProgress: (line) => process.stderr.write(`migrate: ${line}\n`),
+            env,
+            onProgress: (line) => stderr(`migrate: ${line}\n`),
         });
-        process.stdout.write(args.json ? `${JSON.stringify(result)}\n` : `${summary(result)}\n`);
+        stdout(args.json ? `${JSON.stringify(result)}\n` : `${summary(result)}\n`);
         return 0;
     } catch (error) {
         if (error instanceof UsageError) {
-            process.stderr.write(`migrate: ${error.message}\n${USAGE}\n`);
+            stderr(`migrate: ${error.message}\n${USAGE}\n`);
             return 2;
         }
         if (error instanceof MigrationError) {
-            process.stderr.write(`migrate: ${error.message}\n`);
+            stderr(`migrate: ${error.message}\n`);
             return 1;
         }
-        process.stderr.write(`migrate: unexpected failure: ${(error as Error).stack ?? String(error)}\n`
+        stderr(`migrate: unexpected failure: ${(error as Error).stack ?? String(error)}\n`
             + "The PostgreSQL transaction was not committed, so the target is unchanged.\n");
         return 1;
     }
 }
 
 if (require.main === module) {
-    void main().then((code) => {
+    void runCli(process.argv.slice(2), process.env, (text) => process.stdout.write(text),
+        (text) => process.stderr.write(text)).then((code) => {
         process.exitCode = code;
     });
 }

@@ -38,9 +38,20 @@ export function sslFromEnvironment(env: NodeJS.ProcessEnv): { ssl: false | Conne
 /** Connects with the libpq environment variables; the password never leaves the environment. */
 export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
     const { ssl, fallback } = sslFromEnvironment(env);
-    const where = `${env.PGHOST ?? "localhost"}:${env.PGPORT ?? "5432"}`;
+    const host = env.PGHOST || "localhost";
+    const port = Number(env.PGPORT || "5432");
+    const user = env.PGUSER || env.USER;
+    const where = `${host}:${port}`;
     const attempt = async (config: ClientConfig): Promise<Client> => {
-        const client = new Client({ ...config, application_name: "lakehouse-catalog migrate" });
+        const client = new Client({
+            ...config,
+            host,
+            port,
+            user,
+            password: env.PGPASSWORD,
+            database: env.PGDATABASE || user,
+            application_name: "lakehouse-catalog migrate",
+        });
         try {
             await client.connect();
             return client;

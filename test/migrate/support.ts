@@ -4,7 +4,8 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type { Client } from "pg";
-import { migrateCommand } from "../../components/catalogMigration";
+import { migrateCommand, shellQuote } from "../../components/catalogMigration";
+import { runCli } from "../../migrate/cli";
 
 export const PROJECT_DIR = path.join(__dirname, "..", "..");
 
@@ -33,8 +34,19 @@ export function runStackMigration(sqlite: string, schema: string, env: NodeJS.Pr
 }
 
 /** The documented human form: `npm run --silent migrate -- --sqlite <file> --schema <schema> [flags]`. */
-export function runMigrate(args: string, env: NodeJS.ProcessEnv): Promise<CommandResult> {
-    return runShell(`npm run --silent migrate -- ${args}`, env);
+export function runMigrate(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+    return runShell(`npm run --silent migrate -- ${argv.map(shellQuote).join(" ")}`, env);
+}
+
+/**
+ * The same command run in this process (the CLI's own entry function, without spawning npm and node): the fast
+ * path for the many cases whose subject is the engine's behaviour rather than the process around it.
+ */
+export async function runMigrateInProcess(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+    let stdout = "";
+    let stderr = "";
+    const code = await runCli(argv, env, (text) => (stdout += text), (text) => (stderr += text));
+    return { code, stdout, stderr };
 }
 
 /** The messages on stderr without the progress lines. */
