@@ -11,7 +11,7 @@ import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { kill, openFiles, pollUntil, runMigrate, startMigrate, type MigrateRun } from "./support/migrateProcess";
 import { expectMigrated, expectOnlyStates } from "./support/expectations";
 import {
-    backendsOf, copyProgress, isVerificationQuery, observeTarget, schemaState, startReader, waitUntilReaped,
+    backendsOf, copyPast, isVerificationQuery, observeTarget, schemaState, startReader, waitUntilReaped,
 } from "./support/targetState";
 
 let target: FaultTarget;
@@ -108,17 +108,8 @@ describe("SIGKILL of the migrate process", () => {
 
     it(`in the middle of the largest table's load (${LARGEST_TABLE})`, async () => {
         await killAt("kill_copy", async (run) => {
-            await whileRunning(run, async () => {
-                for (const backend of await backendsOf(target.observer, target.role, target.database)) {
-                    if (/^\s*COPY\b/i.test(backend.query) && backend.query.includes(LARGEST_TABLE)) {
-                        const copied = await copyProgress(target.observer, backend.pid);
-                        if (copied !== undefined && copied > largestRows / 2) {
-                            return true;
-                        }
-                    }
-                }
-                return false;
-            }, `COPY into ${LARGEST_TABLE} to pass half its rows`);
+            await whileRunning(run, () => copyPast(target.observer, target.role, target.database, LARGEST_TABLE,
+                largestRows / 2), `COPY into ${LARGEST_TABLE} to pass half its rows`);
         });
     });
 

@@ -9,7 +9,7 @@ import { expectMigrated, expectRefused } from "./support/expectations";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { pollUntil, runMigrate, startMigrate } from "./support/migrateProcess";
 import { startPrivateCluster, type PrivateCluster } from "./support/privateCluster";
-import { backendsOf, copyProgress, schemaState, waitUntilReaped } from "./support/targetState";
+import { copyPast, schemaState, waitUntilReaped } from "./support/targetState";
 
 let cluster: PrivateCluster;
 let target: FaultTarget;
@@ -37,15 +37,8 @@ describe("a server restart during a migration", () => {
         const before = await schemaState(target.observer, schema);
 
         const run = startMigrate({ sqlite: catalog, schema, env: target.env });
-        await pollUntil(async () => {
-            for (const backend of await backendsOf(target.observer, target.role, target.database)) {
-                if (backend.query.includes(LARGEST_TABLE)
-                    && ((await copyProgress(target.observer, backend.pid)) ?? 0) > largestRows / 2) {
-                    return true;
-                }
-            }
-            return false;
-        }, 60_000, `COPY into ${LARGEST_TABLE} to pass half its rows`);
+        await pollUntil(() => copyPast(target.observer, target.role, target.database, LARGEST_TABLE,
+            largestRows / 2), 60_000, `COPY into ${LARGEST_TABLE} to pass half its rows`);
         // The observer's own connection dies with the restart; reconnect to look at the aftermath.
         target.observer.on("error", () => undefined);
         cluster.restart();

@@ -11,7 +11,7 @@ import { expectMigrated, expectOnlyStates, expectRefused } from "./support/expec
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { pollUntil, runMigrate, startMigrate } from "./support/migrateProcess";
 import {
-    backendsOf, copyProgress, observeTarget, quoteIdent, schemaState, startReader, waitUntilReaped,
+    copyPast, observeTarget, quoteIdent, schemaState, startReader, waitUntilReaped,
 } from "./support/targetState";
 
 let target: FaultTarget;
@@ -43,15 +43,8 @@ describe("server-side faults during a migration", () => {
         onTestFinished(async () => { await reader.stop(); });
 
         const run = startMigrate({ sqlite: catalog, schema, env: target.env });
-        const victim = await pollUntil(async () => {
-            for (const backend of await backendsOf(target.observer, target.role, target.database)) {
-                if (backend.query.includes(LARGEST_TABLE)
-                    && ((await copyProgress(target.observer, backend.pid)) ?? 0) > largestRows / 2) {
-                    return backend.pid;
-                }
-            }
-            return undefined;
-        }, 60_000, `COPY into ${LARGEST_TABLE} to pass half its rows`);
+        const victim = await pollUntil(() => copyPast(target.observer, target.role, target.database, LARGEST_TABLE,
+            largestRows / 2), 60_000, `COPY into ${LARGEST_TABLE} to pass half its rows`);
         await target.observer.query("SELECT pg_terminate_backend($1)", [victim]);
         const result = await run.done;
 

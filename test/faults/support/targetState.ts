@@ -67,27 +67,27 @@ export interface Backend {
     pid: number;
     state: string | null;
     query: string;
-    waitEventType: string | null;
-    xactStart: Date | null;
 }
 
 /** Backends of `role` in `database`: the migration's connection(s). */
 export async function backendsOf(client: Client, role: string, database: string): Promise<Backend[]> {
-    const result = await client.query<{ pid: number; state: string | null; query: string;
-        wait_event_type: string | null; xact_start: Date | null; }>(
-        `SELECT pid, state, query, wait_event_type, xact_start FROM pg_stat_activity
+    const result = await client.query<Backend>(
+        `SELECT pid, state, query FROM pg_stat_activity
          WHERE usename = $1 AND datname = $2 AND pid <> pg_backend_pid()`, [role, database]);
-    return result.rows.map((row) => ({
-        pid: row.pid, state: row.state, query: row.query, waitEventType: row.wait_event_type,
-        xactStart: row.xact_start,
-    }));
+    return result.rows;
 }
 
-/** Rows COPY has processed so far in the backend's current COPY, or undefined when it runs none. */
-export async function copyProgress(client: Client, pid: number): Promise<number | undefined> {
-    const result = await client.query<{ tuples_processed: string }>(
-        "SELECT tuples_processed::text FROM pg_stat_progress_copy WHERE pid = $1", [pid]);
-    return result.rows.length === 0 ? undefined : Number(result.rows[0].tuples_processed);
+/**
+ * The pid of the role's backend once its COPY into `table` has passed `rows` rows (pg_stat_progress_copy), or
+ * undefined before that.
+ */
+export async function copyPast(client: Client, role: string, database: string, table: string,
+    rows: number): Promise<number | undefined> {
+    const result = await client.query<{ pid: number }>(
+        `SELECT a.pid FROM pg_stat_activity a JOIN pg_stat_progress_copy p ON p.pid = a.pid
+         WHERE a.usename = $1 AND a.datname = $2 AND a.query ~* '^\\s*COPY\\M' AND strpos(a.query, $3) > 0
+           AND p.tuples_processed > $4`, [role, database, table, rows]);
+    return result.rows[0]?.pid;
 }
 
 /**
