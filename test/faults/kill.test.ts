@@ -28,19 +28,33 @@ afterAll(async () => {
     await target?.close();
 });
 
+interface KillOptions {
+    /** Extra environment for the killed run (a pause hook). */
+    env?: NodeJS.ProcessEnv;
+    /**
+     * Migrate the catalog into the schema first, so the killed run is a re-run that compares the source with an
+     * identical copy; otherwise the schema starts empty, as the stack creates it.
+     */
+    alreadyMigrated?: boolean;
+}
+
 /**
- * Starts a migration into a fresh schema, waits for `reach` to see the run arrive at the fault point, SIGKILLs the
- * engine there, and checks the aftermath. Returns what `reach` observed, for the assertion messages.
+ * Runs a migration into `schema`, waits for `reach` to see the run arrive at the fault point, SIGKILLs the engine
+ * there, and checks the aftermath: the target exactly as before, a reader that saw nothing else, nothing left on the
+ * server, and a re-run that succeeds.
  */
 async function killAt(schema: string, reach: (run: MigrateRun, pid: number) => Promise<void>,
-    extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+    options: KillOptions = {}): Promise<void> {
     await target.createSchema(schema);
+    if (options.alreadyMigrated) {
+        expectMigrated(await runMigrate({ sqlite: catalog, schema, env: target.env }), "migrated");
+    }
     const before = await schemaState(target.observer, schema);
     const seenBefore = await observeTarget(target.observer, schema);
     const reader = await startReader(target.observerConfig, schema);
     onTestFinished(async () => { await reader.stop(); });
 
-    const run = startMigrate({ sqlite: catalog, schema, env: { ...target.env, ...extraEnv } });
+    const run = startMigrate({ sqlite: catalog, schema, env: { ...target.env, ...options.env } });
     const pid = await run.engineProcess();
     await reach(run, pid);
     kill(pid);
@@ -54,11 +68,10 @@ async function killAt(schema: string, reach: (run: MigrateRun, pid: number) => P
     expect(seen.states).toEqual([seenBefore]);
 
     const rerunReader = await startReader(target.observerConfig, schema);
-
     onTestFinished(async () => { await rerunReader.stop(); });
     const rerun = await runMigrate({ sqlite: catalog, schema, env: target.env });
     const rerunSeen = await rerunReader.stop();
-    expectMigrated(rerun, "migrated");
+    expectMigrated(rerun, options.alreadyMigrated ? "unchanged" : "migrated");
     const seenAfter = await observeTarget(target.observer, schema);
     expect(seenAfter.snapshots).toBeGreaterThan(0);
     expectOnlyStates(rerunSeen, [seenBefore, seenAfter]);
@@ -103,7 +116,7 @@ describe("SIGKILL of the migrate process", () => {
             await whileRunning(run, () => fs.existsSync(pause.marker), "the engine to start checking the source");
             expect(openFiles(pid)).toContain(source);
             expect(await backendsOf(target.observer, target.role, target.database)).toEqual([]);
-        }, pause.env);
+        }, { env: pause.env });
     });
 
     it(`in the middle of the largest table's load (${LARGEST_TABLE})`, async () => {
@@ -122,6 +135,15 @@ describe("SIGKILL of the migrate process", () => {
         });
     });
 
+    it("while a re-run compares the source with the identical copy already in the schema", async () => {
+        await killAt("kill_compare", async (run) => {
+            await whileRunning(run, async () => {
+                const backends = await backendsOf(target.observer, target.role, target.database);
+                return backends.some((backend) => backend.state === "active" && isVerificationQuery(backend.query));
+            }, "the comparison with the existing copy to run");
+        }, { alreadyMigrated: true });
+    });
+
     it("just before COMMIT, with everything loaded and verified", async () => {
         const pause = pauseAt("commit");
         await killAt("kill_commit", async (run) => {
@@ -129,6 +151,6 @@ describe("SIGKILL of the migrate process", () => {
             const backends = await backendsOf(target.observer, target.role, target.database);
             // The whole catalog sits in an open transaction on the server: exactly what the kill must throw away.
             expect(backends.map((backend) => backend.state)).toEqual(["idle in transaction"]);
-        }, pause.env);
+        }, { env: pause.env });
     });
 });
