@@ -100,9 +100,8 @@ export async function waitUntilReaped(client: Client, role: string, database: st
         `the server to end every backend of role ${role}`, 20);
     const leftovers = await client.query<{ what: string }>(
         `SELECT format('lock %s %s by pid %s', locktype, mode, pid) AS what FROM pg_locks
-         WHERE pid <> pg_backend_pid() AND (locktype = 'advisory'
-               OR database = (SELECT oid FROM pg_database WHERE datname = $1))
-         UNION ALL SELECT format('prepared transaction %s', gid) FROM pg_prepared_xacts`, [database]);
+         WHERE pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = $1)
+         UNION ALL SELECT format('prepared transaction %s', gid) FROM pg_prepared_xacts WHERE database = $1`, [database]);
     if (leftovers.rows.length > 0) {
         throw new Error(`left behind after the backends ended: ${leftovers.rows.map((row) => row.what).join(", ")}`);
     }
