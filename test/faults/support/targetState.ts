@@ -92,8 +92,8 @@ export async function copyPast(client: Client, role: string, database: string, t
 
 /**
  * Waits until the server has ended every backend of the role and released everything they held. A backend whose
- * client died notices only when it next talks to the socket, so this polls rather than checking once. Any lock in
- * the database counts as left behind, so stop readers and lock holders before calling this.
+ * client died notices only when it next talks to the socket, so this polls rather than checking once. Any client's
+ * lock in the database counts as left behind (autovacuum's do not), so stop readers and lock holders first.
  */
 export async function waitUntilReaped(client: Client, role: string, database: string): Promise<void> {
     await pollUntil(async () => (await backendsOf(client, role, database)).length === 0, 30_000,
@@ -101,6 +101,7 @@ export async function waitUntilReaped(client: Client, role: string, database: st
     const leftovers = await client.query<{ what: string }>(
         `SELECT format('lock %s %s by pid %s', locktype, mode, pid) AS what FROM pg_locks
          WHERE pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = $1)
+               AND pid IN (SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend')
          UNION ALL SELECT format('prepared transaction %s', gid) FROM pg_prepared_xacts WHERE database = $1`, [database]);
     if (leftovers.rows.length > 0) {
         throw new Error(`left behind after the backends ended: ${leftovers.rows.map((row) => row.what).join(", ")}`);
