@@ -84,7 +84,7 @@ export class SourceCatalog {
         let db: DatabaseSync | undefined;
         try {
             // An absolute path can never be read as a SQLite URI ("file:…").
-            db = new DatabaseSync(path.resolve(file), { readOnly: true });
+            db = new DatabaseSync(path.resolve(file), { readOnly: true, timeout: BUSY_TIMEOUT_MS });
             const problems = db.prepare("PRAGMA integrity_check(20)").all().map((row) => String(row.integrity_check));
             if (problems.length !== 1 || problems[0] !== "ok") {
                 throw new MigrationError(corruptMessage(file, problems.join("; ")));
@@ -93,6 +93,9 @@ export class SourceCatalog {
             db?.close();
             if (error instanceof MigrationError) {
                 throw error;
+            }
+            if (isBusy(error)) {
+                throw new MigrationError(lockedMessage(file));
             }
             throw new MigrationError(corruptMessage(file, (error as Error).message));
         }
@@ -108,8 +111,12 @@ export class SourceCatalog {
 
     /** Starts the one read transaction everything is read in; the first read fixes the snapshot. */
     beginRead(): void {
-        this.db.exec("BEGIN");
-        this.db.prepare("SELECT count(*) FROM sqlite_schema").get();
+        try {
+            this.db.exec("BEGIN");
+            this.db.prepare("SELECT count(*) FROM sqlite_schema").get();
+        } catch (error) {
+            throw isBusy(error) ? new MigrationError(lockedMessage(this.file)) : error;
+        }
     }
 
     endRead(): void {
@@ -184,6 +191,20 @@ export type { SqliteValue };
 
 function quote(name: string): string {
     return `"${name.replaceAll("\"", "\"\"")}"`;
+}
+
+// How long to wait for a DuckLake writer to finish its commit before giving up.
+const BUSY_TIMEOUT_MS = 10_000;
+
+function isBusy(error: unknown): boolean {
+    return /database is locked|SQLITE_BUSY/i.test((error as Error).message)
+        || (error as { errcode?: number }).errcode === 5;
+}
+
+function lockedMessage(file: string): string {
+    return `source ${file} stayed locked by a writer for ${BUSY_TIMEOUT_MS / 1000} s, so it cannot be read `
+        + "consistently. Nothing was written. Fix: stop the DuckDB clients writing to this catalog (writers must "
+        + "stop during a migration), then run again.";
 }
 
 function corruptMessage(file: string, detail: string): string {

@@ -50,8 +50,13 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Cli
             user,
             password: env.PGPASSWORD,
             database: env.PGDATABASE || user,
+            options: env.PGOPTIONS,
+            connectionTimeoutMillis: connectTimeoutSeconds(env) * 1000,
             application_name: "lakehouse-catalog migrate",
         });
+        // A dropped connection surfaces as the running query's error; without a listener Node would also
+        // throw it as an unhandled 'error' event and crash with a stack trace.
+        client.on("error", () => undefined);
         try {
             await client.connect();
             return client;
@@ -74,6 +79,14 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Cli
     }
 }
 
+// libpq waits forever by default; an unreachable host should fail with a clear message instead.
+const DEFAULT_CONNECT_TIMEOUT_SECONDS = 30;
+
+function connectTimeoutSeconds(env: NodeJS.ProcessEnv): number {
+    const seconds = Number(env.PGCONNECT_TIMEOUT);
+    return Number.isInteger(seconds) && seconds > 0 ? seconds : DEFAULT_CONNECT_TIMEOUT_SECONDS;
+}
+
 function connectionMessage(error: Error & { code?: string }, where: string, env: NodeJS.ProcessEnv): string {
     const user = env.PGUSER ?? env.USER ?? "(unset)";
     const database = env.PGDATABASE ?? user;
@@ -94,6 +107,11 @@ function connectionMessage(error: Error & { code?: string }, where: string, env:
             return `cannot reach PostgreSQL at ${where} (${error.code}). The target is unchanged. Fix: check PGHOST `
                 + "and PGPORT, and that the server is running and reachable from here.";
         default:
+            if (/timeout expired/i.test(error.message)) {
+                return `cannot reach PostgreSQL at ${where} (no answer within ${connectTimeoutSeconds(env)} s). The `
+                    + "target is unchanged. Fix: check PGHOST and PGPORT, and that the server is running and reachable "
+                    + "from here (PGCONNECT_TIMEOUT sets the wait).";
+            }
             return `cannot connect to PostgreSQL at ${where} as ${user}: ${error.message}. The target is unchanged. `
                 + "Fix: check the PG* environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE).";
     }
