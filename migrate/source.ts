@@ -78,14 +78,17 @@ export class SourceCatalog {
         this.db = db;
     }
 
-    /** Checks and opens the file, then runs SQLite's integrity check; refuses a corrupt file. */
+    /** Checks and opens the file, then runs SQLite's quick check; refuses a corrupt file. */
     static open(file: string): SourceCatalog {
         checkSourceFile(file);
         let db: DatabaseSync | undefined;
         try {
             // An absolute path can never be read as a SQLite URI ("file:…").
             db = new DatabaseSync(path.resolve(file), { readOnly: true, timeout: BUSY_TIMEOUT_MS });
-            const problems = db.prepare("PRAGMA integrity_check(20)").all().map((row) => String(row.integrity_check));
+            // quick_check reads every page of every table and checks its structure (not whether indexes match
+            // their tables, which the copy never reads; PostgreSQL's primary keys re-check uniqueness). It costs
+            // about 60% of integrity_check: ~0.9 s of CPU on an 11 M-row catalog.
+            const problems = db.prepare("PRAGMA quick_check(20)").all().map((row) => String(row.quick_check));
             if (problems.length !== 1 || problems[0] !== "ok") {
                 throw new MigrationError(corruptMessage(file, problems.join("; ")));
             }
