@@ -7,10 +7,10 @@ import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLargeCatalog } from "./support/catalogs";
-import { expectMigrated } from "./support/expectations";
+import { expectMigrated, expectRefused } from "./support/expectations";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { pollUntil, projectDir, startMigrate } from "./support/migrateProcess";
-import { quoteIdent, waitUntilReaped } from "./support/targetState";
+import { quoteIdent, schemaState, waitUntilReaped } from "./support/targetState";
 
 let target: FaultTarget;
 
@@ -110,5 +110,29 @@ describe.each(["wal", "delete"] as const)("a DuckLake client writing to the sour
             expect(writer.commits.filter((commit) => commit.at > started && commit.at < ended).length)
                 .toBeGreaterThan(0);
         }
+    });
+});
+
+describe("a source a writer keeps locked (rollback journal, an EXCLUSIVE transaction left open)", () => {
+    it("is refused as locked, not as damaged, once the engine has waited; nothing is written", async () => {
+        const file = path.join(target.dir, "held.sqlite");
+        buildLargeCatalog(file, 20_000);
+        const schema = "held";
+        await target.createSchema(schema);
+        const before = await schemaState(target.observer, schema);
+        const holder = new DatabaseSync(file);
+        try {
+            holder.exec("PRAGMA journal_mode = DELETE");
+            holder.exec("BEGIN EXCLUSIVE");
+            const result = await startMigrate({ sqlite: file, schema, env: target.env }).done;
+            // "Damaged: restore from a backup" would send the operator to overwrite a healthy, live catalog.
+            const message = expectRefused(result, 1, /locked/i, /held\.sqlite/);
+            expect(message).not.toMatch(/damaged|corrupt|backup/i);
+        } finally {
+            holder.exec("ROLLBACK");
+            holder.close();
+        }
+        await waitUntilReaped(target.observer, target.role, target.database);
+        expect(await schemaState(target.observer, schema)).toEqual(before);
     });
 });
