@@ -90,7 +90,7 @@ function pauseAt(point: "source-check" | "commit"): { env: NodeJS.ProcessEnv; ma
         env: {
             FAULTS_PAUSE_AT: point,
             FAULTS_PAUSE_MARKER: marker,
-            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${hook}`.trim(),
+            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require "${hook}"`.trim(),
         },
     };
 }
