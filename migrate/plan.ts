@@ -45,8 +45,10 @@ export interface CatalogPlan {
 /** Versions DuckLake only used during development; their layout varied, so they are never copied as they are. */
 const DEV_VERSIONS = new Set(["0.3-dev1", "0.4-dev1"]);
 
-// Rows per SQLite call when building COPY text: large enough to amortise the call, small enough to stream.
-const CORE_BATCH_ROWS = 2000;
+// Characters of COPY text per SQLite call: enough to amortise the call, and below V8's large-object threshold
+// (128 KB; a two-byte string takes twice the characters), so that a batch's garbage is freed by the cheap young-
+// generation collection and memory stays flat however large the table.
+const CORE_BATCH_CHARS = 48 * 1024;
 const INLINED_BATCH_ROWS = 500;
 
 function upgradeFix(file: string): string {
@@ -127,7 +129,7 @@ function corePlan(file: string, table: TableSpec): TablePlan {
         primaryKeySql: table.primaryKey && ((schema) => renderStatement(table.primaryKey!.sql, schema)),
         canonicalFields: table.columns.map((column) => pgCanonicalField(column.name, column.pgType)),
         *read(source, digest) {
-            const batches = source.lineBatches(table.name, lineSql, { escape_pattern: ESCAPE_PATTERN }, CORE_BATCH_ROWS);
+            const batches = source.lineBatches(table.name, lineSql, { escape_pattern: ESCAPE_PATTERN }, CORE_BATCH_CHARS);
             for (const text of batches) {
                 const bytes = Buffer.from(text, "utf8");
                 if (timestampColumns.length === 0) {

@@ -166,14 +166,15 @@ export class SourceCatalog {
 
     /**
      * Batches of a table, in rowid order: `lineSql` evaluated per row, lines joined by newlines (and one at the end).
-     * Building the text in SQLite keeps the per-row work in C and crosses into JavaScript once per batch.
+     * Building the text in SQLite keeps the per-row work in C and crosses into JavaScript once per batch. The
+     * number of rows per batch adapts so that each batch stays near `batchChars` characters.
      */
-    *lineBatches(table: string, lineSql: string, parameters: Record<string, string>, batchRows: number): Generator<string> {
+    *lineBatches(table: string, lineSql: string, parameters: Record<string, string>, batchChars: number): Generator<string> {
         const batch = (condition: string) => {
             const statement = this.db.prepare(
                 `SELECT group_concat(line, char(10)) || char(10) AS text, max(r) AS last, count(*) AS n FROM (`
                 + `SELECT rowid AS r, ${lineSql} AS line FROM ${quote(table)} ${condition} ORDER BY rowid `
-                + `LIMIT ${batchRows})`,
+                + "LIMIT :batch_rows)",
             );
             statement.setReadBigInts(true);
             statement.setAllowUnknownNamedParameters(true);
@@ -182,13 +183,20 @@ export class SourceCatalog {
         // Two statements, because no rowid bound below the smallest rowid (which may be -2^63) exists.
         const first = batch("");
         const next = batch("WHERE rowid > :after");
-        let row = first.get(parameters);
+        let rows = FIRST_BATCH_ROWS;
+        let row = first.get({ ...parameters, batch_rows: rows });
         while (row && row.n !== 0n) {
-            yield String(row.text);
-            row = next.get({ ...parameters, after: row.last as bigint });
+            const text = String(row.text);
+            yield text;
+            rows = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.floor(batchChars * Number(row.n) / text.length)));
+            row = next.get({ ...parameters, batch_rows: rows, after: row.last as bigint });
         }
     }
 }
+
+// The first batch measures the row width; later batches are sized from it.
+const FIRST_BATCH_ROWS = 100;
+const MAX_BATCH_ROWS = 20_000;
 
 export type { SqliteValue };
 
