@@ -79,7 +79,7 @@ class Run {
         const source = this.timed("check", () => SourceCatalog.open(sqlite));
         try {
             source.beginRead();
-            const plan = planCatalog(source);
+            const plan = this.planSource(source);
             const client = await connect(this.options.env);
             try {
                 return await this.inTransaction(client, source, plan);
@@ -88,6 +88,19 @@ class Run {
             }
         } finally {
             source.close();
+        }
+    }
+
+    private planSource(source: SourceCatalog): CatalogPlan {
+        try {
+            return planCatalog(source);
+        } catch (error) {
+            if (error instanceof MigrationError) {
+                throw error;
+            }
+            throw new MigrationError(`reading the catalog layout of ${this.options.sqlite} failed: `
+                + `${(error as Error).message}. Nothing was written. Fix: check the file with `
+                + "`sqlite3 <file> 'PRAGMA integrity_check'`, or restore it from a backup.");
         }
     }
 
