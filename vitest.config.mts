@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
     test: {
         include: ["test/**/*.test.ts"],
+        // node:sqlite (the fixtures and the engine's tests read SQLite in-process) warns on every worker start.
+        execArgv: ["--disable-warning=ExperimentalWarning"],
         // Integration tests share one PostgreSQL cluster and spawn real processes; generous timeouts keep
         // a loaded 2-core CI machine from failing them for the wrong reason.
         testTimeout: 120_000,
