@@ -3,11 +3,12 @@
  *
  * Connection: the libpq environment variables only (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE).
  * Exit codes: 0 migrated, unchanged or a successful dry run; 1 refused or failed, target unchanged; 2 usage error.
- * Progress goes to stderr, the summary to stdout (one JSON object with --json).
+ * Progress goes to stderr, the summary to stdout (one JSON object with --json; a refusal with --json also prints
+ * `{"status":"refused","reason","message"}` there, the message being the one on stderr).
  */
 import { parseArgs } from "node:util";
 import { type MigrationResult, migrateCatalog } from "./engine";
-import { MigrationError, UsageError } from "./errors";
+import { MigrationError, type RefusalReason, UsageError } from "./errors";
 
 export const USAGE = "usage: npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json]\n"
     + "  Copies a DuckLake catalog from a SQLite file into a PostgreSQL schema, verified, in one transaction.\n"
@@ -63,6 +64,11 @@ export function summary(result: MigrationResult): string {
     }
 }
 
+/** The `--json` object of a refused run, so that callers can tell refusals apart without parsing stderr. */
+export function refusal(error: MigrationError): { status: "refused"; reason: RefusalReason; message: string } {
+    return { status: "refused", reason: error.reason, message: error.message };
+}
+
 /** Runs the command with `argv` (without node and script) and returns its exit code. */
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, stdout: (text: string) => void,
     stderr: (text: string) => void): Promise<number> {
@@ -90,6 +96,9 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, st
         }
         if (error instanceof MigrationError) {
             stderr(`migrate: ${error.message}\n`);
+            if (args.json) {
+                stdout(`${JSON.stringify(refusal(error))}\n`);
+            }
             return 1;
         }
         stderr(`migrate: unexpected failure: ${(error as Error).stack ?? String(error)}\n`

@@ -252,15 +252,21 @@ class Run {
             `SELECT count(*) AS count, max(snapshot_id)::text AS last FROM ${quoteIdentifier(schema)}.ducklake_snapshot`);
         const targetSnapshots = Number(snapshots.rows[0].count);
         const sourceSnapshots = sourceDigests.get("ducklake_snapshot")!.rows;
-        const newer = targetSnapshots > sourceSnapshots;
-        throw new MigrationError(`schema ${schema} already holds a DuckLake catalog with ${targetSnapshots} snapshots `
-            + `(the source ${sqlite} has ${sourceSnapshots})` + (newer
-            ? ": it went on living in PostgreSQL after an earlier migration; refusing to overwrite newer data. "
-                + "Fix: keep using the PostgreSQL catalog (the SQLite file is outdated), or migrate into another, "
-                + "empty schema."
-            : ` and different content in ${differing.join(", ")}; refusing to overwrite it. Fix: migrate into `
-                + "another, empty schema, or check that --sqlite and --schema name the same catalog.")
-            + " Nothing was changed.");
+        // Snapshot ids only grow, and expiring snapshots lowers the count: the last id tells whether the target
+        // went on from where the source stopped.
+        const targetLast = BigInt(snapshots.rows[0].last ?? -1);
+        const sourceLast = source.lastSnapshotId();
+        const newer = targetLast > sourceLast;
+        const found = `schema ${schema} already holds a DuckLake catalog with ${targetSnapshots} snapshots up to `
+            + `snapshot ${targetLast} (the source ${sqlite} has ${sourceSnapshots}, up to snapshot ${sourceLast})`;
+        if (newer) {
+            throw new MigrationError(`${found}: it went on living in PostgreSQL after an earlier migration; refusing `
+                + "to overwrite newer data. Nothing was changed. Fix: keep using the PostgreSQL catalog (the SQLite "
+                + "file is outdated and may be deleted), or migrate into another, empty schema.", "target-newer");
+        }
+        throw new MigrationError(`${found} and different content in ${differing.join(", ")}; refusing to overwrite `
+            + "it. Nothing was changed. Fix: migrate into another, empty schema, or check that --sqlite and --schema "
+            + "name the same catalog.");
     }
 
     private result(status: MigrationStatus, plan: CatalogPlan, dryRunPlan?: "migrate" | "unchanged"): MigrationResult {

@@ -4,7 +4,18 @@
  */
 export class MigrationError extends Error {
     override name = "MigrationError";
+
+    /**
+     * @param reason what kind of refusal this is, for callers that act on it (the stack tells "the catalog went on
+     * living in PostgreSQL" apart from every other refusal).
+     */
+    constructor(message: string, readonly reason: RefusalReason = "refused") {
+        super(message);
+    }
 }
+
+/** `target-newer`: the target holds this catalog with snapshots the source does not have. */
+export type RefusalReason = "refused" | "target-newer";
 
 /** The command line itself is wrong. The command exits with code 2. */
 export class UsageError extends Error {

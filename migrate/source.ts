@@ -152,6 +152,12 @@ export class SourceCatalog {
             .map((row) => String(row.value));
     }
 
+    /** The newest snapshot's id, or -1 for a catalog without snapshots. */
+    lastSnapshotId(): bigint {
+        const [last] = this.query("SELECT coalesce(max(snapshot_id), -1) FROM ducklake_snapshot").get() as unknown as [bigint];
+        return last;
+    }
+
     count(table: string): number {
         return Number(this.db.prepare(`SELECT count(*) AS n FROM ${quote(table)}`).get()?.n);
     }

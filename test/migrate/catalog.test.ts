@@ -137,13 +137,18 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
         await db.admin.query(`INSERT INTO ${schema}.ducklake_snapshot (snapshot_id, snapshot_time, schema_version, `
             + `next_catalog_id, next_file_id) SELECT max(snapshot_id) + 1, now(), 0, 0, 0 FROM ${schema}.ducklake_snapshot`);
         const before = await schemaState(db.admin, schema);
-        const result = await rerun(["--sqlite", file, "--schema", schema], db.env);
+        const result = await rerun(["--sqlite", file, "--schema", schema, "--json"], db.env);
         expect(result.code).toBe(1);
         const snapshots = rowCounts.ducklake_snapshot;
-        expect(errorLines(result.stderr)).toEqual([`migrate: schema ${schema} already holds a DuckLake catalog with `
-            + `${snapshots + 1} snapshots (the source ${file} has ${snapshots}): it went on living in PostgreSQL after `
-            + "an earlier migration; refusing to overwrite newer data. Fix: keep using the PostgreSQL catalog (the "
-            + "SQLite file is outdated), or migrate into another, empty schema. Nothing was changed."]);
+        const last = lastSnapshotId(file);
+        const message = `schema ${schema} already holds a DuckLake catalog with ${snapshots + 1} snapshots up to `
+            + `snapshot ${last + 1} (the source ${file} has ${snapshots}, up to snapshot ${last}): it went on living `
+            + "in PostgreSQL after an earlier migration; refusing to overwrite newer data. Nothing was changed. Fix: "
+            + "keep using the PostgreSQL catalog (the SQLite file is outdated and may be deleted), or migrate into "
+            + "another, empty schema.";
+        expect(errorLines(result.stderr)).toEqual([`migrate: ${message}`]);
+        // The stack's preview tells this refusal from the others by its reason.
+        expect(JSON.parse(result.stdout)).toEqual({ status: "refused", reason: "target-newer", message });
         expect(await schemaState(db.admin, schema)).toEqual(before);
     });
 
@@ -158,6 +163,15 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
 });
 
 type Columns = ReturnType<typeof ducklakeSchema>[SpecVersion][string];
+
+function lastSnapshotId(file: string): number {
+    const source = new DatabaseSync(file, { readOnly: true });
+    try {
+        return Number(source.prepare("SELECT max(snapshot_id) AS last FROM ducklake_snapshot").get()?.last);
+    } finally {
+        source.close();
+    }
+}
 
 /** Source rows as text per column, derived from the SQLite values independently of the engine. */
 function sqliteRows(source: DatabaseSync, table: string, columns: Columns): (string | null)[][] {
