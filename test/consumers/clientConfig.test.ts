@@ -13,7 +13,7 @@ import {
     WRITE_FILE_COMMAND,
     renderClientConfig,
 } from "../../components/clientConfig";
-import { Registration, installRecordingMocks, registrationsOfType, valueOf } from "./mocks";
+import { byType, installMocks, promiseOf, type Registration } from "../support/pulumiMocks";
 
 const DEV_CATALOGS: ClientCatalog[] = [
     { name: "stage", schema: "stage", s3Prefix: "stage", encrypted: false },
@@ -141,10 +141,10 @@ describe("renderClientConfig", () => {
 });
 
 describe("ClientConfig component", () => {
-    const registrations: Registration[] = [];
+    let registrations: Registration[];
 
     beforeAll(async () => {
-        await installRecordingMocks(registrations);
+        ({ registrations } = await installMocks());
     });
 
     beforeEach(() => {
@@ -169,22 +169,22 @@ describe("ClientConfig component", () => {
     it("exposes the rendered texts as plain outputs, since they hold no secret", async () => {
         const clientConfig = new ClientConfig("clients", devArgs());
 
-        expect(await valueOf(clientConfig.initSql)).toBe(expected("dev-init.sql"));
-        expect(await valueOf(clientConfig.profilesYml)).toBe(expected("dev-profiles.yml"));
+        expect(await promiseOf(clientConfig.initSql)).toBe(expected("dev-init.sql"));
+        expect(await promiseOf(clientConfig.profilesYml)).toBe(expected("dev-profiles.yml"));
         expect(await pulumi.isSecret(clientConfig.initSql)).toBe(false);
         expect(await pulumi.isSecret(clientConfig.profilesYml)).toBe(false);
         expect(clientConfig.initSqlFile).toBeUndefined();
         expect(clientConfig.profilesYmlFile).toBeUndefined();
-        await valueOf(clientConfig.urn);
-        expect(registrationsOfType(registrations, "command:local:Command")).toEqual([]);
+        await promiseOf(clientConfig.urn);
+        expect(byType(registrations, "command:local:Command")).toEqual([]);
     });
 
     it("writes both files through local commands when an output directory is set", async () => {
         const clientConfig = new ClientConfig("clients", { ...devArgs(), outputDir: "local" });
-        await valueOf(clientConfig.initSqlFile!.urn);
-        await valueOf(clientConfig.profilesYmlFile!.urn);
+        await promiseOf(clientConfig.initSqlFile!.urn);
+        await promiseOf(clientConfig.profilesYmlFile!.urn);
 
-        const commands = registrationsOfType(registrations, "command:local:Command");
+        const commands = byType(registrations, "command:local:Command");
         expect(commands.map((registration) => [registration.name, registration.inputs])).toEqual([
             [
                 "clients-init-sql",
@@ -207,7 +207,7 @@ describe("ClientConfig component", () => {
                 },
             ],
         ]);
-        expect(String(await valueOf(clientConfig.initSqlFile!.urn))).toContain(
+        expect(String(await promiseOf(clientConfig.initSqlFile!.urn))).toContain(
             "lakehouse-catalog:consumers:ClientConfig$command:local:Command::clients-init-sql",
         );
     });

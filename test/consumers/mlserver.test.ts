@@ -7,7 +7,7 @@ import {
     buildMlserverEnv,
     mlserverArgsProblem,
 } from "../../components/mlserver";
-import { Registration, SECRET_SIGNATURE, installRecordingMocks, registrationsOfType, valueOf } from "./mocks";
+import { byType, installMocks, promiseOf, type Registration, SECRET_SIGNATURE } from "../support/pulumiMocks";
 
 const DEV_CATALOGS: MlserverCatalog[] = [
     { envName: "STAGE", schema: "stage", s3Prefix: "stage" },
@@ -80,7 +80,7 @@ describe("buildMlserverEnv", () => {
     it("derives the full environment of the original compose service from the stack values", async () => {
         const env = buildMlserverEnv(devArgs());
 
-        expect(await Promise.all(env.map((variable) => valueOf(variable)))).toEqual(DEV_ENV);
+        expect(await Promise.all(env.map((variable) => promiseOf(variable)))).toEqual(DEV_ENV);
     });
 
     it("keeps exactly the password and the S3 keys secret, one variable at a time", async () => {
@@ -104,7 +104,7 @@ describe("buildMlserverEnv", () => {
             catalogs: [...DEV_CATALOGS, { envName: "SILVER", schema: "silver", s3Prefix: "marts/silver" }],
         });
 
-        const lines = await Promise.all(env.map((variable) => valueOf(variable)));
+        const lines = await Promise.all(env.map((variable) => promiseOf(variable)));
         expect(lines).toHaveLength(DEV_ENV.length + 2);
         expect(lines.slice(9, 14)).toEqual([
             "S3_STAGE_PREFIX=stage",
@@ -152,10 +152,10 @@ describe("mlserverArgsProblem", () => {
 });
 
 describe("Mlserver component", () => {
-    const registrations: Registration[] = [];
+    let registrations: Registration[];
 
     beforeAll(async () => {
-        await installRecordingMocks(registrations);
+        ({ registrations } = await installMocks());
     });
 
     beforeEach(() => {
@@ -164,20 +164,20 @@ describe("Mlserver component", () => {
 
     async function deploy(args: MlserverArgs, opts?: pulumi.ComponentResourceOptions) {
         const mlserver = new Mlserver("mlserver", args, opts);
-        await valueOf(mlserver.container.urn);
-        const [container] = registrationsOfType(registrations, "docker:index/container:Container");
+        await promiseOf(mlserver.container.urn);
+        const [container] = byType(registrations, "docker:index/container:Container");
         return { mlserver, container };
     }
 
     it("talks to the configured Docker host through its own provider", async () => {
         await deploy(devArgs());
 
-        const providers = registrationsOfType(registrations, "pulumi:providers:docker");
+        const providers = byType(registrations, "pulumi:providers:docker");
         expect(providers.map((provider) => [provider.name, provider.inputs.host])).toEqual([
             ["mlserver-docker", "tcp://docker-apps:2375"],
         ]);
-        const [image] = registrationsOfType(registrations, "docker:index/remoteImage:RemoteImage");
-        const [container] = registrationsOfType(registrations, "docker:index/container:Container");
+        const [image] = byType(registrations, "docker:index/remoteImage:RemoteImage");
+        const [container] = byType(registrations, "docker:index/container:Container");
         for (const resource of [image, container]) {
             expect(resource.provider).toBe(
                 "urn:pulumi:dev::lakehouse-catalog::lakehouse-catalog:consumers:Mlserver$pulumi:providers:docker" +
@@ -189,7 +189,7 @@ describe("Mlserver component", () => {
     it("runs the registry image from config, kept on the host for rollbacks", async () => {
         const { container } = await deploy(devArgs());
 
-        const [image] = registrationsOfType(registrations, "docker:index/remoteImage:RemoteImage");
+        const [image] = byType(registrations, "docker:index/remoteImage:RemoteImage");
         expect(image.name).toBe("mlserver-image");
         expect(image.inputs).toEqual({ name: "gitlab:5050/datalabtechtv/datalab/mlserver:3c7c137", keepLocally: true });
         expect(container.inputs.image).toBe("sha256:mlserver-image");
@@ -209,7 +209,7 @@ describe("Mlserver component", () => {
         });
         expect(container.inputs.wait).toBe(true);
         expect(container.inputs.waitTimeout).toBe(120);
-        expect(container.request.deleteBeforeReplace).toBe(true);
+        expect(container.deleteBeforeReplace).toBe(true);
     });
 
     it("carries the compose labels docker compose ps selects by", async () => {
@@ -228,24 +228,24 @@ describe("Mlserver component", () => {
     it("hands the engine the full environment with only the secret variables marked secret", async () => {
         const { container } = await deploy(devArgs());
 
-        expect(container.request.object.envs).toEqual(
+        expect(container.wireInputs.envs).toEqual(
             DEV_ENV.map((line) =>
                 SECRET_VARIABLES.includes(line.split("=")[0]) ? { ...SECRET_SIGNATURE, value: line } : line,
             ),
         );
-        expect(container.request.additionalSecretOutputs).toEqual(["envs"]);
+        expect(container.additionalSecretOutputs).toEqual(["envs"]);
     });
 
     it("waits for every catalog migration passed in dependsOn", async () => {
         const migrations = ["stage", "secure_stage", "graphs", "analytics"].map(
             (catalog) => new StandInMigration(`migrate-${catalog}`),
         );
-        const migrationUrns = await Promise.all(migrations.map((migration) => valueOf(migration.urn)));
+        const migrationUrns = await Promise.all(migrations.map((migration) => promiseOf(migration.urn)));
 
         const { mlserver, container } = await deploy(devArgs(), { dependsOn: migrations });
 
-        expect(container.request.dependencies).toEqual(expect.arrayContaining(migrationUrns));
-        expect(String(await valueOf(mlserver.container.urn))).toContain(
+        expect(container.dependencies).toEqual(expect.arrayContaining(migrationUrns));
+        expect(String(await promiseOf(mlserver.container.urn))).toContain(
             "lakehouse-catalog:consumers:Mlserver$docker:index/container:Container::mlserver-container",
         );
     });

@@ -1,34 +1,27 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
 
 import {
-    allRegistered,
     byType,
     DEPLOY_ENV,
     fullStackConfig,
     type Harness,
     installMocks,
+    type Program,
     promiseOf,
+    runProgram,
     SECRETS,
-    setStackConfig,
-} from "../stack/harness";
+} from "../support/pulumiMocks";
 
 // The graph, its dependencies and the secrecy of every input are tested through index.ts in test/stack; this file
 // pins what the consumers receive from it: the mlserver's environment and the client files.
 describe("consumers as index.ts wires them, on the full test stack", () => {
     let harness: Harness;
-    let program: typeof import("../../index");
+    let program: Program;
 
     beforeAll(async () => {
         harness = await installMocks();
-        setStackConfig(fullStackConfig());
-        for (const [name, value] of Object.entries(DEPLOY_ENV)) {
-            vi.stubEnv(name, value);
-        }
         vi.resetModules();
-        program = await import("../../index");
-        await Promise.all([promiseOf(program.mlserverContainer!), promiseOf(program.duckdbInitSql)]);
-        await allRegistered();
-        vi.unstubAllEnvs();
+        program = await runProgram(fullStackConfig(), DEPLOY_ENV);
     });
 
     it("gives the mlserver the stack's values under the names the original application reads, at the client addresses", () => {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { GitlabVariables, maskingProblems, unmaskableValueMessage } from "../../components/gitlabVariables";
-import { Registration, installRecordingMocks, settled } from "./mocks";
+import { allRegistered, installMocks, type Registration } from "../support/pulumiMocks";
 
 describe("maskingProblems", () => {
     // GitLab's own examples for masked raw variables (spec/models/concerns/ci/maskable_spec.rb) pass.
@@ -50,7 +50,7 @@ describe("unmaskableValueMessage", () => {
 });
 
 describe("GitlabVariables with a secret GitLab cannot mask", () => {
-    const registrations: Registration[] = [];
+    let registrations: Registration[];
     const failures: unknown[] = [];
     let runnerListeners: NodeJS.UnhandledRejectionListener[] = [];
     const capture = (reason: unknown): void => {
@@ -58,7 +58,7 @@ describe("GitlabVariables with a secret GitLab cannot mask", () => {
     };
 
     beforeAll(async () => {
-        await installRecordingMocks(registrations);
+        ({ registrations } = await installMocks());
     });
 
     // A failed registration surfaces as an unhandled rejection, which the Pulumi CLI reports as the program's
@@ -79,7 +79,7 @@ describe("GitlabVariables with a secret GitLab cannot mask", () => {
     });
 
     it("registers no variable with an unmaskable value and fails with one error per such variable", async () => {
-        const gitlab = new GitlabVariables("gitlab", {
+        new GitlabVariables("gitlab", {
             project: "42",
             baseUrl: "https://gitlab.example.com/api/v4/",
             pulumiStack: "dev",
@@ -102,7 +102,7 @@ describe("GitlabVariables with a secret GitLab cannot mask", () => {
             mlflowTrackingUri: "http://mlflow:5000",
             kafkaBrokerEndpoint: "kafka:9092",
         });
-        await settled(gitlab);
+        await allRegistered();
         await new Promise((resolve) => setTimeout(resolve, 200));
 
         // The same rejection reaches several awaiters; the Pulumi runtime reports each error object once.

@@ -8,12 +8,12 @@ import {
     listCiVariables,
     normalizeGitlabBaseUrl,
 } from "../../components/gitlabVariables";
-import { Registration, installRecordingMocks, settled, valueOf } from "./mocks";
+import { allRegistered, installMocks, promiseOf, type Registration, SECRET_SIGNATURE } from "../support/pulumiMocks";
 
-const registrations: Registration[] = [];
+let registrations: Registration[];
 
 beforeAll(async () => {
-    await installRecordingMocks(registrations);
+    ({ registrations } = await installMocks());
 });
 
 beforeEach(() => {
@@ -101,7 +101,7 @@ describe("listCiVariables", () => {
     it("lists every variable the pipeline and the deployed jobs read, with its value", async () => {
         const variables = listCiVariables(devSettings());
         expect(variables.map((variable) => variable.key)).toEqual(Object.keys(EXPECTED));
-        const values = await Promise.all(variables.map((variable) => valueOf(variable.value)));
+        const values = await Promise.all(variables.map((variable) => promiseOf(variable.value)));
         expect(Object.fromEntries(variables.map((variable, i) => [variable.key, values[i]]))).toEqual(EXPECTED);
     });
 
@@ -162,7 +162,7 @@ describe("GitlabVariables", () => {
 
     it("registers one ProjectVariable per variable, child of the component, with the pinned provider", async () => {
         const gitlab = component();
-        await settled(gitlab);
+        await allRegistered();
 
         const providers = registrations.filter((r) => r.type === "pulumi:providers:gitlab");
         expect(providers).toHaveLength(1);
@@ -179,21 +179,22 @@ describe("GitlabVariables", () => {
             expect(variable.version).toBe(GITLAB_PROVIDER_VERSION);
             expect(variable.provider).toBe(`${PROVIDER_URN}::gitlab-provider-id`);
         }
-        const urn = await valueOf(gitlab.urn);
+        const urn = await promiseOf(gitlab.urn);
         expect(urn).toBe("urn:pulumi:dev::lakehouse-catalog::lakehouse-catalog:gitlab:GitlabVariables::gitlab");
         expect(gitlab.variableKeys).toEqual(Object.keys(EXPECTED));
     });
 
     it("sends each variable's key, value and flags; secrets masked, hidden, protected and secret", async () => {
-        await settled(component());
+        component();
+        await allRegistered();
         const variables = registrations.filter((r) => r.type === "gitlab:index/projectVariable:ProjectVariable");
         for (const variable of variables) {
             const key = variable.name.replace(/^gitlab-/, "");
             const secret = SECRET_KEYS.includes(key);
-            expect(variable.inputs, key).toEqual({
+            expect(variable.wireInputs, key).toEqual({
                 project: "datalabtechtv/datalab",
                 key,
-                value: secret ? { secret: EXPECTED[key] } : EXPECTED[key],
+                value: secret ? { ...SECRET_SIGNATURE, value: EXPECTED[key] } : EXPECTED[key],
                 description: expect.stringMatching(
                     /^Managed by Pulumi stack lakehouse-catalog\/dev from .+; change it there, not here\.$/,
                 ),
@@ -213,7 +214,8 @@ describe("GitlabVariables", () => {
     });
 
     it("applies the configured environment scope to every variable", async () => {
-        await settled(component("production"));
+        component("production");
+        await allRegistered();
         const variables = registrations.filter((r) => r.type === "gitlab:index/projectVariable:ProjectVariable");
         expect(variables).toHaveLength(Object.keys(EXPECTED).length);
         expect(new Set(variables.map((r) => r.inputs.environmentScope))).toEqual(new Set(["production"]));
@@ -246,9 +248,9 @@ describe("deployCredentialsFromEnv", () => {
             PULUMI_CONFIG_PASSPHRASE: "passphrase-1234",
             GITLAB_TOKEN: "glpat-abcdefgh",
         });
-        expect(await valueOf(credentials.pulumiBackendUrl)).toBe("postgres://state:pw@db/state");
-        expect(await valueOf(credentials.pulumiConfigPassphrase)).toBe("passphrase-1234");
-        expect(await valueOf(credentials.gitlabToken)).toBe("glpat-abcdefgh");
+        expect(await promiseOf(credentials.pulumiBackendUrl)).toBe("postgres://state:pw@db/state");
+        expect(await promiseOf(credentials.pulumiConfigPassphrase)).toBe("passphrase-1234");
+        expect(await promiseOf(credentials.gitlabToken)).toBe("glpat-abcdefgh");
         for (const output of Object.values(credentials)) {
             expect(await pulumi.isSecret(output)).toBe(true);
         }

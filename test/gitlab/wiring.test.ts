@@ -1,15 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
 
-import {
-    allRegistered,
-    byType,
-    DEPLOY_ENV,
-    fullStackConfig,
-    type Harness,
-    installMocks,
-    SECRETS,
-    setStackConfig,
-} from "../stack/harness";
+import { byType, DEPLOY_ENV, fullStackConfig, type Harness, installMocks, runProgram, SECRETS } from "../support/pulumiMocks";
 
 const VARIABLE = "gitlab:index/projectVariable:ProjectVariable";
 
@@ -22,23 +13,14 @@ describe("GitlabVariables as index.ts wires them, on the full test stack", () =>
         harness = await installMocks();
     });
 
-    async function runProgram(env: Record<string, string>): Promise<void> {
+    async function runFullStack(env: Record<string, string>): Promise<void> {
         harness.registrations.length = 0;
-        setStackConfig(fullStackConfig());
-        for (const [name, value] of Object.entries(env)) {
-            vi.stubEnv(name, value);
-        }
         vi.resetModules();
-        try {
-            await import("../../index");
-            await allRegistered();
-        } finally {
-            vi.unstubAllEnvs();
-        }
+        await runProgram(fullStackConfig(), env);
     }
 
     it("creates every variable with the values the consumers read, at the consumers' addresses", async () => {
-        await runProgram(DEPLOY_ENV);
+        await runFullStack(DEPLOY_ENV);
 
         const variables = byType(harness.registrations, VARIABLE);
         expect(Object.fromEntries(variables.map((r) => [r.inputs.key, r.inputs.value]))).toEqual({
@@ -79,7 +61,7 @@ describe("GitlabVariables as index.ts wires them, on the full test stack", () =>
     });
 
     it("stops before any resource when a deploy credential is missing from the environment", async () => {
-        const run = runProgram({ ...DEPLOY_ENV, GITLAB_TOKEN: "" });
+        const run = runFullStack({ ...DEPLOY_ENV, GITLAB_TOKEN: "" });
 
         await expect(run).rejects.toThrow(
             "`GITLAB_TOKEN` must be set in the environment of `pulumi up` (the GitLab provider authenticates with it; " +

@@ -13,7 +13,7 @@ import {
     parseMigrationResult,
     shellQuote,
 } from "../../components/catalogMigration";
-import { byType, type Harness, installMocks, plainStrings, PROJECT_DIR, promiseOf } from "./harness";
+import { byType, type Harness, installMocks, plainStrings, PROJECT_DIR, promiseOf } from "../support/pulumiMocks";
 
 const PASSWORD = "pw with 'quotes' and $dollar";
 const CONNECTION = {

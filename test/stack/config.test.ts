@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
 import { DEFAULTS, parseStackConfig, RawStackConfig, StackConfigError } from "../../config";
-import { devStackConfig, FULL_STACK_KEYS, PROJECT_DIR, SECRETS } from "./harness";
+import { devStackConfig, FULL_STACK_KEYS, PROJECT_DIR, SECRETS } from "../support/pulumiMocks";
 
 /** The dev stack's raw config, with the given plain keys overridden or (undefined) removed. */
 function rawConfig(plain: Record<string, string | undefined> = {}, without: string[] = []): RawStackConfig {

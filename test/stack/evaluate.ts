@@ -1,37 +1,25 @@
 import { performance } from "perf_hooks";
 
-import { allRegistered, DEPLOY_ENV, installMocks, promiseOf, setStackConfig, stackConfigWithCatalogs, type Harness } from "./harness";
+import { DEPLOY_ENV, type Harness, installMocks, type Program, runProgram, stackConfigWithCatalogs } from "../support/pulumiMocks";
 
 export interface StackEvaluation {
     catalogs: number;
     resources: number;
     milliseconds: number;
     harness: Harness;
-    program: typeof import("../../index");
+    program: Program;
 }
 
 /**
  * Evaluates the whole program (index.ts) under mocks with `catalogs` generated catalogs and every component
- * enabled (the full test stack), waits for every export, and reports how long that took. It sets the deployer's
- * test credentials in `process.env`, where index.ts reads them. Node caches modules, so call it once per process (the bench runs
- * `node --import tsx test/stack/evaluate.ts <catalogs>`), or reset the module registry in between (vitest).
+ * enabled (the full test stack), waits for every export, and reports how long that took. Node caches modules, so
+ * call it once per process (the bench runs `node --import tsx test/stack/evaluate.ts <catalogs>`), or reset the
+ * module registry in between (vitest).
  */
 export async function evaluateStack(catalogs: number): Promise<StackEvaluation> {
     const started = performance.now();
     const harness = await installMocks();
-    setStackConfig(stackConfigWithCatalogs(catalogs));
-    Object.assign(process.env, DEPLOY_ENV);
-    const program = await import("../../index");
-    await Promise.all([
-        promiseOf(program.database),
-        promiseOf(program.role),
-        promiseOf(program.password),
-        ...Object.values(program.migrationStatus).map(promiseOf),
-        promiseOf(program.duckdbInitSql),
-        promiseOf(program.dbtProfilesYml),
-        ...(program.mlserverContainer === undefined ? [] : [promiseOf(program.mlserverContainer)]),
-    ]);
-    await allRegistered();
+    const program = await runProgram(stackConfigWithCatalogs(catalogs), DEPLOY_ENV);
     return {
         catalogs,
         resources: harness.registrations.length,

@@ -3,7 +3,6 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 
 import {
-    allRegistered,
     byType,
     DEPLOY_ENV,
     devStackConfig,
@@ -11,12 +10,13 @@ import {
     type Harness,
     installMocks,
     plainStrings,
+    type Program,
     PROJECT_DIR,
     promiseOf,
     type Registration,
+    runProgram,
     SECRETS,
-    setStackConfig,
-} from "./harness";
+} from "../support/pulumiMocks";
 import { evaluateStack } from "./evaluate";
 import { migrateCommand } from "../../components/catalogMigration";
 
@@ -45,15 +45,12 @@ function one(registrations: Registration[], type: string, name: string): Registr
 
 describe("the dev stack under mocks", () => {
     let harness: Harness;
-    let program: typeof import("../../index");
+    let program: Program;
 
     beforeAll(async () => {
         harness = await installMocks();
-        setStackConfig(devStackConfig());
         vi.resetModules();
-        program = await import("../../index");
-        await Promise.all(Object.values(program.migrationStatus).map(promiseOf));
-        await allRegistered();
+        program = await runProgram(devStackConfig());
     });
 
     it("registers exactly the expected resources, without mlserver and GitLab", () => {
@@ -209,19 +206,12 @@ function graphOf(registrations: Registration[]): string[] {
 
 describe("the full test stack (mlserver and GitLab enabled) under mocks", () => {
     let harness: Harness;
-    let program: typeof import("../../index");
+    let program: Program;
 
     beforeAll(async () => {
         harness = await installMocks();
-        setStackConfig(fullStackConfig());
-        for (const [name, value] of Object.entries(DEPLOY_ENV)) {
-            vi.stubEnv(name, value);
-        }
         vi.resetModules();
-        program = await import("../../index");
-        await Promise.all([...Object.values(program.migrationStatus).map(promiseOf), promiseOf(program.mlserverContainer!)]);
-        await allRegistered();
-        vi.unstubAllEnvs();
+        program = await runProgram(fullStackConfig(), DEPLOY_ENV);
     });
 
     it("registers the whole graph: types, names, parents and dependencies", () => {

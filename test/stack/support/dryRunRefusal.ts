@@ -1,7 +1,7 @@
 // Runs one CatalogMigration under mocks whose dry run refuses, the way a preview would, and lets the program
 // fail as Pulumi's runtime makes it fail: on the component's rejected outputs. Usage: <sqlite file> <message>.
 import { CatalogMigration } from "../../../components/catalogMigration";
-import { installMocks, PROJECT_DIR } from "../harness";
+import { installMocks, PROJECT_DIR } from "../../support/pulumiMocks";
 
 async function main(sqlitePath: string, refusal: string): Promise<void> {
     const harness = await installMocks();

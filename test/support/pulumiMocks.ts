@@ -1,3 +1,8 @@
+/**
+ * The one Pulumi mocks harness of the stack, consumer and GitLab tests: mocks that record every registration as
+ * the engine receives it, the test stacks' config, and a runner for index.ts. Free of vitest, so that the bench
+ * can evaluate the stack with plain node (test/stack/evaluate.ts).
+ */
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -13,28 +18,35 @@ export const SECRETS = {
     "lakehouse-catalog:s3SecretAccessKey": "s3-secret-key-xyz",
 };
 
-/** One resource registration, as the engine would receive it. */
+/** One resource registration, read from the request the engine receives (`newResource` sees only part of it). */
 export interface Registration {
     type: string;
     name: string;
     urn: string;
     parent: string;
+    /** `<provider URN>::<provider ID>`, or "" for the default provider. */
     provider: string;
+    /** The `version` option: the plugin version the engine installs when it is missing. */
+    version: string;
     /** Inputs with secrets unwrapped, as the mocks see them. */
     inputs: Record<string, unknown>;
-    /** Inputs as sent on the wire: a secret is still wrapped in Pulumi's secret signature. */
+    /** Inputs as sent on the wire: a secret is still wrapped in {@link SECRET_SIGNATURE}. */
     wireInputs: Record<string, unknown>;
+    /** URNs the resource waits for (explicit `dependsOn` and those implied by input Outputs). */
     dependencies: string[];
+    additionalSecretOutputs: string[];
+    deleteBeforeReplace: boolean;
     retainOnDelete: boolean;
     protect: boolean;
     ignoreChanges: string[];
 }
 
 export interface Harness {
+    /** Every registration the engine accepted, in order; clear it between tests. */
     registrations: Registration[];
     /** Answers `command:local:run` invokes; unset means any invoke fails the test. */
     onRun?: (inputs: Record<string, unknown>) => Record<string, unknown>;
-    /** stdout every mocked migration Command reports. */
+    /** stdout every mocked Command reports (a migration's `--json` summary). */
     migrationStdout: string;
 }
 
@@ -44,8 +56,11 @@ interface RegisterRequest {
     getName(): string;
     getParent(): string;
     getProvider(): string;
+    getVersion(): string;
     getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
     getDependenciesList(): string[];
+    getAdditionalsecretoutputsList(): string[];
+    getDeletebeforereplace(): boolean;
     getRetainondelete(): boolean;
     getProtect(): boolean;
     getIgnorechangesList(): string[];
@@ -64,8 +79,8 @@ export const DEFAULT_MIGRATION_STDOUT = JSON.stringify({
 });
 
 /**
- * Installs Pulumi mocks that record every registration with the options the engine gets (parent, provider,
- * dependencies, retainOnDelete, protect), which `MockResourceArgs` alone does not show.
+ * Installs Pulumi mocks that record every registration with what the engine gets (parent, provider, version,
+ * dependencies, secrecy, resource options), which `MockResourceArgs` alone does not show.
  */
 export async function installMocks(): Promise<Harness> {
     const harness: Harness = { registrations: [], migrationStdout: DEFAULT_MIGRATION_STDOUT };
@@ -106,9 +121,12 @@ export async function installMocks(): Promise<Harness> {
                     urn: response.getUrn(),
                     parent: req.getParent(),
                     provider: req.getProvider(),
+                    version: req.getVersion(),
                     inputs: unwrapSecrets(wireInputs) as Record<string, unknown>,
                     wireInputs,
                     dependencies: req.getDependenciesList(),
+                    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
                     retainOnDelete: req.getRetainondelete(),
                     protect: req.getProtect(),
                     ignoreChanges: req.getIgnorechangesList(),
@@ -119,11 +137,15 @@ export async function installMocks(): Promise<Harness> {
     return harness;
 }
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+/** How the SDK marks a secret on its way to the engine (sdk/nodejs/runtime/rpc.ts `specialSigKey`/`specialSecretSig`). */
+export const SECRET_SIGNATURE = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
 
 function isSecretWrapper(value: unknown): value is { value: unknown } {
-    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+    return (
+        typeof value === "object" &&
+        value !== null &&
+        Object.entries(SECRET_SIGNATURE).every(([key, signature]) => (value as Record<string, unknown>)[key] === signature)
+    );
 }
 
 function unwrapSecrets(value: unknown): unknown {
@@ -151,6 +173,24 @@ export function plainStrings(value: unknown, at = ""): { path: string; value: st
         return Object.entries(value).flatMap(([k, v]) => plainStrings(v, at === "" ? k : `${at}.${k}`));
     }
     return [];
+}
+
+export function byType(registrations: Registration[], type: string): Registration[] {
+    return registrations.filter((registration) => registration.type === type);
+}
+
+/** Resolves an Output, or any Input, under mocks (never `expect` inside an apply). */
+export function promiseOf<T>(input: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
+    return new Promise((resolve) => pulumi.output(input).apply(resolve));
+}
+
+/**
+ * Waits until every resource the program started has been registered: the SDK's own wait before it disconnects
+ * (`waitForRPCs`, exported by the runtime but not in its typings). Exports can resolve before the last children
+ * of a component are registered.
+ */
+export function allRegistered(): Promise<void> {
+    return (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
 }
 
 /** The dev stack's config (Pulumi.dev.yaml) as `setAllConfig` wants it, plus the test secrets. */
@@ -191,7 +231,7 @@ export const FULL_STACK_KEYS = {
 
 /**
  * The dev stack with everything dev leaves out: the mlserver on a Docker host and the GitLab variables, so the
- * whole graph is built. Set {@link DEPLOY_ENV} in the environment before running the program with it.
+ * whole graph is built. Run the program with {@link DEPLOY_ENV} in its environment.
  */
 export function fullStackConfig(): Record<string, string> {
     return { ...devStackConfig(), ...FULL_STACK_KEYS };
@@ -212,20 +252,38 @@ export function setStackConfig(config: Record<string, string>): void {
     pulumi.runtime.setAllConfig(config, Object.keys(SECRETS));
 }
 
+export type Program = typeof import("../../index");
+
 /**
- * Waits until every resource the program started has been registered: the SDK's own wait before it disconnects
- * (`waitForRPCs`, exported by the runtime but not in its typings). Exports can resolve before the last children
- * of a component are registered.
+ * Runs the whole program (index.ts) under the installed mocks with `config`, and `env` set in `process.env` where
+ * index.ts reads the deploy credentials; waits for every export and every registration, then restores the
+ * environment. Node caches modules: to run it again in one process, reset the module registry first
+ * (`vi.resetModules()`).
  */
-export function allRegistered(): Promise<void> {
-    return (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-}
-
-/** Resolves an Output under mocks (never `expect` inside an apply). */
-export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply(resolve));
-}
-
-export function byType(registrations: Registration[], type: string): Registration[] {
-    return registrations.filter((registration) => registration.type === type);
+export async function runProgram(config: Record<string, string>, env: Record<string, string> = {}): Promise<Program> {
+    setStackConfig(config);
+    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, env);
+    try {
+        const program = await import("../../index");
+        await Promise.all([
+            promiseOf(program.database),
+            promiseOf(program.role),
+            promiseOf(program.password),
+            ...Object.values(program.migrationStatus).map((status) => promiseOf(status)),
+            promiseOf(program.duckdbInitSql),
+            promiseOf(program.dbtProfilesYml),
+            ...(program.mlserverContainer === undefined ? [] : [promiseOf(program.mlserverContainer)]),
+        ]);
+        await allRegistered();
+        return program;
+    } finally {
+        for (const [name, value] of Object.entries(saved)) {
+            if (value === undefined) {
+                delete process.env[name];
+            } else {
+                process.env[name] = value;
+            }
+        }
+    }
 }
