@@ -11,15 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planInlinedDataTable } from "../../migrate/inlined";
 import { SPEC_VERSIONS, type SpecVersion, buildCatalog, ducklakeSchema } from "../fixtures";
 import { type TestDatabase, createTestDatabase } from "../support/postgres";
-import { errorLines, runMigrate, runMigrateInProcess, runStackMigration, schemaState } from "./support";
-
-const PRIMARY_KEYS: Record<string, string> = {
-    ducklake_snapshot: "snapshot_id",
-    ducklake_snapshot_changes: "snapshot_id",
-    ducklake_schema: "schema_id",
-    ducklake_data_file: "data_file_id",
-    ducklake_delete_file: "delete_file_id",
-};
+import {
+    PRIMARY_KEYS,
+    constraintsAndIndexes,
+    errorLines,
+    runMigrate,
+    runMigrateInProcess,
+    runStackMigration,
+    schemaState,
+} from "./support";
 
 let db: TestDatabase;
 let dir: string;
@@ -80,14 +80,10 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
     });
 
     it("has exactly DuckLake's constraints and indexes: five <table>_pkey and nothing else", async () => {
-        const constraints = await db.admin.query<{ constraint: string }>(
-            "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS constraint "
-            + "FROM pg_constraint WHERE connamespace = $1::regnamespace ORDER BY 1", [schema]);
-        expect(constraints.rows.map((row) => row.constraint)).toEqual(Object.entries(PRIMARY_KEYS)
+        const { constraints, indexes } = await constraintsAndIndexes(db.admin, schema);
+        expect(constraints).toEqual(Object.entries(PRIMARY_KEYS)
             .map(([table, column]) => `${schema}.${table} ${table}_pkey PRIMARY KEY (${column})`).sort());
-        const indexes = await db.admin.query<{ indexname: string }>(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [schema]);
-        expect(indexes.rows.map((row) => row.indexname)).toEqual(Object.keys(PRIMARY_KEYS).map((table) => `${table}_pkey`).sort());
+        expect(indexes).toEqual(Object.keys(PRIMARY_KEYS).map((table) => `${table}_pkey`).sort());
         const others = await db.admin.query(
             "SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind NOT IN ('r', 'i')", [schema]);
         expect(others.rows).toEqual([]);

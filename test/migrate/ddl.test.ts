@@ -8,14 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCHEMA_PLACEHOLDER, SQL_DIR, loadCatalogSpec, parseCatalogDdl, supportedVersions } from "../../migrate/catalogSpec";
 import { SPEC_VERSIONS, ducklakeSchema } from "../fixtures";
 import { type TestDatabase, createTestDatabase } from "../support/postgres";
-
-const PRIMARY_KEYS: Record<string, string> = {
-    ducklake_snapshot: "snapshot_id",
-    ducklake_snapshot_changes: "snapshot_id",
-    ducklake_schema: "schema_id",
-    ducklake_data_file: "data_file_id",
-    ducklake_delete_file: "delete_file_id",
-};
+import { PRIMARY_KEYS, constraintsAndIndexes } from "./support";
 
 it("there is one DDL file per spec version of the reference, and no other", () => {
     expect(supportedVersions()).toEqual([...SPEC_VERSIONS]);
@@ -75,14 +68,10 @@ describe("the files on a real PostgreSQL", () => {
         expect(Object.fromEntries(columns.rows.map((row) => [row.table_name, row.columns]))).toEqual(Object.fromEntries(
             Object.entries(ducklakeSchema()[version]).map(([table, cols]) =>
                 [table, cols.map((column) => `${column.name} ${column.postgresType}`)])));
-        const constraints = await db.admin.query<{ definition: string }>(
-            "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS definition "
-            + "FROM pg_constraint WHERE connamespace = $1::regnamespace ORDER BY 1", [schema]);
-        expect(constraints.rows.map((row) => row.definition)).toEqual(Object.entries(PRIMARY_KEYS)
+        const { constraints, indexes } = await constraintsAndIndexes(db.admin, schema);
+        expect(constraints).toEqual(Object.entries(PRIMARY_KEYS)
             .map(([table, column]) => `${schema}.${table} ${table}_pkey PRIMARY KEY (${column})`).sort());
-        const indexes = await db.admin.query<{ indexname: string }>(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [schema]);
-        expect(indexes.rows.map((row) => row.indexname)).toEqual(Object.keys(PRIMARY_KEYS).map((table) => `${table}_pkey`).sort());
+        expect(indexes).toEqual(Object.keys(PRIMARY_KEYS).map((table) => `${table}_pkey`).sort());
         const notNull = await db.admin.query<{ column: string }>(
             "SELECT table_name || '.' || column_name AS column FROM information_schema.columns "
             + "WHERE table_schema = $1 AND is_nullable = 'NO' ORDER BY 1", [schema]);

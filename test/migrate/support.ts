@@ -56,6 +56,31 @@ export function errorLines(stderr: string): string[] {
 
 const PROGRESS = /^migrate: (checking |building the primary key|verifying every table|schema \S+ already holds a DuckLake \S+ catalog; comparing|dry run: reading|ducklake_\w+: [\d,]+ rows)/;
 
+/** DuckLake's primary keys, table → column: the only constraints (and indexes) a catalog schema holds. */
+export const PRIMARY_KEYS: Record<string, string> = {
+    ducklake_snapshot: "snapshot_id",
+    ducklake_snapshot_changes: "snapshot_id",
+    ducklake_schema: "schema_id",
+    ducklake_data_file: "data_file_id",
+    ducklake_delete_file: "delete_file_id",
+};
+
+/** A schema's constraints as "<schema>.<table> <name> <definition>" and its index names, each sorted. */
+export async function constraintsAndIndexes(
+    client: Client,
+    schema: string,
+): Promise<{ constraints: string[]; indexes: string[] }> {
+    const constraints = await client.query<{ definition: string }>(
+        "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS definition "
+        + "FROM pg_constraint WHERE connamespace = $1::regnamespace ORDER BY 1", [schema]);
+    const indexes = await client.query<{ indexname: string }>(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [schema]);
+    return {
+        constraints: constraints.rows.map((row) => row.definition),
+        indexes: indexes.rows.map((row) => row.indexname),
+    };
+}
+
 export interface SchemaState {
     /** Every object in the schema (relations, routines, types) as "kind name". */
     objects: string[];
