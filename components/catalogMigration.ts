@@ -40,6 +40,8 @@ export interface CatalogMigrationArgs extends MigrationConnection {
 /** The `--json` summary of the migrate command (the contract of issue 3). */
 export interface MigrationResult {
     status: "migrated" | "unchanged" | "dry-run";
+    /** For a dry run: what the migration will do. */
+    plan?: "migrate" | "unchanged";
     ducklakeVersion: string;
     rows: Record<string, number>;
     totalRows: number;
@@ -51,20 +53,26 @@ export interface MigrationResult {
  * command as the catalog role.
  *
  * The command runs once, when the migration is created, and again only when its command line, directory or
- * connection change (a new role password alone is not such a change). It has no trigger on the SQLite file's content or presence on purpose: once migrated,
- * the file may be deleted and the stack shows no diff. It has no `delete` command either, so removing a
- * catalog or destroying the stack never touches the migrated data.
+ * connection change (a new role password alone is not such a change). It has no trigger on the SQLite file's
+ * content or presence on purpose: once migrated, the file may be deleted and the stack shows no diff. It has no
+ * `delete` command either, so removing a catalog or destroying the stack never touches the migrated data.
  *
  * While the SQLite file exists, every preview and update first runs the migration as a dry run (read-only),
- * logs a one-line plan and fails with the command's own message if the dry run refuses. The dry run needs the
+ * logs a one-line plan and fails with the command's own message if the dry run refuses — except when the
+ * schema holds the catalog with newer snapshots than the file: the catalog went on living in PostgreSQL after
+ * its migration, the file is outdated, and that is only worth a warning. The dry run needs the
  * schema to exist: on the first preview, while the database and schema are still to be created, Pulumi skips
- * it and the plan shows nothing.
+ * it and the plan shows nothing. The migration waits for the dry run: both take the schema's migration lock, so
+ * running them side by side would make one of them refuse.
  */
 export class CatalogMigration extends pulumi.ComponentResource {
     /** The migration's JSON summary, as recorded when it ran. */
     public readonly result: pulumi.Output<MigrationResult>;
-    /** The dry run's summary for this preview or update; `undefined` when the SQLite file is gone. */
-    public readonly plan: pulumi.Output<MigrationResult> | undefined;
+    /**
+     * The dry run's summary for this preview or update: `undefined` when the SQLite file is gone, and an
+     * undefined value when the schema already went on from where the file stopped.
+     */
+    public readonly plan: pulumi.Output<MigrationResult | undefined> | undefined;
 
     constructor(name: string, args: CatalogMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lakehouse-catalog:migration:CatalogMigration", name, {}, opts);
@@ -86,7 +94,9 @@ export class CatalogMigration extends pulumi.ComponentResource {
         const migration = new command.local.Command(
             `${name}-migrate`,
             {
-                create: schema.apply((target) => migrateCommand(args.sqlitePath, target, { dryRun: false })),
+                create: pulumi
+                    .all([schema, this.plan])
+                    .apply(([target]) => migrateCommand(args.sqlitePath, target, { dryRun: false })),
                 dir: args.projectDir,
                 environment,
             },
@@ -106,10 +116,10 @@ export class CatalogMigration extends pulumi.ComponentResource {
         args: CatalogMigrationArgs,
         schema: pulumi.Output<string>,
         environment: Record<string, pulumi.Input<string>>,
-    ): pulumi.Output<MigrationResult> {
+    ): pulumi.Output<MigrationResult | undefined> {
         const dryRun = command.local.runOutput(
             {
-                command: schema.apply((target) => migrateCommand(args.sqlitePath, target, { dryRun: true })),
+                command: schema.apply((target) => dryRunCommand(args.sqlitePath, target)),
                 dir: args.projectDir,
                 environment,
                 // The plan is logged as one line below; the command's progress lines would only add noise.
@@ -120,9 +130,16 @@ export class CatalogMigration extends pulumi.ComponentResource {
         // The result is secret only because PGPASSWORD went in; the JSON summary never contains it
         // (the migrate command's contract), so the plan may be shown.
         return pulumi.all([pulumi.unsecret(dryRun.stdout), schema]).apply(([stdout, target]) => {
-            const plan = parseMigrationResult(stdout, args.catalog);
-            pulumi.log.info(describePlan(args.catalog, args.sqlitePath, target, plan), this);
-            return plan;
+            const outcome = parseDryRun(stdout, args.catalog);
+            if (outcome.status !== "refused") {
+                pulumi.log.info(describePlan(args.catalog, args.sqlitePath, target, outcome), this);
+                return outcome;
+            }
+            if (outcome.reason === "target-newer") {
+                pulumi.log.warn(`catalog \`${args.catalog}\`: ${outcome.message}`, this);
+                return undefined;
+            }
+            throw new Error(`catalog \`${args.catalog}\`: the migration's dry run refused: ${outcome.message}`);
         });
     }
 }
@@ -149,6 +166,14 @@ export function migrateCommand(sqlitePath: string, schema: string, options: { dr
     ].join(" ");
 }
 
+/**
+ * The dry run as the preview runs it. A refusal (exit 1) comes back as JSON on stdout, so that the program can
+ * tell "the catalog went on living in PostgreSQL" from real problems; any other failure still fails the invoke.
+ */
+export function dryRunCommand(sqlitePath: string, schema: string): string {
+    return `${migrateCommand(sqlitePath, schema, { dryRun: true })} || test $? -eq 1`;
+}
+
 /** The libpq environment of a migration; the password goes here, as a secret, and nowhere else. */
 export function migrationEnvironment(connection: MigrationConnection): Record<string, pulumi.Input<string>> {
     return {
@@ -161,38 +186,60 @@ export function migrationEnvironment(connection: MigrationConnection): Record<st
     };
 }
 
+/** The migrate command's `--json` object for a refused run. */
+export interface MigrationRefusal {
+    status: "refused";
+    reason: string;
+    message: string;
+}
+
 const STATUSES: readonly string[] = ["migrated", "unchanged", "dry-run"];
 
-/** Parses the `--json` summary; fails, naming the catalog, on anything else. */
+/** Parses the `--json` summary of a run; fails, naming the catalog, on anything else. */
 export function parseMigrationResult(stdout: string, catalog: string): MigrationResult {
-    let parsed: unknown;
-    try {
-        parsed = JSON.parse(stdout);
-    } catch {
-        parsed = undefined;
-    }
-    const summary = parsed as Partial<MigrationResult> | undefined;
+    const summary = parseJsonObject(stdout);
     if (
-        typeof summary !== "object" ||
-        summary === null ||
+        summary === undefined ||
         typeof summary.status !== "string" ||
         !STATUSES.includes(summary.status) ||
         typeof summary.totalRows !== "number" ||
         typeof summary.ducklakeVersion !== "string"
     ) {
-        throw new Error(
-            `The migration of catalog \`${catalog}\` printed no valid JSON summary on stdout; ` +
-                `got ${JSON.stringify(stdout.slice(0, 200))}. Run its command by hand to see the full output.`,
-        );
+        throw noSummary(stdout, catalog);
     }
-    return summary as MigrationResult;
+    return summary as unknown as MigrationResult;
+}
+
+/** Parses what a dry run printed: its summary, or the refusal it reported. */
+export function parseDryRun(stdout: string, catalog: string): MigrationResult | MigrationRefusal {
+    const summary = parseJsonObject(stdout);
+    if (summary?.status === "refused" && typeof summary.reason === "string" && typeof summary.message === "string") {
+        return summary as unknown as MigrationRefusal;
+    }
+    return parseMigrationResult(stdout, catalog);
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+    try {
+        const parsed: unknown = JSON.parse(text);
+        return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+function noSummary(stdout: string, catalog: string): Error {
+    return new Error(
+        `The migration of catalog \`${catalog}\` printed no valid JSON summary on stdout; ` +
+            `got ${JSON.stringify(stdout.slice(0, 200))}. Run its command by hand to see the full output.`,
+    );
 }
 
 /** One line telling the user what `pulumi up` will do with this catalog. */
 export function describePlan(catalog: string, sqlitePath: string, schema: string, plan: MigrationResult): string {
     const tables = Object.keys(plan.rows ?? {}).length;
-    return (
-        `catalog \`${catalog}\`: dry run passed for ${sqlitePath} (DuckLake ${plan.ducklakeVersion}, ` +
-        `${plan.totalRows} rows in ${tables} tables) into schema \`${schema}\``
-    );
+    const source = `${sqlitePath} (DuckLake ${plan.ducklakeVersion}, ${plan.totalRows} rows in ${tables} tables)`;
+    return plan.plan === "unchanged"
+        ? `catalog \`${catalog}\`: schema \`${schema}\` already holds exactly ${source}; nothing to migrate`
+        : `catalog \`${catalog}\`: dry run passed; will migrate ${source} into schema \`${schema}\``;
 }

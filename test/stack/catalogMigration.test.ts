@@ -8,8 +8,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import {
     CatalogMigration,
     describePlan,
+    dryRunCommand,
     migrateCommand,
     migrationEnvironment,
+    parseDryRun,
     parseMigrationResult,
     shellQuote,
 } from "../../components/catalogMigration";
@@ -26,6 +28,7 @@ const CONNECTION = {
 };
 const DRY_RUN_SUMMARY = {
     status: "dry-run",
+    plan: "migrate",
     ducklakeVersion: "0.3",
     rows: { ducklake_snapshot: 10, ducklake_table: 4, ducklake_data_file: 100 },
     totalRows: 114,
@@ -118,8 +121,33 @@ describe("parseMigrationResult", () => {
 
     it("describes a plan in one line", () => {
         expect(describePlan("stage", "/l/stage.sqlite", "stage", parseMigrationResult(JSON.stringify(DRY_RUN_SUMMARY), "stage"))).toBe(
-            "catalog `stage`: dry run passed for /l/stage.sqlite (DuckLake 0.3, 114 rows in 3 tables) into schema `stage`",
+            "catalog `stage`: dry run passed; will migrate /l/stage.sqlite (DuckLake 0.3, 114 rows in 3 tables) into schema `stage`",
         );
+        const unchanged = parseMigrationResult(JSON.stringify({ ...DRY_RUN_SUMMARY, plan: "unchanged" }), "stage");
+        expect(describePlan("stage", "/l/stage.sqlite", "stage", unchanged)).toBe(
+            "catalog `stage`: schema `stage` already holds exactly /l/stage.sqlite (DuckLake 0.3, 114 rows in 3 tables); " +
+                "nothing to migrate",
+        );
+    });
+});
+
+describe("parseDryRun", () => {
+    it("reads a plan, or the refusal the migrate command reported with --json", () => {
+        expect(parseDryRun(JSON.stringify(DRY_RUN_SUMMARY), "stage")).toEqual(DRY_RUN_SUMMARY);
+        const refusal = { status: "refused", reason: "target-newer", message: "schema stage already holds …" };
+        expect(parseDryRun(JSON.stringify(refusal), "stage")).toEqual(refusal);
+        expect(() => parseDryRun("", "stage")).toThrow("The migration of catalog `stage` printed no valid JSON summary");
+    });
+});
+
+describe("dryRunCommand", () => {
+    it("is the migrate command, with a refusal (exit 1) left to the JSON it prints", () => {
+        expect(dryRunCommand("/work/main/local/stage.sqlite", "stage")).toBe(
+            "npm run --silent migrate -- --sqlite /work/main/local/stage.sqlite --schema stage --dry-run --json || test $? -eq 1",
+        );
+        const exitCode = (code: number) =>
+            spawnSync("/bin/sh", ["-c", dryRunCommand("x", "s").replace(/^.* \|\|/, `(exit ${code}) ||`)]).status;
+        expect([0, 1, 2, 3].map(exitCode)).toEqual([0, 0, 1, 1]);
     });
 });
 
@@ -156,7 +184,7 @@ describe("CatalogMigration under mocks", () => {
         expect(await pulumi.isSecret(component.plan!)).toBe(false);
         expect(runs).toEqual([
             {
-                command: `npm run --silent migrate -- --sqlite ${shellQuote(sqlitePath)} --schema stage --dry-run --json`,
+                command: dryRunCommand(sqlitePath, "stage"),
                 dir: PROJECT_DIR,
                 environment: {
                     PGHOST: "db.example", PGPORT: "6543", PGDATABASE: "lakehouse", PGUSER: "lakehouse",
@@ -167,10 +195,37 @@ describe("CatalogMigration under mocks", () => {
         ]);
         expect(runs[0].command).not.toContain(PASSWORD);
         expect(info).toHaveBeenCalledWith(
-            `catalog \`stage\`: dry run passed for ${sqlitePath} (DuckLake 0.3, 114 rows in 3 tables) into schema \`stage\``,
+            `catalog \`stage\`: dry run passed; will migrate ${sqlitePath} (DuckLake 0.3, 114 rows in 3 tables) into schema \`stage\``,
             component,
         );
         info.mockRestore();
+    });
+
+    it("runs the migration only after its dry run: both take the schema's migration lock", async () => {
+        const commandsAtDryRun: number[] = [];
+        const commands = () => byType(harness.registrations, "command:local:Command").filter((r) => r.name === "ordered-migrate");
+        // A slow dry run: a migration that did not wait for it would be registered meanwhile.
+        harness.onRun = async () => {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            commandsAtDryRun.push(commands().length);
+            return { stdout: JSON.stringify(DRY_RUN_SUMMARY), stderr: "" };
+        };
+        const component = migration("ordered", sqlitePath);
+        await promiseOf(component.result);
+        expect(commandsAtDryRun).toEqual([0]);
+        expect(commands()).toHaveLength(1);
+    });
+
+    it("only warns when the schema went on living in PostgreSQL after its migration, and keeps the Command", async () => {
+        const message = "schema stage already holds a DuckLake catalog with 24 snapshots up to snapshot 23 (…)";
+        harness.onRun = () => ({ stdout: JSON.stringify({ status: "refused", reason: "target-newer", message }), stderr: "" });
+        const warn = vi.spyOn(pulumi.log, "warn");
+        const component = migration("lived_on", sqlitePath);
+        expect(await promiseOf(component.plan!)).toBeUndefined();
+        expect(await promiseOf(component.result)).toMatchObject({ status: "migrated" });
+        expect(warn).toHaveBeenCalledWith(`catalog \`lived_on\`: ${message}`, component);
+        expect(byType(harness.registrations, "command:local:Command").filter((r) => r.name === "lived_on-migrate")).toHaveLength(1);
+        warn.mockRestore();
     });
 
     it("registers one Command with no delete and no triggers, the password only in its secret environment", async () => {
@@ -192,16 +247,27 @@ describe("CatalogMigration under mocks", () => {
         expect(command.ignoreChanges).toEqual(["environment.PGPASSWORD"]);
     });
 
-    it("fails the program with the command's own message when the dry run refuses", () => {
-        // A rejected Output fails the program through an unhandled rejection, so this runs in its own process.
-        const refusal = 'exit status 1: running "npm run --silent migrate -- ...":\nmigrate: schema stage holds a diverged catalog';
+    // A rejected Output fails the program through an unhandled rejection, so these run in their own process.
+    function dryRunFailure(kind: "refused" | "invoke-error", message: string) {
         const script = path.join(__dirname, "support", "dryRunRefusal.ts");
-        const run = spawnSync(process.execPath, ["--import", "tsx", script, sqlitePath, refusal], {
+        return spawnSync(process.execPath, ["--import", "tsx", script, sqlitePath, kind, message], {
             cwd: PROJECT_DIR,
             encoding: "utf8",
         });
+    }
+
+    it("fails the program with the command's own message when the dry run refuses", () => {
+        const run = dryRunFailure("refused", "schema stage holds a different catalog. Fix: migrate into an empty schema.");
         expect(run.status).not.toBe(0);
-        expect(run.stderr).toContain("migrate: schema stage holds a diverged catalog");
+        expect(run.stderr).toContain(
+            "catalog `stage`: the migration's dry run refused: schema stage holds a different catalog. Fix: migrate into an empty schema.",
+        );
+    });
+
+    it("fails the program when the dry run itself fails (a usage error, a crash)", () => {
+        const run = dryRunFailure("invoke-error", 'exit status 2: running "npm run --silent migrate -- ...":\nmigrate: --schema must be …');
+        expect(run.status).not.toBe(0);
+        expect(run.stderr).toContain("migrate: --schema must be …");
     });
 
     it("skips the dry run, and still registers the migration, when the SQLite file is gone", async () => {

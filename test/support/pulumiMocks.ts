@@ -45,7 +45,7 @@ export interface Harness {
     /** Every registration the engine accepted, in order; clear it between tests. */
     registrations: Registration[];
     /** Answers `command:local:run` invokes; unset means any invoke fails the test. */
-    onRun?: (inputs: Record<string, unknown>) => Record<string, unknown>;
+    onRun?: (inputs: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>;
     /** stdout every mocked Command reports (a migration's `--json` summary). */
     migrationStdout: string;
 }
