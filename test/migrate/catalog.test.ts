@@ -145,6 +145,12 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
         expect(errorLines(result.stderr)).toEqual([`migrate: ${message}`]);
         // The stack's preview tells this refusal from the others by its reason.
         expect(JSON.parse(result.stdout)).toEqual({ status: "refused", reason: "target-newer", message });
+        if (version === "1.0") {
+            // The preview's dry run, exactly as the stack runs it: the refusal comes back as JSON, exit 0.
+            const preview = await runStackMigration(file, schema, db.env, true);
+            expect(preview.code).toBe(0);
+            expect(JSON.parse(preview.stdout)).toEqual({ status: "refused", reason: "target-newer", message });
+        }
         expect(await schemaState(db.admin, schema)).toEqual(before);
     });
 

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type { Client } from "pg";
-import { migrateCommand, shellQuote } from "../../components/catalogMigration";
+import { dryRunCommand, migrateCommand, shellQuote } from "../../components/catalogMigration";
 import { runCli } from "../../migrate/cli";
 
 export const PROJECT_DIR = path.join(__dirname, "..", "..");
@@ -28,9 +28,9 @@ export function runShell(command: string, env: NodeJS.ProcessEnv): Promise<Comma
     });
 }
 
-/** The exact command the stack runs (`--json` summary). */
+/** The exact command the stack runs (`--json` summary): the migration, or the dry run a preview runs. */
 export function runStackMigration(sqlite: string, schema: string, env: NodeJS.ProcessEnv, dryRun = false) {
-    return runShell(migrateCommand(sqlite, schema, { dryRun }), env);
+    return runShell(dryRun ? dryRunCommand(sqlite, schema) : migrateCommand(sqlite, schema, { dryRun: false }), env);
 }
 
 /** The documented human form: `npm run --silent migrate -- --sqlite <file> --schema <schema> [flags]`. */
