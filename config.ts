@@ -2,6 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 import { type GitlabSettings, normalizeGitlabBaseUrl } from "./components/gitlabVariables";
+import type { MlserverImageSource } from "./components/mlserver";
 
 export const PROJECT = "lakehouse-catalog";
 
@@ -56,10 +57,14 @@ export interface ConsumersConfig {
     configDir?: string;
 }
 
-/** The mlserver container; present only when `mlserverDockerHost` is set. */
-export interface MlserverConfig {
+/**
+ * The mlserver container; present only when `mlserverDockerHost` is set. It runs `image` (`mlserverImage`) or a
+ * `build` (`mlserverBuildContext`, an absolute path, and `mlserverDockerfile`, relative to it), never both.
+ */
+export type MlserverConfig = MlserverSettings & MlserverImageSource;
+
+export interface MlserverSettings {
     dockerHost: string;
-    image: string;
     composeProject: string;
     hostPort: number;
     /** `S3_EXPORTS_PREFIX` and `S3_BACKUPS_PREFIX`, which the mlserver requires. */
@@ -104,6 +109,8 @@ const PLAIN_KEYS = [
     "clientConfigDir",
     "mlserverDockerHost",
     "mlserverImage",
+    "mlserverBuildContext",
+    "mlserverDockerfile",
     "mlserverComposeProject",
     "mlserverHostPort",
     "gitlabProject",
@@ -145,6 +152,8 @@ export const DEFAULTS = {
     // The original apps project: `docker compose -p datalab`, mlserver on port 8000.
     mlserverComposeProject: "datalab",
     mlserverHostPort: 8000,
+    // Where compose's `build:` found it, relative to the repository root (the original compose file).
+    mlserverDockerfile: "infra/apps/docker/mlserver/Dockerfile",
     gitlabBaseUrl: "https://gitlab.com",
     gitlabEnvironmentScope: "*",
 } as const;
@@ -230,7 +239,7 @@ export function parseStackConfig(raw: RawStackConfig, projectDir: string): Stack
     );
 
     const consumers = check.consumers(raw.plain, postgres, s3);
-    const mlserver = check.mlserver(raw.plain, s3);
+    const mlserver = check.mlserver(raw.plain, s3, projectDir);
     const gitlab = check.gitlab(raw.plain);
 
     if (problems.length > 0) {
@@ -361,7 +370,7 @@ class Checker {
         };
     }
 
-    mlserver(plain: RawStackConfig["plain"], s3: S3Config): MlserverConfig | undefined {
+    mlserver(plain: RawStackConfig["plain"], s3: S3Config, projectDir: string): MlserverConfig | undefined {
         const dockerHost = plain.mlserverDockerHost;
         if (dockerHost === undefined) {
             return undefined;
@@ -372,15 +381,6 @@ class Checker {
                 `start with ${DOCKER_HOST_SCHEMES.join(", ")}`,
                 "the address of the Docker daemon that runs the mlserver",
                 dockerHost,
-            );
-        }
-        const image = plain.mlserverImage;
-        if (image === undefined || image.trim() === "") {
-            this.fail(
-                "mlserverImage",
-                "be set when mlserverDockerHost is set",
-                "the registry image the mlserver container runs",
-                image,
             );
         }
         const composeProject = plain.mlserverComposeProject ?? DEFAULTS.mlserverComposeProject;
@@ -400,12 +400,52 @@ class Checker {
         };
         return {
             dockerHost,
-            image: image ?? "",
+            ...this.mlserverImageSource(plain, projectDir),
             composeProject,
             hostPort: this.port("mlserverHostPort", plain.mlserverHostPort ?? String(DEFAULTS.mlserverHostPort)),
             s3ExportsPrefix: prefixNeeded("s3.exportsPrefix", s3.exportsPrefix),
             s3BackupsPrefix: prefixNeeded("s3.backupsPrefix", s3.backupsPrefix),
         };
+    }
+
+    /** A registry image, or a build of the repository checkout; exactly one. */
+    private mlserverImageSource(plain: RawStackConfig["plain"], projectDir: string): MlserverImageSource {
+        const image = plain.mlserverImage;
+        const buildContext = plain.mlserverBuildContext;
+        if (buildContext === undefined) {
+            if (image === undefined || image.trim() === "") {
+                this.fail(
+                    "mlserverImage",
+                    "be set, or mlserverBuildContext instead, when mlserverDockerHost is set",
+                    "the mlserver runs a registry image or one built from the repository's Dockerfile",
+                    image,
+                );
+            }
+            return { image: image ?? "" };
+        }
+        if (image !== undefined) {
+            this.fail(
+                "mlserverImage",
+                "not be set together with mlserverBuildContext; unset one of them",
+                "the mlserver runs either a registry image or a build of the repository, not both",
+                image,
+            );
+        }
+        const context = this.nonEmpty(
+            "mlserverBuildContext",
+            buildContext,
+            "the checkout of the repository the mlserver image is built from",
+        );
+        const dockerfile = plain.mlserverDockerfile ?? DEFAULTS.mlserverDockerfile;
+        if (dockerfile.trim() === "" || path.isAbsolute(dockerfile)) {
+            this.fail(
+                "mlserverDockerfile",
+                "be a path relative to mlserverBuildContext",
+                "the Dockerfile is part of the repository checkout",
+                dockerfile,
+            );
+        }
+        return { build: { context: context === "" ? "" : path.resolve(projectDir, context), dockerfile } };
     }
 
     gitlab(plain: RawStackConfig["plain"]): GitlabSettings | undefined {

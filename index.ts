@@ -70,10 +70,8 @@ const mlserver =
         : new Mlserver(
               "mlserver",
               {
-                  dockerHost: config.mlserver.dockerHost,
-                  image: config.mlserver.image,
-                  composeProject: config.mlserver.composeProject,
-                  hostPort: config.mlserver.hostPort,
+                  // Its placement, its image or build, and the two prefixes it requires, as config.ts validated them.
+                  ...config.mlserver,
                   postgresHost: config.consumers.postgresHost,
                   postgresPort: config.consumers.postgresPort,
                   postgresDatabase: catalogDatabase.databaseName,
@@ -86,8 +84,6 @@ const mlserver =
                   s3SecretAccessKey: config.s3SecretAccessKey,
                   s3Region: config.s3.region,
                   s3Bucket: config.s3.bucket,
-                  s3ExportsPrefix: config.mlserver.s3ExportsPrefix,
-                  s3BackupsPrefix: config.mlserver.s3BackupsPrefix,
                   mlflowTrackingUri: config.mlflowTrackingUri,
                   kafkaBrokerEndpoint: config.kafkaBrokerEndpoint,
                   catalogs: config.catalogs.map(({ envName, schema, s3Prefix }) => ({ envName, schema, s3Prefix })),

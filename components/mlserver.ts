@@ -1,5 +1,7 @@
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import * as dockerBuild from "@pulumi/docker-build";
 
 /** A catalog as the mlserver sees it: through one schema and one prefix variable. */
 export interface MlserverCatalog {
@@ -38,17 +40,22 @@ export interface MlserverEnvironment {
     catalogs: MlserverCatalog[];
 }
 
-export interface MlserverArgs extends MlserverEnvironment {
+/** Where the mlserver's image is built from: a checkout of the DataLab repository. */
+export interface MlserverBuild {
+    /** Absolute path of the build context, the repository's root (compose's `context: ../../../`). */
+    context: string;
+    /** The Dockerfile, relative to `context`, e.g. `infra/apps/docker/mlserver/Dockerfile`. */
+    dockerfile: string;
+}
+
+/** Where the mlserver runs and how it is published. */
+export interface MlserverPlacement {
     /**
-     * Docker daemon that runs the mlserver: `ssh://user@host`, `tcp://host:2375` or `unix:///var/run/docker.sock`.
-     * Changing it moves the container to another daemon (a delete and a create).
+     * Docker daemon that runs the mlserver, and builds its image when `build` is set: `ssh://user@host`,
+     * `tcp://host:2375` or `unix:///var/run/docker.sock`. Changing it moves the container to another daemon
+     * (a delete and a create).
      */
     dockerHost: string;
-    /**
-     * Registry image of the mlserver, e.g. `gitlab:5050/datalabtechtv/datalab/mlserver:<commit>`. Use a tag that
-     * changes with every build, or a digest: a moved tag is not pulled again. A change replaces the container.
-     */
-    image: pulumi.Input<string>;
     /**
      * Compose project whose labels the container carries, so `docker compose -p <project> ps` lists it.
      * Part of the container name, so changing it replaces the container.
@@ -62,6 +69,28 @@ export interface MlserverArgs extends MlserverEnvironment {
     hostPort?: pulumi.Input<number>;
 }
 
+/** The mlserver's image: exactly one of a registry image and a build. */
+export type MlserverImageSource =
+    | {
+          /**
+           * Registry image of the mlserver, e.g. `gitlab:5050/datalabtechtv/datalab/mlserver:<commit>`. Use a tag
+           * that changes with every build, or a digest: a moved tag is not pulled again. A change replaces the
+           * container.
+           */
+          image: pulumi.Input<string>;
+          build?: undefined;
+      }
+    | {
+          /**
+           * Build the image from the repository's Dockerfile on `dockerHost` and run it from there, with no
+           * registry. A change to the build context builds again; a new image replaces the container.
+           */
+          build: MlserverBuild;
+          image?: undefined;
+      };
+
+export type MlserverArgs = MlserverEnvironment & MlserverPlacement & MlserverImageSource;
+
 /**
  * The DataLab mlserver as a Docker container, configured for the PostgreSQL catalogs. index.ts passes the
  * catalog migrations in `opts.dependsOn`, so the container only changes after every migration succeeded.
@@ -69,23 +98,38 @@ export interface MlserverArgs extends MlserverEnvironment {
 export class Mlserver extends pulumi.ComponentResource {
     public readonly container: docker.Container;
     public readonly image: docker.RemoteImage;
+    /** The build of the image; undefined when the mlserver runs a registry image. */
+    public readonly build?: dockerBuild.Image;
 
     constructor(name: string, args: MlserverArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lakehouse-catalog:consumers:Mlserver", name, {}, opts);
 
         const composeProject = args.composeProject ?? DEFAULT_COMPOSE_PROJECT;
-        const problem = mlserverArgsProblem(args.dockerHost, composeProject, args.catalogs);
+        const problem =
+            mlserverArgsProblem(args.dockerHost, composeProject, args.catalogs) ?? mlserverImageSourceProblem(args);
         if (problem !== undefined) {
             throw new pulumi.ResourceError(problem, this);
         }
 
         const provider = new docker.Provider(`${name}-docker`, { host: args.dockerHost }, { parent: this });
-        // Kept on the host so a replaced container can be rolled back to without another pull.
-        this.image = new docker.RemoteImage(
-            `${name}-image`,
-            { name: args.image, keepLocally: true },
-            { parent: this, provider },
-        );
+        let imageArgs: docker.RemoteImageArgs;
+        if (args.build === undefined) {
+            imageArgs = { name: args.image, keepLocally: true };
+        } else {
+            // The build runs on the daemon that runs the container, through its own provider for the same host.
+            const buildProvider = new dockerBuild.Provider(
+                `${name}-docker-build`,
+                { host: args.dockerHost },
+                { parent: this },
+            );
+            this.build = new dockerBuild.Image(`${name}-build`, mlserverBuildArgs(args.build, composeProject), {
+                parent: this,
+                provider: buildProvider,
+            });
+            imageArgs = builtImageArgs(composeProject, this.build.digest);
+        }
+        // Kept on the host so a replaced container can be rolled back to without another pull or build.
+        this.image = new docker.RemoteImage(`${name}-image`, imageArgs, { parent: this, provider });
         this.container = new docker.Container(
             `${name}-container`,
             {
@@ -116,7 +160,7 @@ export class Mlserver extends pulumi.ComponentResource {
             },
         );
 
-        this.registerOutputs({ container: this.container, image: this.image });
+        this.registerOutputs({ container: this.container, image: this.image, build: this.build });
     }
 }
 
@@ -130,6 +174,49 @@ const MLSERVER_HEALTHCHECK = {
     interval: "10s",
     retries: 5,
 };
+
+/**
+ * The build of the mlserver's image, with docker-build: Pulumi's current way to build (the `Image` of `@pulumi/docker`
+ * points there), BuildKit with `.dockerignore` and cache. The image is loaded into the daemon that runs the
+ * container, so no registry and no registry credentials are needed; an image for a registry is the pipeline's
+ * job, and the stack runs it with `image` instead.
+ */
+export function mlserverBuildArgs(build: MlserverBuild, composeProject: string): dockerBuild.ImageArgs {
+    return {
+        context: { location: build.context },
+        // Relative Dockerfile paths would resolve against the provider's working directory, not the context.
+        dockerfile: { location: path.resolve(build.context, build.dockerfile) },
+        tags: [builtImageTag(composeProject)],
+        load: true,
+        push: false,
+        // A preview would run the whole build on the mlserver's host and throw the result away; a broken build
+        // fails `pulumi up` before the container is touched, and the Dockerfile's syntax is checked either way.
+        buildOnPreview: false,
+    };
+}
+
+/**
+ * The built image as the container finds it: by its tag, read on the daemon, so the container runs the daemon's
+ * own image id. The build's digest is not used as the reference itself: with a BuildKit container builder it is the
+ * manifest digest, which the classic image store does not know as an image id.
+ */
+export function builtImageArgs(composeProject: string, digest: pulumi.Input<string>): docker.RemoteImageArgs {
+    return {
+        name: builtImageTag(composeProject),
+        keepLocally: true,
+        // A new build keeps the tag but changes the digest; replacing this resource reads the tag again, and the
+        // new image id replaces the container.
+        triggers: { digest },
+    };
+}
+
+/**
+ * `<project>-mlserver` is the name `docker compose build` gives the service's image; the `pulumi` tag keeps a
+ * `compose build` from moving the stack's image.
+ */
+export function builtImageTag(composeProject: string): string {
+    return `${composeProject}-${MLSERVER_SERVICE}:pulumi`;
+}
 
 /**
  * Builds the mlserver's `NAME=value` list in the order of the original compose file. Each variable is its own
@@ -186,6 +273,26 @@ const DOCKER_HOST_SCHEMES = ["ssh://", "tcp://", "unix://"];
 // Compose's own rule for project names; anything else would never match `docker compose -p <project>`.
 const COMPOSE_PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/**
+ * The problem with the image's source, or undefined: exactly one of `image` and `build`, and a context that does not
+ * depend on the working directory. config.ts checks the same keys; this guards callers that build the args themselves.
+ */
+export function mlserverImageSourceProblem(source: { image?: unknown; build?: MlserverBuild }): string | undefined {
+    if ((source.image === undefined) === (source.build === undefined)) {
+        return (
+            "exactly one of `mlserverImage` and `mlserverBuildContext` must be set (the mlserver runs a registry " +
+            `image or a build of the repository); got ${source.image === undefined ? "neither" : "both"}`
+        );
+    }
+    if (source.build !== undefined && !path.isAbsolute(source.build.context)) {
+        return (
+            "`mlserverBuildContext` must be an absolute path once resolved (the build provider has its own working " +
+            `directory); got ${JSON.stringify(source.build.context)}`
+        );
+    }
+    return undefined;
+}
 
 /** The first problem with the mlserver's placement or catalogs, or undefined when there is none. */
 export function mlserverArgsProblem(

@@ -5,7 +5,10 @@ import {
     MlserverArgs,
     MlserverCatalog,
     buildMlserverEnv,
+    builtImageArgs,
     mlserverArgsProblem,
+    mlserverBuildArgs,
+    mlserverImageSourceProblem,
 } from "../../components/mlserver";
 import { byType, installMocks, promiseOf, type Registration, SECRET_SIGNATURE } from "../support/pulumiMocks";
 
@@ -37,6 +40,15 @@ function devArgs(): MlserverArgs {
         mlflowTrackingUri: "http://docker-shared:5000",
         kafkaBrokerEndpoint: "docker-shared:9092",
         catalogs: DEV_CATALOGS,
+    };
+}
+
+/** The dev mlserver built from a checkout of the DataLab repository instead of pulled from the registry. */
+function buildArgs(): MlserverArgs {
+    return {
+        ...devArgs(),
+        image: undefined,
+        build: { context: "/srv/datalab", dockerfile: "infra/apps/docker/mlserver/Dockerfile" },
     };
 }
 
@@ -254,5 +266,133 @@ describe("Mlserver component", () => {
         expect(() => new Mlserver("mlserver", { ...devArgs(), dockerHost: "docker-apps" })).toThrow(
             '`mlserverDockerHost` must start with ssh://, tcp:// or unix:// (the Docker daemon address); got "docker-apps"',
         );
+    });
+});
+
+describe("the mlserver image built from the repository", () => {
+    it("builds the repository's Dockerfile into the daemon that runs the container, without a registry or a preview build", () => {
+        expect(mlserverBuildArgs({ context: "/srv/datalab", dockerfile: "infra/apps/docker/mlserver/Dockerfile" }, "datalab")).toEqual({
+            context: { location: "/srv/datalab" },
+            dockerfile: { location: "/srv/datalab/infra/apps/docker/mlserver/Dockerfile" },
+            tags: ["datalab-mlserver:pulumi"],
+            load: true,
+            push: false,
+            buildOnPreview: false,
+        });
+    });
+
+    it("finds the build on the daemon by its tag, and reads it again whenever the digest changes", () => {
+        expect(builtImageArgs("apps", "sha256:abc")).toEqual({
+            name: "apps-mlserver:pulumi",
+            keepLocally: true,
+            triggers: { digest: "sha256:abc" },
+        });
+    });
+
+    it("names both keys when neither or both sources are given, and refuses a context that depends on the working directory", () => {
+        const build = { context: "/srv/datalab", dockerfile: "Dockerfile" };
+        expect(mlserverImageSourceProblem({ image: "registry/mlserver:1", build: undefined })).toBeUndefined();
+        expect(mlserverImageSourceProblem({ image: undefined, build })).toBeUndefined();
+        expect(mlserverImageSourceProblem({})).toBe(
+            "exactly one of `mlserverImage` and `mlserverBuildContext` must be set (the mlserver runs a registry " +
+                "image or a build of the repository); got neither",
+        );
+        expect(mlserverImageSourceProblem({ image: "registry/mlserver:1", build })).toBe(
+            "exactly one of `mlserverImage` and `mlserverBuildContext` must be set (the mlserver runs a registry " +
+                "image or a build of the repository); got both",
+        );
+        expect(mlserverImageSourceProblem({ build: { ...build, context: "../datalab" } })).toBe(
+            "`mlserverBuildContext` must be an absolute path once resolved (the build provider has its own working " +
+                'directory); got "../datalab"',
+        );
+    });
+});
+
+describe("Mlserver component with a build", () => {
+    let registrations: Registration[];
+
+    beforeAll(async () => {
+        ({ registrations } = await installMocks());
+    });
+
+    beforeEach(() => {
+        registrations.length = 0;
+    });
+
+    const COMPONENT = "urn:pulumi:dev::lakehouse-catalog::lakehouse-catalog:consumers:Mlserver";
+
+    async function deploy(args: MlserverArgs, opts?: pulumi.ComponentResourceOptions) {
+        const mlserver = new Mlserver("mlserver", args, opts);
+        await promiseOf(mlserver.container.urn);
+        const [build] = byType(registrations, "docker-build:index:Image");
+        const [image] = byType(registrations, "docker:index/remoteImage:RemoteImage");
+        const [container] = byType(registrations, "docker:index/container:Container");
+        return { mlserver, build, image, container };
+    }
+
+    it("builds on the mlserver's Docker host through a docker-build provider of its own", async () => {
+        const { build } = await deploy(buildArgs());
+
+        const providers = byType(registrations, "pulumi:providers:docker-build");
+        expect(providers.map((provider) => [provider.name, provider.inputs.host, provider.parent])).toEqual([
+            ["mlserver-docker-build", "tcp://docker-apps:2375", `${COMPONENT}::mlserver`],
+        ]);
+        expect(build.name).toBe("mlserver-build");
+        expect(build.parent).toBe(`${COMPONENT}::mlserver`);
+        expect(build.provider).toBe(`${COMPONENT}$pulumi:providers:docker-build::mlserver-docker-build::mlserver-docker-build-id`);
+        expect(build.inputs).toEqual({
+            context: { location: "/srv/datalab" },
+            dockerfile: { location: "/srv/datalab/infra/apps/docker/mlserver/Dockerfile" },
+            tags: ["datalab-mlserver:pulumi"],
+            load: true,
+            push: false,
+            buildOnPreview: false,
+            // The SDK's own default, sent with every Image.
+            network: "default",
+        });
+    });
+
+    it("runs the container on the built image, read on the host after the build and again for every new digest", async () => {
+        const { mlserver, build, image, container } = await deploy(buildArgs());
+
+        expect(image.inputs).toEqual({
+            name: "datalab-mlserver:pulumi",
+            keepLocally: true,
+            triggers: { digest: "sha256:mlserver-build-digest" },
+        });
+        expect(image.dependencies).toContain(build.urn);
+        expect(image.provider).toBe(`${COMPONENT}$pulumi:providers:docker::mlserver-docker::mlserver-docker-id`);
+        expect(container.inputs.image).toBe("sha256:mlserver-image");
+        expect(container.dependencies).toContain(image.urn);
+        expect(await promiseOf(mlserver.build!.digest)).toBe("sha256:mlserver-build-digest");
+    });
+
+    it("keeps the container's settings and its wait for the migrations", async () => {
+        const migration = new StandInMigration("migrate-stage");
+        const migrationUrn = await promiseOf(migration.urn);
+
+        const { build, container } = await deploy(buildArgs(), { dependsOn: [migration] });
+
+        expect(container.dependencies).toContain(migrationUrn);
+        // The build itself need not wait: it only reads the repository checkout.
+        expect(build.dependencies).not.toContain(migrationUrn);
+        expect(container.inputs.name).toBe("datalab-mlserver-1");
+        expect(container.inputs.restart).toBe("unless-stopped");
+        expect(container.deleteBeforeReplace).toBe(true);
+        expect(container.inputs.envs).toEqual(DEV_ENV);
+    });
+
+    it("creates no build and no docker-build provider for a registry image", async () => {
+        await deploy(devArgs());
+
+        expect(byType(registrations, "docker-build:index:Image")).toEqual([]);
+        expect(byType(registrations, "pulumi:providers:docker-build")).toEqual([]);
+    });
+
+    it("refuses both a registry image and a build before creating anything", () => {
+        const both = { ...devArgs(), build: buildArgs().build } as unknown as MlserverArgs;
+
+        expect(() => new Mlserver("mlserver", both)).toThrow("got both");
+        expect(registrations).toEqual([]);
     });
 });

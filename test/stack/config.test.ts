@@ -143,6 +143,25 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         expect(config.gitlab).toEqual({ project: "datalabtechtv/datalab", baseUrl: "http://gitlab/api/v4/", environmentScope: "*" });
     });
 
+    it("reads a build of the repository instead of a registry image, the context resolved against the project", () => {
+        const config = parseStackConfig(rawConfig({ ...full, mlserverBuildContext: "../datalab" }, ["mlserverImage"]), PROJECT_DIR);
+        expect(config.mlserver).toEqual({
+            dockerHost: "tcp://docker-apps:2375",
+            build: { context: path.resolve(PROJECT_DIR, "../datalab"), dockerfile: "infra/apps/docker/mlserver/Dockerfile" },
+            composeProject: "datalab",
+            hostPort: 8000,
+            s3ExportsPrefix: "exports",
+            s3BackupsPrefix: "backups",
+        });
+        expect(config.mlserver).not.toHaveProperty("image");
+
+        const other = parseStackConfig(
+            rawConfig({ ...full, mlserverBuildContext: "/srv/datalab", mlserverDockerfile: "docker/Dockerfile.mlserver" }, ["mlserverImage"]),
+            PROJECT_DIR,
+        );
+        expect(other.mlserver).toMatchObject({ build: { context: "/srv/datalab", dockerfile: "docker/Dockerfile.mlserver" } });
+    });
+
     const cases: [string, Record<string, string>, string][] = [
         [
             "a client port out of range",
@@ -162,7 +181,22 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         [
             "a Docker host without an image",
             { mlserverDockerHost: "ssh://deploy@docker-apps" },
-            "lakehouse-catalog:mlserverImage must be set when mlserverDockerHost is set (the registry image the mlserver container runs); got nothing",
+            "lakehouse-catalog:mlserverImage must be set, or mlserverBuildContext instead, when mlserverDockerHost is set (the mlserver runs a registry image or one built from the repository's Dockerfile); got nothing",
+        ],
+        [
+            "both a registry image and a build",
+            { ...full, mlserverBuildContext: "../datalab" },
+            'lakehouse-catalog:mlserverImage must not be set together with mlserverBuildContext; unset one of them (the mlserver runs either a registry image or a build of the repository, not both); got "gitlab:5050/datalabtechtv/datalab/mlserver:3c7c137"',
+        ],
+        [
+            "an empty build context",
+            { mlserverDockerHost: "ssh://deploy@docker-apps", mlserverBuildContext: "" },
+            'lakehouse-catalog:mlserverBuildContext must be a non-empty string (the checkout of the repository the mlserver image is built from); got ""',
+        ],
+        [
+            "an absolute Dockerfile path",
+            { mlserverDockerHost: "ssh://deploy@docker-apps", mlserverBuildContext: "../datalab", mlserverDockerfile: "/srv/datalab/Dockerfile" },
+            'lakehouse-catalog:mlserverDockerfile must be a path relative to mlserverBuildContext (the Dockerfile is part of the repository checkout); got "/srv/datalab/Dockerfile"',
         ],
         [
             "a compose project with capitals",

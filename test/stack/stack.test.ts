@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 
 import {
+    buildStackConfig,
     byType,
     DEPLOY_ENV,
     devStackConfig,
@@ -32,6 +33,8 @@ const MLSERVER = "lakehouse-catalog:consumers:Mlserver";
 const DOCKER = "pulumi:providers:docker";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 const CONTAINER = "docker:index/container:Container";
+const BUILD_PROVIDER = "pulumi:providers:docker-build";
+const BUILD = "docker-build:index:Image";
 const GITLAB = "lakehouse-catalog:gitlab:GitlabVariables";
 const GITLAB_PROVIDER = "pulumi:providers:gitlab";
 const VARIABLE = "gitlab:index/projectVariable:ProjectVariable";
@@ -274,6 +277,52 @@ describe("the full test stack (mlserver and GitLab enabled) under mocks", () => 
         expect(program.gitlabVariableKeys).toContain("PSQL_CATALOG_GRAPHS_MART_SCHEMA");
         expect(await pulumi.isSecret(program.duckdbInitSql)).toBe(false);
         expect(await promiseOf(program.duckdbInitSql)).toContain("HOST 'docker-shared'");
+    });
+});
+
+describe("the full test stack with the mlserver built from the repository under mocks", () => {
+    let harness: Harness;
+
+    beforeAll(async () => {
+        harness = await installMocks();
+        vi.resetModules();
+        await runProgram(buildStackConfig(), DEPLOY_ENV);
+    });
+
+    it("builds before reading the image and replaces the container only after the build and every migration", () => {
+        const commands = CATALOGS.map((c) => `${COMMAND} ${c}-migrate`);
+        const mlserverPart = graphOf(harness.registrations).filter((line) => line.includes("mlserver"));
+        expect(mlserverPart).toEqual(
+            [
+                `${MLSERVER} mlserver <- (stack) [${[...commands].sort().join(", ")}]`,
+                `${DOCKER} mlserver-docker <- ${MLSERVER} mlserver []`,
+                `${BUILD_PROVIDER} mlserver-docker-build <- ${MLSERVER} mlserver []`,
+                `${BUILD} mlserver-build <- ${MLSERVER} mlserver []`,
+                `${IMAGE} mlserver-image <- ${MLSERVER} mlserver [${BUILD} mlserver-build]`,
+                `${CONTAINER} mlserver-container <- ${MLSERVER} mlserver [${[...commands, `${DB} lakehouse-database`, `${ROLE} lakehouse-role`, `${IMAGE} mlserver-image`].sort().join(", ")}]`,
+            ].sort(),
+        );
+    });
+
+    it("builds the checkout next to the project with the default Dockerfile, and runs what the host reads under the tag", () => {
+        const build = one(harness.registrations, BUILD, "mlserver-build");
+        const context = path.resolve(PROJECT_DIR, "../datalab");
+        expect(build.inputs).toEqual({
+            context: { location: context },
+            dockerfile: { location: path.join(context, "infra/apps/docker/mlserver/Dockerfile") },
+            tags: ["datalab-mlserver:pulumi"],
+            load: true,
+            push: false,
+            buildOnPreview: false,
+            network: "default",
+        });
+        expect(one(harness.registrations, BUILD_PROVIDER, "mlserver-docker-build").inputs.host).toBe("tcp://docker-apps:2375");
+        expect(one(harness.registrations, IMAGE, "mlserver-image").inputs).toEqual({
+            name: "datalab-mlserver:pulumi",
+            keepLocally: true,
+            triggers: { digest: "sha256:mlserver-build-digest" },
+        });
+        expect(one(harness.registrations, CONTAINER, "mlserver-container").inputs.image).toBe("sha256:mlserver-image");
     });
 });
 

@@ -96,6 +96,10 @@ export async function installMocks(): Promise<Harness> {
                 if (args.type === "docker:index/remoteImage:RemoteImage") {
                     state.imageId = `sha256:${args.name}`;
                 }
+                // The build's digest, which only BuildKit knows.
+                if (args.type === "docker-build:index:Image") {
+                    state.digest = `sha256:${args.name}-digest`;
+                }
                 return { id: `${args.name}-id`, state };
             },
             call: (args) => {
@@ -235,6 +239,13 @@ export const FULL_STACK_KEYS = {
  */
 export function fullStackConfig(): Record<string, string> {
     return { ...devStackConfig(), ...FULL_STACK_KEYS };
+}
+
+/** The full test stack with the mlserver built from a checkout of the repository instead of a registry image. */
+export function buildStackConfig(): Record<string, string> {
+    const config: Record<string, string> = { ...fullStackConfig(), "lakehouse-catalog:mlserverBuildContext": "../datalab" };
+    delete config["lakehouse-catalog:mlserverImage"];
+    return config;
 }
 
 /** The full test stack with `count` generated catalogs instead of the four real ones. */
