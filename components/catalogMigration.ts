@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 
@@ -79,6 +80,7 @@ export class CatalogMigration extends pulumi.ComponentResource {
 
         const environment = migrationEnvironment(args);
         const schema = pulumi.output(args.schema);
+        const sqliteArgument = commandPath(args.projectDir, args.sqlitePath);
 
         this.plan = fs.existsSync(args.sqlitePath)
             ? this.createDryRun(args, schema, environment)
@@ -96,15 +98,16 @@ export class CatalogMigration extends pulumi.ComponentResource {
             {
                 create: pulumi
                     .all([schema, this.plan])
-                    .apply(([target]) => migrateCommand(args.sqlitePath, target, { dryRun: false })),
+                    .apply(([target]) => migrateCommand(sqliteArgument, target, { dryRun: false })),
                 dir: args.projectDir,
                 environment,
             },
             {
                 parent: this,
-                // A rotated role password must not re-run a migration: its SQLite file may be gone by then, and
-                // the migrated catalog does not depend on the password it was written with.
-                ignoreChanges: ["environment.PGPASSWORD"],
+                // Neither a rotated role password nor another checkout of this project (a CI runner after the
+                // first run from a workstation) may re-run a migration: its SQLite file may be gone by then, and the
+                // migrated catalog depends on neither.
+                ignoreChanges: ["environment.PGPASSWORD", "dir"],
             },
         );
         this.result = migration.stdout.apply((stdout) => parseMigrationResult(stdout, args.catalog));
@@ -119,7 +122,7 @@ export class CatalogMigration extends pulumi.ComponentResource {
     ): pulumi.Output<MigrationResult | undefined> {
         const dryRun = command.local.runOutput(
             {
-                command: schema.apply((target) => dryRunCommand(args.sqlitePath, target)),
+                command: schema.apply((target) => dryRunCommand(commandPath(args.projectDir, args.sqlitePath), target)),
                 dir: args.projectDir,
                 environment,
                 // The plan is logged as one line below; the command's progress lines would only add noise.
@@ -153,6 +156,15 @@ export function shellQuote(word: string): string {
     }
     // Inside single quotes nothing is special except the quote itself, which is closed, escaped and reopened.
     return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The SQLite path as the command line carries it: relative to the project directory (where the command runs) when
+ * the file is inside it, so that the command reads the same from every checkout of the project; else absolute.
+ */
+export function commandPath(projectDir: string, sqlitePath: string): string {
+    const relative = path.relative(projectDir, sqlitePath);
+    return relative.startsWith("..") || path.isAbsolute(relative) ? sqlitePath : relative;
 }
 
 /** The exact command line the stack runs (contract of issue 3). It never carries a secret. */

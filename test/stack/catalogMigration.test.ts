@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 
 import {
     CatalogMigration,
+    commandPath,
     describePlan,
     dryRunCommand,
     migrateCommand,
@@ -77,6 +78,15 @@ describe("migrateCommand", () => {
         );
         const argv = JSON.parse(execFileSync("/bin/sh", ["-c", line], { encoding: "utf8" })) as string[];
         expect(argv).toEqual(["--sqlite", sqlite, "--schema", "stage", "--dry-run", "--json"]);
+    });
+});
+
+describe("commandPath", () => {
+    it("is relative inside the project, so every checkout runs the same command, and absolute outside it", () => {
+        expect(commandPath("/work/main", "/work/main/local/marts/graphs.sqlite")).toBe("local/marts/graphs.sqlite");
+        expect(commandPath("/builds/lake/catalog", "/builds/lake/catalog/local/stage.sqlite")).toBe("local/stage.sqlite");
+        expect(commandPath("/work/main", "/data/lake/stage.sqlite")).toBe("/data/lake/stage.sqlite");
+        expect(commandPath("/work/main", "/work/mainline/stage.sqlite")).toBe("/work/mainline/stage.sqlite");
     });
 });
 
@@ -240,11 +250,11 @@ describe("CatalogMigration under mocks", () => {
         expect((commands[0].inputs.environment as Record<string, string>).PGPASSWORD).toBe(PASSWORD);
     });
 
-    it("does not re-run a migration when only the role password changes", async () => {
+    it("does not re-run a migration when only the role password or the checkout's directory changes", async () => {
         const component = migration("secure_stage", sqlitePath);
         await promiseOf(component.result);
         const [command] = byType(harness.registrations, "command:local:Command");
-        expect(command.ignoreChanges).toEqual(["environment.PGPASSWORD"]);
+        expect(command.ignoreChanges).toEqual(["environment.PGPASSWORD", "dir"]);
     });
 
     // A rejected Output fails the program through an unhandled rejection, so these run in their own process.
