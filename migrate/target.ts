@@ -15,8 +15,6 @@ import { MigrationError } from "./errors";
 /** PGSSLMODE as libpq understands it; node-postgres alone would treat `prefer` and `require` as `verify-full`. */
 export function sslFromEnvironment(env: NodeJS.ProcessEnv): { ssl: false | ConnectionOptions; fallback: boolean } {
     const mode = env.PGSSLMODE ?? "prefer";
-    const rootCertificate = env.PGSSLROOTCERT;
-    const ca = rootCertificate ? fs.readFileSync(rootCertificate, "utf8") : undefined;
     switch (mode) {
         case "disable":
             return { ssl: false, fallback: false };
@@ -26,12 +24,30 @@ export function sslFromEnvironment(env: NodeJS.ProcessEnv): { ssl: false | Conne
         case "require":
             return { ssl: { rejectUnauthorized: false }, fallback: false };
         case "verify-ca":
-            return { ssl: { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined }, fallback: false };
+            return {
+                ssl: { rejectUnauthorized: true, ca: rootCertificate(env), checkServerIdentity: () => undefined },
+                fallback: false,
+            };
         case "verify-full":
-            return { ssl: { rejectUnauthorized: true, ca }, fallback: false };
+            return { ssl: { rejectUnauthorized: true, ca: rootCertificate(env) }, fallback: false };
         default:
             throw new MigrationError(`PGSSLMODE must be one of disable, allow, prefer, require, verify-ca, verify-full `
                 + `(libpq's modes); got ${JSON.stringify(mode)}. Fix: set PGSSLMODE to one of them.`);
+    }
+}
+
+/** The certificates PGSSLROOTCERT names, read only by the modes that verify the server. */
+function rootCertificate(env: NodeJS.ProcessEnv): string | undefined {
+    const file = env.PGSSLROOTCERT;
+    if (!file) {
+        return undefined;
+    }
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch (error) {
+        throw new MigrationError(`PGSSLROOTCERT names ${file}, which cannot be read (${(error as Error).message}), `
+            + `and PGSSLMODE=${env.PGSSLMODE} verifies the server against it. The target is unchanged. Fix: point `
+            + "PGSSLROOTCERT at the CA certificate file of the server.");
     }
 }
 
@@ -41,6 +57,7 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Cli
     const host = env.PGHOST || "localhost";
     const port = Number(env.PGPORT || "5432");
     const user = env.PGUSER || env.USER;
+    const database = env.PGDATABASE || user;
     const where = `${host}:${port}`;
     const attempt = async (config: ClientConfig): Promise<Client> => {
         const client = new Client({
@@ -49,7 +66,7 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Cli
             port,
             user,
             password: env.PGPASSWORD,
-            database: env.PGDATABASE || user,
+            database,
             options: env.PGOPTIONS,
             connectionTimeoutMillis: connectTimeoutSeconds(env) * 1000,
             application_name: "lakehouse-catalog migrate",
@@ -75,7 +92,8 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Cli
             throw error;
         }
     } catch (error) {
-        throw new MigrationError(connectionMessage(error as Error & { code?: string }, where, env));
+        throw new MigrationError(connectionMessage(error as Error & { code?: string },
+            { where, user, database, timeoutSeconds: connectTimeoutSeconds(env) }));
     }
 }
 
@@ -87,9 +105,18 @@ function connectTimeoutSeconds(env: NodeJS.ProcessEnv): number {
     return Number.isInteger(seconds) && seconds > 0 ? seconds : DEFAULT_CONNECT_TIMEOUT_SECONDS;
 }
 
-function connectionMessage(error: Error & { code?: string }, where: string, env: NodeJS.ProcessEnv): string {
-    const user = env.PGUSER ?? env.USER ?? "(unset)";
-    const database = env.PGDATABASE ?? user;
+/** What the connection was attempted with, as the messages name it (never the password). */
+interface ConnectionAttempt {
+    where: string;
+    user: string | undefined;
+    database: string | undefined;
+    timeoutSeconds: number;
+}
+
+function connectionMessage(error: Error & { code?: string }, attempt: ConnectionAttempt): string {
+    const { where, timeoutSeconds } = attempt;
+    const user = attempt.user ?? "(unset)";
+    const database = attempt.database ?? user;
     switch (error.code) {
         case "28P01":
         case "28000":
@@ -108,7 +135,7 @@ function connectionMessage(error: Error & { code?: string }, where: string, env:
                 + "and PGPORT, and that the server is running and reachable from here.";
         default:
             if (/timeout expired/i.test(error.message)) {
-                return `cannot reach PostgreSQL at ${where} (no answer within ${connectTimeoutSeconds(env)} s). The `
+                return `cannot reach PostgreSQL at ${where} (no answer within ${timeoutSeconds} s). The `
                     + "target is unchanged. Fix: check PGHOST and PGPORT, and that the server is running and reachable "
                     + "from here (PGCONNECT_TIMEOUT sets the wait).";
             }

@@ -1,3 +1,6 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { MigrationError } from "../../migrate/errors";
 import { sslFromEnvironment } from "../../migrate/target";
@@ -18,6 +21,24 @@ describe("sslFromEnvironment follows libpq's PGSSLMODE, not node-postgres' readi
         const { ssl } = sslFromEnvironment({ PGSSLMODE: "verify-ca" });
         expect(ssl).toMatchObject({ rejectUnauthorized: true });
         expect(ssl && ssl.checkServerIdentity?.("db.example", {} as never)).toBeUndefined();
+    });
+
+    it("reads PGSSLROOTCERT only for the modes that verify the server", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rootcert-"));
+        const file = path.join(dir, "root.crt");
+        fs.writeFileSync(file, "CERTIFICATE");
+        try {
+            expect(sslFromEnvironment({ PGSSLMODE: "verify-full", PGSSLROOTCERT: file }).ssl).toEqual(
+                { rejectUnauthorized: true, ca: "CERTIFICATE" });
+            const missing = path.join(dir, "missing.crt");
+            expect(sslFromEnvironment({ PGSSLMODE: "disable", PGSSLROOTCERT: missing })).toEqual({ ssl: false, fallback: false });
+            expect(() => sslFromEnvironment({ PGSSLMODE: "verify-ca", PGSSLROOTCERT: missing })).toThrow(
+                new RegExp(`^PGSSLROOTCERT names ${missing}, which cannot be read \\(ENOENT.*\\), and PGSSLMODE=verify-ca `
+                    + "verifies the server against it\\. The target is unchanged\\. Fix: point PGSSLROOTCERT at the CA "
+                    + "certificate file of the server\\.$"));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("refuses an unknown mode, naming the variable and the fix", () => {
