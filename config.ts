@@ -2,7 +2,14 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 import { type GitlabSettings, normalizeGitlabBaseUrl } from "./components/gitlabVariables";
-import type { MlserverImageSource } from "./components/mlserver";
+import {
+    catalogEnvNameBreach,
+    MLSERVER_DEFAULTS,
+    type MlserverImageSource,
+    mlserverImageSourceBreaches,
+    mlserverPlacementBreaches,
+    type RuleBreach,
+} from "./components/mlserver";
 
 export const PROJECT = "lakehouse-catalog";
 
@@ -149,9 +156,8 @@ export const DEFAULTS = {
     postgresSslMode: "prefer",
     database: "lakehouse",
     role: "lakehouse",
-    // The original apps project: `docker compose -p datalab`, mlserver on port 8000.
-    mlserverComposeProject: "datalab",
-    mlserverHostPort: 8000,
+    mlserverComposeProject: MLSERVER_DEFAULTS.composeProject,
+    mlserverHostPort: MLSERVER_DEFAULTS.hostPort,
     // Where compose's `build:` found it, relative to the repository root (the original compose file).
     mlserverDockerfile: "infra/apps/docker/mlserver/Dockerfile",
     gitlabBaseUrl: "https://gitlab.com",
@@ -277,12 +283,8 @@ type IdentifierKind = "schema" | "database" | "role";
 const CATALOG_KEYS = ["name", "sqlite", "schema", "s3Prefix", "encrypted", "envName"] as const;
 const S3_KEYS = ["endpoint", "bucket", "region", "useSsl", "urlStyle", "exportsPrefix", "backupsPrefix"] as const;
 const CATALOG_NAME = /^[a-z_][a-z0-9_]*$/;
-const DOCKER_HOST_SCHEMES = ["ssh://", "tcp://", "unix://"];
-// Compose's own rule for project names; anything else would never match `docker compose -p <project>`.
-const COMPOSE_PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 // GitLab's API takes a project by numeric id or by its full path (group/subgroup/project).
 const GITLAB_PROJECT = /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/;
-const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 function fullKey(key: string): string {
     return `${PROJECT}:${key}`;
@@ -299,6 +301,15 @@ class Checker {
 
     private fail(key: string, constraint: string, why: string, value: unknown): void {
         this.problems.push(`${fullKey(key)} must ${constraint} (${why}); got ${shown(value)}`);
+    }
+
+    /** Records the breaches of rules that live with the component they protect. */
+    private breached(breaches: readonly (RuleBreach | undefined)[]): void {
+        for (const breach of breaches) {
+            if (breach !== undefined) {
+                this.fail(breach.key, breach.constraint, breach.why, breach.value);
+            }
+        }
     }
 
     nonEmpty(key: string, value: unknown, why: string): string {
@@ -375,23 +386,8 @@ class Checker {
         if (dockerHost === undefined) {
             return undefined;
         }
-        if (!DOCKER_HOST_SCHEMES.some((scheme) => dockerHost.startsWith(scheme))) {
-            this.fail(
-                "mlserverDockerHost",
-                `start with ${DOCKER_HOST_SCHEMES.join(", ")}`,
-                "the address of the Docker daemon that runs the mlserver",
-                dockerHost,
-            );
-        }
         const composeProject = plain.mlserverComposeProject ?? DEFAULTS.mlserverComposeProject;
-        if (!COMPOSE_PROJECT.test(composeProject)) {
-            this.fail(
-                "mlserverComposeProject",
-                "be lowercase letters, digits, - and _, starting with a letter or digit",
-                "docker compose project name rules",
-                composeProject,
-            );
-        }
+        this.breached(mlserverPlacementBreaches(dockerHost, composeProject));
         const prefixNeeded = (key: string, value: string | undefined): string => {
             if (value === undefined) {
                 this.fail(key, "be set when mlserverDockerHost is set", "the mlserver requires it", value);
@@ -410,42 +406,23 @@ class Checker {
 
     /** A registry image, or a build of the repository checkout; exactly one. */
     private mlserverImageSource(plain: RawStackConfig["plain"], projectDir: string): MlserverImageSource {
-        const image = plain.mlserverImage;
-        const buildContext = plain.mlserverBuildContext;
-        if (buildContext === undefined) {
-            if (image === undefined || image.trim() === "") {
-                this.fail(
-                    "mlserverImage",
-                    "be set, or mlserverBuildContext instead, when mlserverDockerHost is set",
-                    "the mlserver runs a registry image or one built from the repository's Dockerfile",
-                    image,
-                );
-            }
+        // An empty image is as good as none; an empty context gets its own message instead of a resolved path.
+        const image = plain.mlserverImage?.trim() === "" ? undefined : plain.mlserverImage;
+        if (plain.mlserverBuildContext === undefined) {
+            this.breached(mlserverImageSourceBreaches({ image }));
             return { image: image ?? "" };
-        }
-        if (image !== undefined) {
-            this.fail(
-                "mlserverImage",
-                "not be set together with mlserverBuildContext; unset one of them",
-                "the mlserver runs either a registry image or a build of the repository, not both",
-                image,
-            );
         }
         const context = this.nonEmpty(
             "mlserverBuildContext",
-            buildContext,
+            plain.mlserverBuildContext,
             "the checkout of the repository the mlserver image is built from",
         );
-        const dockerfile = plain.mlserverDockerfile ?? DEFAULTS.mlserverDockerfile;
-        if (dockerfile.trim() === "" || path.isAbsolute(dockerfile)) {
-            this.fail(
-                "mlserverDockerfile",
-                "be a path relative to mlserverBuildContext",
-                "the Dockerfile is part of the repository checkout",
-                dockerfile,
-            );
-        }
-        return { build: { context: context === "" ? "" : path.resolve(projectDir, context), dockerfile } };
+        const build = {
+            context: path.resolve(projectDir, context),
+            dockerfile: plain.mlserverDockerfile ?? DEFAULTS.mlserverDockerfile,
+        };
+        this.breached(mlserverImageSourceBreaches({ image, build }));
+        return { build: { ...build, context: context === "" ? "" : build.context } };
     }
 
     gitlab(plain: RawStackConfig["plain"]): GitlabSettings | undefined {
@@ -520,14 +497,7 @@ class Checker {
             this.fail(`${key}.encrypted`, "be true or false", "DuckLake's ENCRYPTED flag", encrypted);
         }
         const envName = entry.envName ?? (typeof name === "string" ? name.toUpperCase() : "");
-        if (typeof envName !== "string" || !ENV_NAME.test(envName)) {
-            this.fail(
-                `${key}.envName`,
-                "match [A-Z_][A-Z0-9_]*",
-                "it becomes part of environment variable names",
-                envName,
-            );
-        }
+        this.breached([catalogEnvNameBreach(`${key}.envName`, envName)]);
         return {
             name: typeof name === "string" ? name : "",
             sqlite: sqlite === "" ? "" : path.resolve(projectDir, sqlite),

@@ -4,7 +4,7 @@ import { ProjectVariable, Provider } from "./gitlabProjectVariable";
 
 /** One catalog's share of the CI/CD variables: `PSQL_CATALOG_<envName>_SCHEMA` and `S3_<envName>_PREFIX`. */
 export interface CatalogCiSettings {
-    /** The `<CATALOG>` fragment of the variable names, e.g. `GRAPHS_MART`. Letters, digits and `_` only. */
+    /** The `<CATALOG>` fragment of the variable names, e.g. `GRAPHS_MART`, as config.ts validated it. */
     envName: string;
     /** The PostgreSQL schema holding the catalog's metadata. */
     schema: pulumi.Input<string>;
@@ -113,8 +113,6 @@ export interface CiVariable {
     source: string;
 }
 
-const catalogEnvNamePattern = /^[A-Za-z0-9_]+$/;
-
 /**
  * Every CI/CD variable the pipeline and the deployed jobs need, derived from the stack's values. Secret values
  * are wrapped with `pulumi.secret` whatever the caller passed.
@@ -134,19 +132,11 @@ export function listCiVariables(settings: CiVariableSettings): CiVariable[] {
         source,
     });
 
-    const catalogVariables = settings.catalogs.flatMap((catalog) => {
-        if (!catalogEnvNamePattern.test(catalog.envName)) {
-            throw new Error(
-                `catalogs[].envName must contain only letters, digits and \`_\` (it becomes part of GitLab ` +
-                    `variable names); got ${JSON.stringify(catalog.envName)}`,
-            );
-        }
-        const env = catalog.envName.toUpperCase();
-        return [
-            plain(`PSQL_CATALOG_${env}_SCHEMA`, catalog.schema, config("catalogs")),
-            plain(`S3_${env}_PREFIX`, catalog.s3Prefix, config("catalogs")),
-        ];
-    });
+    // config.ts has checked the envNames: each is unique and a valid, untaken part of a variable name.
+    const catalogVariables = settings.catalogs.flatMap((catalog) => [
+        plain(`PSQL_CATALOG_${catalog.envName}_SCHEMA`, catalog.schema, config("catalogs")),
+        plain(`S3_${catalog.envName}_PREFIX`, catalog.s3Prefix, config("catalogs")),
+    ]);
 
     const variables: CiVariable[] = [
         plain("PULUMI_STACK", settings.pulumiStack, "the stack name"),
@@ -180,17 +170,6 @@ export function listCiVariables(settings: CiVariableSettings): CiVariable[] {
         plain("MLFLOW_TRACKING_URI", settings.mlflowTrackingUri, config("mlflowTrackingUri")),
         plain("KAFKA_BROKER_ENDPOINT", settings.kafkaBrokerEndpoint, config("kafkaBrokerEndpoint")),
     ];
-
-    const seen = new Set<string>();
-    for (const variable of variables) {
-        if (seen.has(variable.key)) {
-            throw new Error(
-                `catalogs[].envName must be unique (each one names its own PSQL_CATALOG_<envName>_SCHEMA and ` +
-                    `S3_<envName>_PREFIX variables); ${variable.key} would be defined twice`,
-            );
-        }
-        seen.add(variable.key);
-    }
     return variables;
 }
 

@@ -104,11 +104,10 @@ export class Mlserver extends pulumi.ComponentResource {
     constructor(name: string, args: MlserverArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lakehouse-catalog:consumers:Mlserver", name, {}, opts);
 
-        const composeProject = args.composeProject ?? DEFAULT_COMPOSE_PROJECT;
-        const problem =
-            mlserverArgsProblem(args.dockerHost, composeProject, args.catalogs) ?? mlserverImageSourceProblem(args);
-        if (problem !== undefined) {
-            throw new pulumi.ResourceError(problem, this);
+        const composeProject = args.composeProject ?? MLSERVER_DEFAULTS.composeProject;
+        const problems = mlserverArgsProblems({ ...args, composeProject });
+        if (problems.length > 0) {
+            throw new pulumi.ResourceError(problems.join("\n"), this);
         }
 
         const provider = new docker.Provider(`${name}-docker`, { host: args.dockerHost }, { parent: this });
@@ -136,7 +135,7 @@ export class Mlserver extends pulumi.ComponentResource {
                 name: composeContainerName(composeProject, MLSERVER_SERVICE),
                 image: this.image.imageId,
                 envs: buildMlserverEnv(args),
-                ports: [{ internal: MLSERVER_PORT, external: args.hostPort ?? MLSERVER_PORT }],
+                ports: [{ internal: MLSERVER_PORT, external: args.hostPort ?? MLSERVER_DEFAULTS.hostPort }],
                 restart: "unless-stopped",
                 healthcheck: MLSERVER_HEALTHCHECK,
                 // `pulumi up` fails instead of reporting success while the server never turns healthy:
@@ -164,9 +163,11 @@ export class Mlserver extends pulumi.ComponentResource {
     }
 }
 
-const DEFAULT_COMPOSE_PROJECT = "datalab";
 const MLSERVER_SERVICE = "mlserver";
 const MLSERVER_PORT = 8000;
+
+/** The original apps project: `docker compose -p datalab`, mlserver published on its own port. */
+export const MLSERVER_DEFAULTS = { composeProject: "datalab", hostPort: MLSERVER_PORT } as const;
 
 /** Same probe as the original compose service; GET /health answers 200 once the app is up. */
 const MLSERVER_HEALTHCHECK = {
@@ -269,64 +270,127 @@ export function composeContainerName(project: string, service: string): string {
     return `${project}-${service}-1`;
 }
 
+/**
+ * A value that breaks one of the mlserver's rules. config.ts reports it as `lakehouse-catalog:<key> …` with every
+ * other config problem, the component as `` `<key>` … ``; both read the rules from here, so they cannot drift apart.
+ */
+export interface RuleBreach {
+    key: string;
+    constraint: string;
+    why: string;
+    value: unknown;
+}
+
+/** `<key> must <constraint> (<why>); got <value>`, with the key as the caller names it. */
+export function describeBreach(breach: RuleBreach, key: string = `\`${breach.key}\``): string {
+    return `${key} must ${breach.constraint} (${breach.why}); got ${breach.value === undefined ? "nothing" : JSON.stringify(breach.value)}`;
+}
+
 const DOCKER_HOST_SCHEMES = ["ssh://", "tcp://", "unix://"];
 // Compose's own rule for project names; anything else would never match `docker compose -p <project>`.
 const COMPOSE_PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+// `S3_<CATALOG>_PREFIX` for these would collide with the mlserver's own S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX.
+const TAKEN_ENV_NAMES = ["EXPORTS", "BACKUPS"];
 
-/**
- * The problem with the image's source, or undefined: exactly one of `image` and `build`, and a context that does not
- * depend on the working directory. config.ts checks the same keys; this guards callers that build the args themselves.
- */
-export function mlserverImageSourceProblem(source: { image?: unknown; build?: MlserverBuild }): string | undefined {
-    if ((source.image === undefined) === (source.build === undefined)) {
-        return (
-            "exactly one of `mlserverImage` and `mlserverBuildContext` must be set (the mlserver runs a registry " +
-            `image or a build of the repository); got ${source.image === undefined ? "neither" : "both"}`
-        );
-    }
-    if (source.build !== undefined && !path.isAbsolute(source.build.context)) {
-        return (
-            "`mlserverBuildContext` must be an absolute path once resolved (the build provider has its own working " +
-            `directory); got ${JSON.stringify(source.build.context)}`
-        );
-    }
-    return undefined;
-}
-
-/** The first problem with the mlserver's placement or catalogs, or undefined when there is none. */
-export function mlserverArgsProblem(
-    dockerHost: string,
-    composeProject: string,
-    catalogs: MlserverCatalog[],
-): string | undefined {
+/** The breaches of the mlserver's placement rules: where its Docker daemon is and which compose project it joins. */
+export function mlserverPlacementBreaches(dockerHost: string, composeProject: string): RuleBreach[] {
+    const breaches: RuleBreach[] = [];
     if (!DOCKER_HOST_SCHEMES.some((scheme) => dockerHost.startsWith(scheme))) {
-        return (
-            `\`mlserverDockerHost\` must start with ssh://, tcp:// or unix:// (the Docker daemon address); ` +
-            `got ${JSON.stringify(dockerHost)}`
-        );
+        breaches.push({
+            key: "mlserverDockerHost",
+            constraint: `start with ${DOCKER_HOST_SCHEMES.join(", ")}`,
+            why: "the address of the Docker daemon that runs the mlserver",
+            value: dockerHost,
+        });
     }
     if (!COMPOSE_PROJECT_NAME.test(composeProject)) {
-        return (
-            "`mlserverComposeProject` must be lowercase letters, digits, `-` and `_`, starting with a letter or digit " +
-            `(docker compose project name rules); got ${JSON.stringify(composeProject)}`
-        );
+        breaches.push({
+            key: "mlserverComposeProject",
+            constraint: "be lowercase letters, digits, - and _, starting with a letter or digit",
+            why: "docker compose project name rules",
+            value: composeProject,
+        });
     }
-    const seen = new Set<string>();
-    for (const catalog of catalogs) {
-        if (!ENV_NAME.test(catalog.envName)) {
-            return (
-                "catalog `envName` must be upper-case letters, digits and `_`, starting with a letter " +
-                `(it is part of environment variable names); got ${JSON.stringify(catalog.envName)}`
-            );
-        }
-        if (seen.has(catalog.envName)) {
-            return (
-                "catalog `envName` must be unique (two catalogs would write the same PSQL_CATALOG_*_SCHEMA " +
-                `and S3_*_PREFIX variables); got ${JSON.stringify(catalog.envName)} twice`
-            );
-        }
-        seen.add(catalog.envName);
+    return breaches;
+}
+
+/**
+ * The breach of the `envName` rule, or undefined. Every consumer (mlserver, client config, GitLab variables) uses
+ * the name as written, so this is the only place it is checked; config.ts applies it to every catalog.
+ */
+export function catalogEnvNameBreach(key: string, envName: unknown): RuleBreach | undefined {
+    if (typeof envName === "string" && ENV_NAME.test(envName) && !TAKEN_ENV_NAMES.includes(envName)) {
+        return undefined;
     }
-    return undefined;
+    return {
+        key,
+        constraint: `match [A-Z_][A-Z0-9_]* and not be ${TAKEN_ENV_NAMES.join(" or ")}`,
+        why: "it becomes part of environment variable names, and S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX are taken",
+        value: envName,
+    };
+}
+
+/**
+ * Every problem with the args, for callers that build them without config.ts (which applies the same rules to the
+ * stack's config). Unique envNames are config.ts's to check: it names both catalogs by their config keys.
+ */
+export function mlserverArgsProblems(args: {
+    dockerHost: string;
+    composeProject: string;
+    catalogs: MlserverCatalog[];
+    image?: unknown;
+    build?: MlserverBuild;
+}): string[] {
+    const breaches = [
+        ...mlserverPlacementBreaches(args.dockerHost, args.composeProject),
+        ...args.catalogs.map((catalog) => catalogEnvNameBreach("envName", catalog.envName)),
+        ...mlserverImageSourceBreaches(args),
+    ];
+    return breaches.flatMap((breach) => (breach === undefined ? [] : [describeBreach(breach)]));
+}
+
+/**
+ * The breaches of the image source rules: exactly one of `image` and `build`, a context that does not depend on the
+ * working directory, and a Dockerfile inside it.
+ */
+export function mlserverImageSourceBreaches(source: { image?: unknown; build?: MlserverBuild }): RuleBreach[] {
+    if (source.build === undefined) {
+        return source.image === undefined
+            ? [
+                  {
+                      key: "mlserverImage",
+                      constraint: "be set, or mlserverBuildContext instead, when mlserverDockerHost is set",
+                      why: "the mlserver runs a registry image or one built from the repository's Dockerfile",
+                      value: undefined,
+                  },
+              ]
+            : [];
+    }
+    const breaches: RuleBreach[] = [];
+    if (source.image !== undefined) {
+        breaches.push({
+            key: "mlserverImage",
+            constraint: "not be set together with mlserverBuildContext; unset one of them",
+            why: "the mlserver runs either a registry image or a build of the repository, not both",
+            value: source.image,
+        });
+    }
+    if (!path.isAbsolute(source.build.context)) {
+        breaches.push({
+            key: "mlserverBuildContext",
+            constraint: "be an absolute path once resolved",
+            why: "the build provider has its own working directory",
+            value: source.build.context,
+        });
+    }
+    if (source.build.dockerfile.trim() === "" || path.isAbsolute(source.build.dockerfile)) {
+        breaches.push({
+            key: "mlserverDockerfile",
+            constraint: "be a path relative to mlserverBuildContext",
+            why: "the Dockerfile is part of the repository checkout",
+            value: source.build.dockerfile,
+        });
+    }
+    return breaches;
 }

@@ -6,9 +6,8 @@ import {
     MlserverCatalog,
     buildMlserverEnv,
     builtImageArgs,
-    mlserverArgsProblem,
+    mlserverArgsProblems,
     mlserverBuildArgs,
-    mlserverImageSourceProblem,
 } from "../../components/mlserver";
 import { byType, installMocks, promiseOf, type Registration, SECRET_SIGNATURE } from "../support/pulumiMocks";
 
@@ -135,31 +134,48 @@ describe("buildMlserverEnv", () => {
     });
 });
 
-describe("mlserverArgsProblem", () => {
-    it("accepts the three kinds of Docker host", () => {
+describe("mlserverArgsProblems", () => {
+    const placed = (dockerHost: string, composeProject = "datalab", catalogs = DEV_CATALOGS): string[] =>
+        mlserverArgsProblems({ dockerHost, composeProject, catalogs, image: "registry/mlserver:1" });
+
+    it("accepts the three kinds of Docker host, and an envName starting with `_`", () => {
         for (const host of ["ssh://deploy@docker-apps", "tcp://docker-apps:2375", "unix:///var/run/docker.sock"]) {
-            expect(mlserverArgsProblem(host, "datalab", DEV_CATALOGS)).toBeUndefined();
+            expect(placed(host)).toEqual([]);
         }
+        expect(placed("tcp://docker-apps:2375", "datalab", [{ envName: "_TMP", schema: "tmp", s3Prefix: "tmp" }])).toEqual([]);
     });
 
-    it("names the key, the rule and the value for each refusal", () => {
-        expect(mlserverArgsProblem("docker-apps:2375", "datalab", DEV_CATALOGS)).toBe(
-            '`mlserverDockerHost` must start with ssh://, tcp:// or unix:// (the Docker daemon address); got "docker-apps:2375"',
-        );
-        expect(mlserverArgsProblem("tcp://docker-apps:2375", "DataLab", DEV_CATALOGS)).toBe(
-            "`mlserverComposeProject` must be lowercase letters, digits, `-` and `_`, starting with a letter or digit " +
-                '(docker compose project name rules); got "DataLab"',
-        );
-        expect(
-            mlserverArgsProblem("tcp://docker-apps:2375", "datalab", [{ envName: "graphs-mart", schema: "g", s3Prefix: "g" }]),
-        ).toBe(
-            "catalog `envName` must be upper-case letters, digits and `_`, starting with a letter " +
-                '(it is part of environment variable names); got "graphs-mart"',
-        );
-        expect(mlserverArgsProblem("tcp://docker-apps:2375", "datalab", [DEV_CATALOGS[0], DEV_CATALOGS[0]])).toBe(
-            "catalog `envName` must be unique (two catalogs would write the same PSQL_CATALOG_*_SCHEMA " +
-                'and S3_*_PREFIX variables); got "STAGE" twice',
-        );
+    it("names the key, the rule and the value for each refusal, with the wording config.ts uses", () => {
+        expect(placed("docker-apps:2375")).toEqual([
+            '`mlserverDockerHost` must start with ssh://, tcp://, unix:// (the address of the Docker daemon that runs the mlserver); got "docker-apps:2375"',
+        ]);
+        expect(placed("tcp://docker-apps:2375", "DataLab")).toEqual([
+            '`mlserverComposeProject` must be lowercase letters, digits, - and _, starting with a letter or digit (docker compose project name rules); got "DataLab"',
+        ]);
+        expect(placed("tcp://docker-apps:2375", "datalab", [{ envName: "graphs-mart", schema: "g", s3Prefix: "g" }])).toEqual([
+            "`envName` must match [A-Z_][A-Z0-9_]* and not be EXPORTS or BACKUPS (it becomes part of environment variable " +
+                'names, and S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX are taken); got "graphs-mart"',
+        ]);
+    });
+
+    it("names both keys when neither or both sources are given, and refuses a context that depends on the working directory", () => {
+        const build = { context: "/srv/datalab", dockerfile: "Dockerfile" };
+        const sourced = (source: { image?: string; build?: typeof build }): string[] =>
+            mlserverArgsProblems({ dockerHost: "tcp://docker-apps:2375", composeProject: "datalab", catalogs: DEV_CATALOGS, ...source });
+        expect(sourced({ image: "registry/mlserver:1" })).toEqual([]);
+        expect(sourced({ build })).toEqual([]);
+        expect(sourced({})).toEqual([
+            "`mlserverImage` must be set, or mlserverBuildContext instead, when mlserverDockerHost is set (the mlserver " +
+                "runs a registry image or one built from the repository's Dockerfile); got nothing",
+        ]);
+        expect(sourced({ image: "registry/mlserver:1", build })).toEqual([
+            "`mlserverImage` must not be set together with mlserverBuildContext; unset one of them (the mlserver runs " +
+                'either a registry image or a build of the repository, not both); got "registry/mlserver:1"',
+        ]);
+        expect(sourced({ build: { ...build, context: "../datalab" } })).toEqual([
+            "`mlserverBuildContext` must be an absolute path once resolved (the build provider has its own working " +
+                'directory); got "../datalab"',
+        ]);
     });
 });
 
@@ -264,7 +280,7 @@ describe("Mlserver component", () => {
 
     it("refuses a Docker host without a scheme before creating anything", async () => {
         expect(() => new Mlserver("mlserver", { ...devArgs(), dockerHost: "docker-apps" })).toThrow(
-            '`mlserverDockerHost` must start with ssh://, tcp:// or unix:// (the Docker daemon address); got "docker-apps"',
+            '`mlserverDockerHost` must start with ssh://, tcp://, unix:// (the address of the Docker daemon that runs the mlserver); got "docker-apps"',
         );
     });
 });
@@ -287,24 +303,6 @@ describe("the mlserver image built from the repository", () => {
             keepLocally: true,
             triggers: { digest: "sha256:abc" },
         });
-    });
-
-    it("names both keys when neither or both sources are given, and refuses a context that depends on the working directory", () => {
-        const build = { context: "/srv/datalab", dockerfile: "Dockerfile" };
-        expect(mlserverImageSourceProblem({ image: "registry/mlserver:1", build: undefined })).toBeUndefined();
-        expect(mlserverImageSourceProblem({ image: undefined, build })).toBeUndefined();
-        expect(mlserverImageSourceProblem({})).toBe(
-            "exactly one of `mlserverImage` and `mlserverBuildContext` must be set (the mlserver runs a registry " +
-                "image or a build of the repository); got neither",
-        );
-        expect(mlserverImageSourceProblem({ image: "registry/mlserver:1", build })).toBe(
-            "exactly one of `mlserverImage` and `mlserverBuildContext` must be set (the mlserver runs a registry " +
-                "image or a build of the repository); got both",
-        );
-        expect(mlserverImageSourceProblem({ build: { ...build, context: "../datalab" } })).toBe(
-            "`mlserverBuildContext` must be an absolute path once resolved (the build provider has its own working " +
-                'directory); got "../datalab"',
-        );
     });
 });
 
@@ -392,7 +390,7 @@ describe("Mlserver component with a build", () => {
     it("refuses both a registry image and a build before creating anything", () => {
         const both = { ...devArgs(), build: buildArgs().build } as unknown as MlserverArgs;
 
-        expect(() => new Mlserver("mlserver", both)).toThrow("got both");
+        expect(() => new Mlserver("mlserver", both)).toThrow("`mlserverImage` must not be set together with mlserverBuildContext");
         expect(registrations).toEqual([]);
     });
 });

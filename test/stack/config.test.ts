@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
+import { gitlabVariablesArgs, listCiVariables } from "../../components/gitlabVariables";
+import { mlserverArgsProblems } from "../../components/mlserver";
 import { DEFAULTS, parseStackConfig, RawStackConfig, StackConfigError } from "../../config";
 import { devStackConfig, FULL_STACK_KEYS, PROJECT_DIR, SECRETS } from "../support/pulumiMocks";
 
@@ -243,6 +245,21 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
     });
 });
 
+describe("one envName rule for config and every consumer", () => {
+    it("accepts a catalog named `_tmp` (envName `_TMP`) in config, the mlserver and the GitLab variables", () => {
+        const full = Object.fromEntries(Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]));
+        const catalogs = JSON.stringify([...DEV_CATALOGS, { name: "_tmp", sqlite: "local/tmp.sqlite", schema: "tmp", s3Prefix: "tmp" }]);
+        const config = parseStackConfig(rawConfig({ ...full, catalogs }), PROJECT_DIR);
+
+        expect(config.catalogs[4].envName).toBe("_TMP");
+        expect(config.mlserver).toBeDefined();
+        expect(mlserverArgsProblems({ ...config.mlserver!, catalogs: config.catalogs })).toEqual([]);
+        const credentials = { pulumiBackendUrl: pulumi.secret("s3://state"), pulumiConfigPassphrase: pulumi.secret("passphrase"), gitlabToken: pulumi.secret("glpat-token") };
+        const keys = listCiVariables(gitlabVariablesArgs(config, config.gitlab!, credentials)).map((variable) => variable.key);
+        expect(keys).toEqual(expect.arrayContaining(["PSQL_CATALOG__TMP_SCHEMA", "S3__TMP_PREFIX"]));
+    });
+});
+
 describe("parseStackConfig refuses bad config with one message per problem", () => {
     const cases: [string, RawStackConfig, string][] = [
         [
@@ -264,6 +281,16 @@ describe("parseStackConfig refuses bad config with one message per problem", () 
             "a duplicate s3Prefix",
             rawConfig({ catalogs: catalogsWith(0, { s3Prefix: "secure-stage" }) }),
             'lakehouse-catalog:catalogs[1].s3Prefix must differ from catalogs[0].s3Prefix (two catalogs under one prefix would mix their data files); got "secure-stage"',
+        ],
+        [
+            "a lowercase envName",
+            rawConfig({ catalogs: catalogsWith(2, { envName: "graphs_mart" }) }),
+            'lakehouse-catalog:catalogs[2].envName must match [A-Z_][A-Z0-9_]* and not be EXPORTS or BACKUPS (it becomes part of environment variable names, and S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX are taken); got "graphs_mart"',
+        ],
+        [
+            "an envName whose prefix variable is the mlserver's own",
+            rawConfig({ catalogs: catalogsWith(2, { envName: "EXPORTS" }) }),
+            'lakehouse-catalog:catalogs[2].envName must match [A-Z_][A-Z0-9_]* and not be EXPORTS or BACKUPS (it becomes part of environment variable names, and S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX are taken); got "EXPORTS"',
         ],
         [
             "a schema that is not a lowercase identifier",
