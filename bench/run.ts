@@ -15,6 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
+import { migrateCommand } from "../components/catalogMigration";
 import { buildScaleCatalog } from "../test/fixtures";
 import { adminEnvironment, BenchDatabase, connectAdmin, countRows, createBenchDatabase, dropBenchDatabase } from "./database";
 import { runMeasured } from "./process";
@@ -63,11 +64,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { json: boolean }
     return { rows: Math.round(millions * 1e6), keep: parsed.values.keep, json: parsed.values.json };
 }
 
-/** The exact command the stack runs for a catalog (the issue 3 contract), as program and arguments. */
-export function migrateCommand(sqlite: string, schema: string): [string, string[]] {
-    return ["npm", ["run", "--silent", "migrate", "--", "--sqlite", sqlite, "--schema", schema, "--json"]];
-}
-
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
     adminEnvironment(process.env);
     const loadAverageAtStart = os.loadavg()[0];
@@ -112,8 +108,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
 
 async function runEngine(sqlite: string, database: BenchDatabase, sourceRows: number): Promise<MigrationRun> {
     await checkpoint();
-    const [command, args] = migrateCommand(sqlite, engineSchema);
-    const run = await runMeasured(command, args, {
+    // The stack's own command line, through a shell as the Command provider runs it.
+    const command = migrateCommand(sqlite, engineSchema, { dryRun: false });
+    const run = await runMeasured("sh", ["-c", command], {
         cwd: projectDir,
         env: { ...process.env, ...libpqEnvironment(database) },
         measure: (commandLine) => commandLine.includes("migrate/cli.ts"),
@@ -131,7 +128,7 @@ async function runEngine(sqlite: string, database: BenchDatabase, sourceRows: nu
     }
     const phases = readPhases(summary);
     return {
-        command: [command, ...args].join(" "),
+        command,
         status: String(summary.status),
         seconds: run.seconds,
         rowsPerSecond: sourceRows / run.seconds,
