@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 
 import type { SslMode } from "../config";
+import type { MigrationRefusal } from "../migrate/cli";
+import type { MigrationResult, MigrationStatus } from "../migrate/engine";
 
 /** Where a migration writes: the libpq connection of the catalog role. */
 export interface MigrationConnection {
@@ -36,17 +38,6 @@ export interface CatalogMigrationArgs extends MigrationConnection {
     schema: pulumi.Input<string>;
     /** Project directory, where `npm run migrate` is run. */
     projectDir: string;
-}
-
-/** The `--json` summary of the migrate command (the contract of issue 3). */
-export interface MigrationResult {
-    status: "migrated" | "unchanged" | "dry-run";
-    /** For a dry run: what the migration will do. */
-    plan?: "migrate" | "unchanged";
-    ducklakeVersion: string;
-    rows: Record<string, number>;
-    totalRows: number;
-    seconds: number;
 }
 
 /**
@@ -198,14 +189,8 @@ export function migrationEnvironment(connection: MigrationConnection): Record<st
     };
 }
 
-/** The migrate command's `--json` object for a refused run. */
-export interface MigrationRefusal {
-    status: "refused";
-    reason: string;
-    message: string;
-}
-
-const STATUSES: readonly string[] = ["migrated", "unchanged", "dry-run"];
+// A record over the engine's status type, so that a status added there fails to compile here until it is listed.
+const STATUSES: Record<MigrationStatus, true> = { migrated: true, unchanged: true, "dry-run": true };
 
 /** Parses the `--json` summary of a run; fails, naming the catalog, on anything else. */
 export function parseMigrationResult(stdout: string, catalog: string): MigrationResult {
@@ -213,7 +198,7 @@ export function parseMigrationResult(stdout: string, catalog: string): Migration
     if (
         summary === undefined ||
         typeof summary.status !== "string" ||
-        !STATUSES.includes(summary.status) ||
+        !Object.hasOwn(STATUSES, summary.status) ||
         typeof summary.totalRows !== "number" ||
         typeof summary.ducklakeVersion !== "string"
     ) {

@@ -65,7 +65,14 @@ export function summary(result: MigrationResult): string {
 }
 
 /** The `--json` object of a refused run, so that callers can tell refusals apart without parsing stderr. */
-export function refusal(error: MigrationError): { status: "refused"; reason: RefusalReason; message: string } {
+export interface MigrationRefusal {
+    status: "refused";
+    reason: RefusalReason;
+    message: string;
+}
+
+/** The refusal as `--json` prints it. */
+export function refusal(error: MigrationError): MigrationRefusal {
     return { status: "refused", reason: error.reason, message: error.message };
 }
 
