@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { quoteIdentifier } from "./catalogSpec";
 import { MigrationError } from "./errors";
 import type { SqliteValue } from "./inlined";
 
@@ -159,7 +160,7 @@ export class SourceCatalog {
     }
 
     count(table: string): number {
-        return Number(this.db.prepare(`SELECT count(*) AS n FROM ${quote(table)}`).get()?.n);
+        return Number(this.db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(table)}`).get()?.n);
     }
 
     /** A query whose rows the caller reads, with bigints exact and rows as arrays. */
@@ -179,7 +180,7 @@ export class SourceCatalog {
         const batch = (condition: string) => {
             const statement = this.db.prepare(
                 `SELECT group_concat(line, char(10)) || char(10) AS text, max(r) AS last, count(*) AS n FROM (`
-                + `SELECT rowid AS r, ${lineSql} AS line FROM ${quote(table)} ${condition} ORDER BY rowid `
+                + `SELECT rowid AS r, ${lineSql} AS line FROM ${quoteIdentifier(table)} ${condition} ORDER BY rowid `
                 + "LIMIT :batch_rows)",
             );
             statement.setReadBigInts(true);
@@ -205,10 +206,6 @@ const FIRST_BATCH_ROWS = 100;
 const MAX_BATCH_ROWS = 20_000;
 
 export type { SqliteValue };
-
-function quote(name: string): string {
-    return `"${name.replaceAll("\"", "\"\"")}"`;
-}
 
 // How long to wait for a DuckLake writer to finish its commit before giving up.
 const BUSY_TIMEOUT_MS = 10_000;
