@@ -96,10 +96,10 @@ export function canonicalTimestamptz(text: string): string | undefined {
         return undefined;
     }
     const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
-    const offsetSeconds = (match[8] === "-" ? -1 : 1)
-        * (Number(match[9]) * 3600 + Number(match[10] ?? 0) * 60 + Number(match[11] ?? 0));
+    const [offsetHours, offsetMinutes, offsetSecondsPart] = [Number(match[9]), Number(match[10] ?? 0), Number(match[11] ?? 0)];
+    const offsetSeconds = (match[8] === "-" ? -1 : 1) * (offsetHours * 3600 + offsetMinutes * 60 + offsetSecondsPart);
     const valid = year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month)
-        && hour <= 23 && minute <= 59 && second <= 59 && offsetSeconds > -16 * 3600 && offsetSeconds < 16 * 3600;
+        && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 15 && offsetMinutes <= 59 && offsetSecondsPart <= 59;
     if (!valid) {
         return undefined;
     }

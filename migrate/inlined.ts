@@ -17,6 +17,7 @@
  *   DOUBLE, BLOB or VARCHAR, so SQLite holds integers, REALs (float tables created at <= 0.3), blobs, or DuckDB's
  *   text of the value (src/metadata_manager/sqlite_metadata_manager.cpp:12-47 @ v1.5-variegata).
  */
+import { canonicalTimestamptz } from "./canonical";
 import { MigrationError } from "./errors";
 
 /** A cell as node:sqlite returns it with readBigInts(true). */
@@ -402,11 +403,6 @@ function epochDay(text: string): number | undefined {
     return valid ? Math.round(date.getTime() / 86_400_000) : undefined;
 }
 
-function formatEpochDay(days: number): string {
-    const date = new Date(days * 86_400_000);
-    return `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}`;
-}
-
 const MICROS_PER_DAY = 86_400_000_000n;
 
 /** Microseconds since midnight of `HH:MM:SS[.ffffff]`; 24:00:00 is allowed when `allow24`. */
@@ -501,23 +497,11 @@ function timestamptzCodec(pgType: "timestamp with time zone" | "character varyin
         pgType,
         encode(value) {
             const text = expectText(value);
-            if (INFINITIES.has(text)) {
-                return { copy: text, canonical: text };
-            }
-            const parts = splitTimestamp(text);
-            const day = parts && epochDay(parts.date);
-            const micros = parts && timeOfDay(parts.time, false);
-            const offset = parts?.offset === undefined ? undefined : offsetSeconds(parts.offset);
-            if (day === undefined || micros === undefined || offset === undefined) {
+            // The same canonical text as the catalog's own timestamptz columns, which the digest compares.
+            const canonical = INFINITIES.has(text) ? text : canonicalTimestamptz(text);
+            if (canonical === undefined) {
                 refuseTemporal("timestamptz", value);
             }
-            const utc = BigInt(day) * MICROS_PER_DAY + micros - BigInt(offset) * 1_000_000n;
-            const utcDay = Number(utc / MICROS_PER_DAY - (utc % MICROS_PER_DAY < 0n ? 1n : 0n));
-            const date = formatEpochDay(utcDay);
-            if (epochDay(date) === undefined) {
-                refuseTemporal("timestamptz", value);
-            }
-            const canonical = `${date} ${formatTimeOfDay(utc - BigInt(utcDay) * MICROS_PER_DAY)}+00`;
             return { copy: canonical, canonical };
         },
         canonicalSql: asText,
