@@ -10,6 +10,17 @@ export interface BenchDatabase {
     password: string;
 }
 
+/** The libpq environment that connects a client (the migration, psql, pgloader) to the run's database as its owner. */
+export function benchDatabaseEnvironment(database: BenchDatabase): NodeJS.ProcessEnv {
+    return {
+        PGHOST: database.host,
+        PGPORT: database.port,
+        PGDATABASE: database.database,
+        PGUSER: database.user,
+        PGPASSWORD: database.password,
+    };
+}
+
 /** The libpq environment of the bench's own administrative connection, taken from PG* variables. */
 export function adminEnvironment(env: NodeJS.ProcessEnv): { host: string; port: string; user: string } {
     const missing = ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD"].filter((key) => !env[key]);

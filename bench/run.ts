@@ -17,7 +17,15 @@ import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { migrateCommand } from "../components/catalogMigration";
 import { buildScaleCatalog } from "../test/fixtures";
-import { adminEnvironment, BenchDatabase, connectAdmin, countRows, createBenchDatabase, dropBenchDatabase } from "./database";
+import {
+    adminEnvironment,
+    BenchDatabase,
+    benchDatabaseEnvironment,
+    connectAdmin,
+    countRows,
+    createBenchDatabase,
+    dropBenchDatabase,
+} from "./database";
 import { runMeasured } from "./process";
 import { BenchResult, formatReport, MigrationRun, readPhases, RunbookRun, StackEvaluation } from "./report";
 import { runRunbook } from "./runbook";
@@ -112,7 +120,7 @@ async function runEngine(sqlite: string, database: BenchDatabase, sourceRows: nu
     const command = migrateCommand(sqlite, engineSchema, { dryRun: false });
     const run = await runMeasured("sh", ["-c", command], {
         cwd: projectDir,
-        env: { ...process.env, ...libpqEnvironment(database) },
+        env: { ...process.env, ...benchDatabaseEnvironment(database) },
         measure: (commandLine) => commandLine.includes("migrate/cli.ts"),
         echoStderr: true,
     });
@@ -219,16 +227,6 @@ function parseSummary(stdout: string): Record<string, unknown> {
     } catch {
         throw new Error(`the migration's --json output is not one JSON object: ${stdout.slice(0, 300)}`);
     }
-}
-
-function libpqEnvironment(database: BenchDatabase): NodeJS.ProcessEnv {
-    return {
-        PGHOST: database.host,
-        PGPORT: database.port,
-        PGDATABASE: database.database,
-        PGUSER: database.user,
-        PGPASSWORD: database.password,
-    };
 }
 
 function hasPgloader(): boolean {

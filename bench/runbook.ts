@@ -1,16 +1,9 @@
 import * as path from "node:path";
+import { type BenchDatabase, benchDatabaseEnvironment } from "./database";
 import { runMeasured } from "./process";
 
 /** The original runbook's type fixes, run verbatim as the baseline (see the header of the file). */
 export const runbookFixSqlPath = path.join(__dirname, "runbook-fix.sql");
-
-export interface RunbookConnection {
-    host: string;
-    port: string;
-    database: string;
-    user: string;
-    password: string;
-}
 
 export interface RunbookResult {
     seconds: number;
@@ -29,7 +22,7 @@ export interface RunbookResult {
  * The three runbook commands, argument for argument as the runbook writes them, except that pgloader's URL leaves
  * the password out: pgloader falls back to PGPASSWORD like libpq, so the password stays out of process arguments.
  */
-export function runbookCommands(sqlite: string, schema: string, connection: RunbookConnection): [string, string[]][] {
+export function runbookCommands(sqlite: string, schema: string, connection: BenchDatabase): [string, string[]][] {
     const url = `postgresql://${connection.user}@${connection.host}:${connection.port}/${connection.database}`;
     return [
         ["psql", ["-c", `CREATE SCHEMA IF NOT EXISTS ${schema}`]],
@@ -39,15 +32,8 @@ export function runbookCommands(sqlite: string, schema: string, connection: Runb
 }
 
 /** Runs the runbook on `sqlite` into `schema`, timing each step; the caller checks the rows that arrived. */
-export async function runRunbook(sqlite: string, schema: string, connection: RunbookConnection): Promise<RunbookResult> {
-    const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        PGHOST: connection.host,
-        PGPORT: connection.port,
-        PGDATABASE: connection.database,
-        PGUSER: connection.user,
-        PGPASSWORD: connection.password,
-    };
+export async function runRunbook(sqlite: string, schema: string, connection: BenchDatabase): Promise<RunbookResult> {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...benchDatabaseEnvironment(connection) };
     const [createSchema, pgloader, fixSql] = runbookCommands(sqlite, schema, connection);
     const created = await runMeasured(createSchema[0], createSchema[1], { env, measure: () => false });
     const loaded = await runMeasured(pgloader[0], pgloader[1], { env, measure: () => true });
