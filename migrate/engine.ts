@@ -76,7 +76,7 @@ class Run {
     async execute(): Promise<MigrationResult> {
         const { sqlite } = this.options;
         this.progress(`checking ${sqlite}`);
-        const source = this.timed("check", () => SourceCatalog.open(sqlite));
+        const source = await this.timed("check", async () => SourceCatalog.open(sqlite));
         try {
             source.beginRead();
             const plan = this.planSource(source);
@@ -130,11 +130,11 @@ class Run {
             }
             if (dryRun) {
                 this.progress("dry run: reading the source as a migration would");
-                this.timed("load", () => this.digestSource(source, plan));
+                await this.timed("load", async () => this.digestSource(source, plan));
                 return this.result("dry-run", plan, "migrate");
             }
             await this.load(client, source, plan);
-            await this.timedAsync("commit", () => this.step("commit", () => client.query("COMMIT")));
+            await this.timed("commit", () => this.step("commit", () => client.query("COMMIT")));
             committed = true;
             return this.result("migrated", plan);
         } finally {
@@ -152,7 +152,7 @@ class Run {
             await this.step(`create table ${table.name}`, () => client.query(table.createSql(schema)));
         }
         const sourceDigests = new Map<string, Digest>();
-        await this.timedAsync("load", async () => {
+        await this.timed("load", async () => {
             for (const table of plan.tables) {
                 const digest = new DigestAccumulator();
                 const columns = table.columns.map((column) => column.name);
@@ -161,7 +161,7 @@ class Run {
                 sourceDigests.set(table.name, digest.digest());
             }
         });
-        await this.timedAsync("keys", async () => {
+        await this.timed("keys", async () => {
             for (const table of plan.tables) {
                 if (table.primaryKeySql) {
                     this.progress(`building the primary key of ${table.name}`);
@@ -170,7 +170,7 @@ class Run {
                 }
             }
         });
-        await this.timedAsync("verify", () => this.verify(client, plan, sourceDigests));
+        await this.timed("verify", () => this.verify(client, plan, sourceDigests));
     }
 
     /** The source rows of a table as COPY chunks, timed and reported as they go. */
@@ -212,20 +212,32 @@ class Run {
         return digests;
     }
 
+    /** The tables whose rows in the target differ from the source's, with both digests. */
+    private async differingTables(client: Client, plan: CatalogPlan, sourceDigests: Map<string, Digest>,
+        action: "verify" | "compare"): Promise<{ table: string; expected: Digest; actual: Digest }[]> {
+        const differing: { table: string; expected: Digest; actual: Digest }[] = [];
+        for (const table of plan.tables) {
+            const expected = sourceDigests.get(table.name)!;
+            const actual = await this.step(`${action} table ${table.name}`, () =>
+                targetDigest(client, this.options.schema, table.name, table.canonicalFields));
+            if (actual.rows !== expected.rows || actual.sum !== expected.sum) {
+                differing.push({ table: table.name, expected, actual });
+            }
+        }
+        return differing;
+    }
+
     private async verify(client: Client, plan: CatalogPlan, sourceDigests: Map<string, Digest>): Promise<void> {
         const { schema, sqlite } = this.options;
         this.progress("verifying every table against the source");
-        for (const table of plan.tables) {
-            const expected = sourceDigests.get(table.name)!;
-            const actual = await this.step(`verify table ${table.name}`, () =>
-                targetDigest(client, schema, table.name, table.canonicalFields));
-            if (actual.rows !== expected.rows || actual.sum !== expected.sum) {
-                throw new MigrationError(`verification failed for table ${table.name}: the source ${sqlite} has `
-                    + `${expected.rows} rows (digest ${expected.sum}), PostgreSQL read back ${actual.rows} rows `
-                    + `(digest ${actual.sum}). Nothing was committed; schema ${schema} is unchanged. A source value `
-                    + "does not convert exactly to its PostgreSQL type (for example text where DuckLake writes a "
-                    + "number or a boolean). Fix: correct that value in the source with DuckDB, then migrate again.");
-            }
+        const [first] = await this.differingTables(client, plan, sourceDigests, "verify");
+        if (first !== undefined) {
+            const { table, expected, actual } = first;
+            throw new MigrationError(`verification failed for table ${table}: the source ${sqlite} has `
+                + `${expected.rows} rows (digest ${expected.sum}), PostgreSQL read back ${actual.rows} rows `
+                + `(digest ${actual.sum}). Nothing was committed; schema ${schema} is unchanged. A source value `
+                + "does not convert exactly to its PostgreSQL type (for example text where DuckLake writes a "
+                + "number or a boolean). Fix: correct that value in the source with DuckDB, then migrate again.");
         }
     }
 
@@ -233,18 +245,9 @@ class Run {
     private async compareWithTarget(client: Client, source: SourceCatalog, plan: CatalogPlan): Promise<void> {
         const { schema, sqlite } = this.options;
         this.progress(`schema ${schema} already holds a DuckLake ${plan.version} catalog; comparing it with the source`);
-        const sourceDigests = this.timed("load", () => this.digestSource(source, plan));
-        const differing: string[] = [];
-        await this.timedAsync("verify", async () => {
-            for (const table of plan.tables) {
-                const actual = await this.step(`compare table ${table.name}`, () =>
-                    targetDigest(client, schema, table.name, table.canonicalFields));
-                const expected = sourceDigests.get(table.name)!;
-                if (actual.rows !== expected.rows || actual.sum !== expected.sum) {
-                    differing.push(`${table.name} (${actual.rows} rows here, ${expected.rows} in the source)`);
-                }
-            }
-        });
+        const sourceDigests = await this.timed("load", async () => this.digestSource(source, plan));
+        const differing = await this.timed("verify", () =>
+            this.differingTables(client, plan, sourceDigests, "compare"));
         if (differing.length === 0) {
             return;
         }
@@ -264,7 +267,8 @@ class Run {
                 + "to overwrite newer data. Nothing was changed. Fix: keep using the PostgreSQL catalog (the SQLite "
                 + "file is outdated and may be deleted), or migrate into another, empty schema.", "target-newer");
         }
-        throw new MigrationError(`${found} and different content in ${differing.join(", ")}; refusing to overwrite `
+        throw new MigrationError(`${found} and different content in ${differing.map(({ table, expected, actual }) =>
+            `${table} (${actual.rows} rows here, ${expected.rows} in the source)`).join(", ")}; refusing to overwrite `
             + "it. Nothing was changed. Fix: migrate into another, empty schema, or check that --sqlite and --schema "
             + "name the same catalog.");
     }
@@ -300,16 +304,7 @@ class Run {
         this.options.onProgress?.(line);
     }
 
-    private timed<T>(phase: string, action: () => T): T {
-        const before = performance.now();
-        try {
-            return action();
-        } finally {
-            this.phases[phase] = (this.phases[phase] ?? 0) + (performance.now() - before) / 1000;
-        }
-    }
-
-    private async timedAsync<T>(phase: string, action: () => Promise<T>): Promise<T> {
+    private async timed<T>(phase: string, action: () => Promise<T>): Promise<T> {
         const before = performance.now();
         try {
             return await action();
