@@ -5,12 +5,12 @@ import { CatalogDatabase } from "./components/catalogDatabase";
 import { CatalogMigration } from "./components/catalogMigration";
 import { ClientConfig } from "./components/clientConfig";
 import { Mlserver } from "./components/mlserver";
-import { GitlabVariables, deployCredentialsFromEnv, gitlabVariablesArgs } from "./components/gitlabVariables";
+import { GitlabVariables, gitlabVariablesArgs } from "./components/gitlabVariables";
 
 // Validate everything before any resource exists; relative SQLite paths resolve against this directory.
 const config = parseStackConfig(readStackConfig(), __dirname);
 // The deployer's credentials become CI/CD variables; a missing one must stop the program before any resource too.
-const deployCredentials = config.gitlab === undefined ? undefined : deployCredentialsFromEnv(process.env);
+const gitlabArgs = gitlabVariablesArgs(config, process.env);
 
 // The role, the database it owns, and one schema per catalog, all kept on `pulumi destroy`.
 const catalogDatabase = new CatalogDatabase("lakehouse", {
@@ -92,10 +92,7 @@ const mlserver =
           );
 
 // The pipeline's CI/CD variables, derived from the same config as everything above.
-const gitlabVariables =
-    config.gitlab === undefined || deployCredentials === undefined
-        ? undefined
-        : new GitlabVariables("gitlab", gitlabVariablesArgs(config, config.gitlab, deployCredentials));
+const gitlabVariables = gitlabArgs === undefined ? undefined : new GitlabVariables("gitlab", gitlabArgs);
 
 export const host = config.postgres.host;
 export const port = config.postgres.port;

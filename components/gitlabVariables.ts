@@ -301,18 +301,25 @@ export interface GitlabSettings {
     environmentScope?: string;
 }
 
-/** The component's args from the validated stack config, the `gitlab*` keys and the deployer's credentials. */
+/**
+ * The component's args from the validated stack config and the deployer's credentials in `env`; undefined when the
+ * stack leaves GitLab alone. Fails when a credential is missing, so call it before any resource exists.
+ */
 export function gitlabVariablesArgs(
     config: StackConfig,
-    gitlab: GitlabSettings,
-    credentials: DeployCredentials,
-): GitlabVariablesArgs {
+    env: Record<string, string | undefined>,
+): GitlabVariablesArgs | undefined {
+    const gitlab = config.gitlab;
+    if (gitlab === undefined) {
+        return undefined;
+    }
     return {
         project: gitlab.project,
-        baseUrl: normalizeGitlabBaseUrl(gitlab.baseUrl),
+        // config.ts has normalized it to the API endpoint.
+        baseUrl: gitlab.baseUrl,
         environmentScope: gitlab.environmentScope,
         pulumiStack: pulumi.getStack(),
-        ...credentials,
+        ...deployCredentialsFromEnv(env),
         // The pipeline's jobs are consumers: they reach the catalogs where the mlserver does.
         psqlHost: config.consumers.postgresHost,
         psqlPort: config.consumers.postgresPort,

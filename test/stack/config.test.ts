@@ -123,6 +123,12 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         expect(config.gitlab).toBeUndefined();
     });
 
+    it("hands GitLab's args the API URL as config.ts normalized it, and no args when gitlabProject is unset", () => {
+        const credentials = { PULUMI_BACKEND_URL: "s3://state", PULUMI_CONFIG_PASSPHRASE: "passphrase", GITLAB_TOKEN: "glpat-token" };
+        expect(gitlabVariablesArgs(parseStackConfig(rawConfig(full), PROJECT_DIR), credentials)?.baseUrl).toBe("http://gitlab/api/v4/");
+        expect(gitlabVariablesArgs(parseStackConfig(rawConfig(), PROJECT_DIR), {})).toBeUndefined();
+    });
+
     it("falls back to the stack's own PostgreSQL and S3 addresses, and writes no files, when the client keys are unset", () => {
         const config = parseStackConfig(
             rawConfig({ postgresHost: "db.internal", postgresPort: "6543" }, ["clientPostgresHost", "clientPostgresPort", "clientS3Endpoint", "clientConfigDir"]),
@@ -254,8 +260,8 @@ describe("one envName rule for config and every consumer", () => {
         expect(config.catalogs[4].envName).toBe("_TMP");
         expect(config.mlserver).toBeDefined();
         expect(mlserverArgsProblems({ ...config.mlserver!, catalogs: config.catalogs })).toEqual([]);
-        const credentials = { pulumiBackendUrl: pulumi.secret("s3://state"), pulumiConfigPassphrase: pulumi.secret("passphrase"), gitlabToken: pulumi.secret("glpat-token") };
-        const keys = listCiVariables(gitlabVariablesArgs(config, config.gitlab!, credentials)).map((variable) => variable.key);
+        const credentials = { PULUMI_BACKEND_URL: "s3://state", PULUMI_CONFIG_PASSPHRASE: "passphrase", GITLAB_TOKEN: "glpat-token" };
+        const keys = listCiVariables(gitlabVariablesArgs(config, credentials)!).map((variable) => variable.key);
         expect(keys).toEqual(expect.arrayContaining(["PSQL_CATALOG__TMP_SCHEMA", "S3__TMP_PREFIX"]));
     });
 });
