@@ -72,7 +72,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { json: boolean }
     return { rows: Math.round(millions * 1e6), keep: parsed.values.keep, json: parsed.values.json };
 }
 
-export async function runBench(options: BenchOptions): Promise<BenchResult> {
+async function runBench(options: BenchOptions): Promise<BenchResult> {
     adminEnvironment(process.env);
     const loadAverageAtStart = os.loadavg()[0];
     const runId = `bench_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;

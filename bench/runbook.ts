@@ -3,7 +3,7 @@ import { type BenchDatabase, benchDatabaseEnvironment } from "./database";
 import { runMeasured } from "./process";
 
 /** The original runbook's type fixes, run verbatim as the baseline (see the header of the file). */
-export const runbookFixSqlPath = path.join(__dirname, "runbook-fix.sql");
+const runbookFixSqlPath = path.join(__dirname, "runbook-fix.sql");
 
 export interface RunbookResult {
     seconds: number;
@@ -22,7 +22,7 @@ export interface RunbookResult {
  * The three runbook commands, argument for argument as the runbook writes them, except that pgloader's URL leaves
  * the password out: pgloader falls back to PGPASSWORD like libpq, so the password stays out of process arguments.
  */
-export function runbookCommands(sqlite: string, schema: string, connection: BenchDatabase): [string, string[]][] {
+function runbookCommands(sqlite: string, schema: string, connection: BenchDatabase): [string, string[]][] {
     const url = `postgresql://${connection.user}@${connection.host}:${connection.port}/${connection.database}`;
     return [
         ["psql", ["-c", `CREATE SCHEMA IF NOT EXISTS ${schema}`]],
@@ -66,7 +66,7 @@ export async function runRunbook(sqlite: string, schema: string, connection: Ben
 }
 
 /** pgloader's log lines at ERROR or FATAL level (it logs them and still exits 0). */
-export function pgloaderErrorLines(log: string): string[] {
+function pgloaderErrorLines(log: string): string[] {
     return log.split("\n").filter((line) => /^\S+ (ERROR|FATAL) /.test(line)).map((line) => line.trim());
 }
 

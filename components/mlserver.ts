@@ -215,7 +215,7 @@ export function builtImageArgs(composeProject: string, digest: pulumi.Input<stri
  * `<project>-mlserver` is the name `docker compose build` gives the service's image; the `pulumi` tag keeps a
  * `compose build` from moving the stack's image.
  */
-export function builtImageTag(composeProject: string): string {
+function builtImageTag(composeProject: string): string {
     return `${composeProject}-${MLSERVER_SERVICE}:pulumi`;
 }
 
@@ -257,7 +257,7 @@ export function buildMlserverEnv(env: MlserverEnvironment): pulumi.Output<string
  * The labels `docker compose` selects a project's containers by: `ps` filters on the project label and
  * `oneoff=False`, and shows the service label; the container number completes the `<project>-<service>-1` name.
  */
-export function composeLabels(project: string, service: string): docker.types.input.ContainerLabel[] {
+function composeLabels(project: string, service: string): docker.types.input.ContainerLabel[] {
     return [
         { label: "com.docker.compose.project", value: project },
         { label: "com.docker.compose.service", value: service },
@@ -266,7 +266,7 @@ export function composeLabels(project: string, service: string): docker.types.in
     ];
 }
 
-export function composeContainerName(project: string, service: string): string {
+function composeContainerName(project: string, service: string): string {
     return `${project}-${service}-1`;
 }
 

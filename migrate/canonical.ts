@@ -27,7 +27,7 @@ function sqliteEscaped(column: string): string {
  * PostgreSQL type is passed through as text, so that PostgreSQL rejects it or the verification finds it differs;
  * it is never silently turned into something else.
  */
-export function sqliteCopyField(table: string, column: string, pgType: CoreType): string {
+function sqliteCopyField(table: string, column: string, pgType: CoreType): string {
     const quoted = quoteIdentifier(column);
     switch (pgType) {
         case "bigint":

@@ -39,16 +39,13 @@ export class DigestAccumulator {
         }
     }
 
-    /** Adds every newline-terminated line of `bytes`; returns how many. */
-    addLines(bytes: Uint8Array): number {
+    /** Adds every newline-terminated line of `bytes`. */
+    addLines(bytes: Uint8Array): void {
         let start = 0;
-        let lines = 0;
         for (let index = bytes.indexOf(10); index !== -1; index = bytes.indexOf(10, start)) {
             this.addLine(bytes, start, index);
             start = index + 1;
-            lines += 1;
         }
-        return lines;
     }
 
     digest(): Digest {

@@ -46,7 +46,7 @@ export interface MigrationResult {
 /** Lower-case identifiers only: no quoting surprises in consumers' configuration, and within PostgreSQL's 63 bytes. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-export function validateSchemaName(schema: string): void {
+function validateSchemaName(schema: string): void {
     if (!SCHEMA_NAME.test(schema) || schema.startsWith("pg_")) {
         throw new UsageError(`--schema must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63 `
             + `characters; not starting with a digit or pg_) so that every consumer can name it unquoted; got `
@@ -329,7 +329,7 @@ class Run {
 type TargetState = "empty" | "populated";
 
 /** Empty, or exactly the catalog's tables with DuckLake's columns and types; anything else is refused. */
-export function classifyTarget(plan: CatalogPlan, target: TargetInspection, schema: string): TargetState {
+function classifyTarget(plan: CatalogPlan, target: TargetInspection, schema: string): TargetState {
     if (target.tables.size === 0 && target.otherObjects.length === 0) {
         return "empty";
     }

@@ -8,7 +8,6 @@ import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { quoteIdentifier } from "./catalogSpec";
 import { MigrationError } from "./errors";
-import type { SqliteValue } from "./inlined";
 
 const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
 const HEADER_BYTES = 100;
@@ -159,10 +158,6 @@ export class SourceCatalog {
         return last;
     }
 
-    count(table: string): number {
-        return Number(this.db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(table)}`).get()?.n);
-    }
-
     /** A query whose rows the caller reads, with bigints exact and rows as arrays. */
     query(sql: string): StatementSync {
         const statement = this.db.prepare(sql);
@@ -204,8 +199,6 @@ export class SourceCatalog {
 // The first batch measures the row width; later batches are sized from it.
 const FIRST_BATCH_ROWS = 100;
 const MAX_BATCH_ROWS = 20_000;
-
-export type { SqliteValue };
 
 // How long to wait for a DuckLake writer to finish its commit before giving up.
 const BUSY_TIMEOUT_MS = 10_000;

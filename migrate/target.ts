@@ -150,7 +150,6 @@ export interface TargetColumn {
 }
 
 export interface TargetInspection {
-    schemaExists: boolean;
     /** Ordinary tables and their columns in attribute order. */
     tables: Map<string, TargetColumn[]>;
     /** Everything else in the schema, as "view x", "sequence y", "function f", ... */
@@ -160,7 +159,7 @@ export interface TargetInspection {
 export async function inspectTarget(client: Client, schema: string): Promise<TargetInspection> {
     const namespace = await client.query<{ oid: string }>("SELECT oid FROM pg_namespace WHERE nspname = $1", [schema]);
     if (namespace.rowCount === 0) {
-        return { schemaExists: false, tables: new Map(), otherObjects: [] };
+        return { tables: new Map(), otherObjects: [] };
     }
     const oid = namespace.rows[0].oid;
     const relations = await client.query<{ relname: string; relkind: string }>(
@@ -193,7 +192,7 @@ export async function inspectTarget(client: Client, schema: string): Promise<Tar
     }
     otherObjects.push(...routines.rows.map((row) => `function ${row.name}`));
     otherObjects.push(...types.rows.map((row) => `type ${row.name}`));
-    return { schemaExists: true, tables, otherObjects };
+    return { tables, otherObjects };
 }
 
 /** Streams COPY text-format data into a table; `chunks` are whole lines. */

@@ -54,7 +54,7 @@ describe("hashtextextended(line, 0) in JavaScript", () => {
     it("sums to what sum(hashtextextended(...)) gives, modulo 2^64", async () => {
         const strings = sampleStrings().filter((text) => !text.includes("\n"));
         const digest = new DigestAccumulator();
-        expect(digest.addLines(Buffer.from(strings.map((text) => `${text}\n`).join(""), "utf8"))).toBe(strings.length);
+        digest.addLines(Buffer.from(strings.map((text) => `${text}\n`).join(""), "utf8"));
         const server = await client.query<{ sum: string }>(
             "SELECT sum(hashtextextended(s, 0))::text AS sum FROM unnest($1::text[]) AS s", [strings]);
         expect(digest.digest()).toEqual({ rows: strings.length, sum: sumModulo64(server.rows[0].sum) });
