@@ -282,7 +282,6 @@ type IdentifierKind = "schema" | "database" | "role";
 
 const CATALOG_KEYS = ["name", "sqlite", "schema", "s3Prefix", "encrypted", "envName"] as const;
 const S3_KEYS = ["endpoint", "bucket", "region", "useSsl", "urlStyle", "exportsPrefix", "backupsPrefix"] as const;
-const CATALOG_NAME = /^[a-z_][a-z0-9_]*$/;
 // GitLab's API takes a project by numeric id or by its full path (group/subgroup/project).
 const GITLAB_PROJECT = /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/;
 
@@ -481,7 +480,7 @@ class Checker {
         }
         this.knownKeys(key, entry, CATALOG_KEYS);
         const name = entry.name;
-        if (typeof name !== "string" || !CATALOG_NAME.test(name)) {
+        if (typeof name !== "string" || !IDENTIFIER.test(name)) {
             this.fail(
                 `${key}.name`,
                 "match [a-z_][a-z0-9_]*",

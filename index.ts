@@ -30,7 +30,6 @@ const catalogDatabase = new CatalogDatabase("lakehouse", {
 const migrations = config.catalogs.map(
     (catalog) =>
         new CatalogMigration(catalog.name, {
-            catalog: catalog.name,
             sqlitePath: catalog.sqlite,
             schema: catalogDatabase.schemas[catalog.schema].name,
             host: config.postgres.host,

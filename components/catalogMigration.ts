@@ -23,9 +23,8 @@ export interface MigrationConnection {
     sslMode: pulumi.Input<SslMode>;
 }
 
+/** The migration of one catalog; the component's name is the catalog's name, which its messages use. */
 export interface CatalogMigrationArgs extends MigrationConnection {
-    /** Catalog name, for messages. */
-    catalog: string;
     /**
      * Absolute path of the SQLite catalog. Plain because the program checks whether the file exists. Changing
      * it re-runs the migration (a no-op when the target already holds the identical catalog).
@@ -74,11 +73,11 @@ export class CatalogMigration extends pulumi.ComponentResource {
         const sqliteArgument = commandPath(args.projectDir, args.sqlitePath);
 
         this.plan = fs.existsSync(args.sqlitePath)
-            ? this.createDryRun(args, schema, environment)
+            ? this.createDryRun(name, args, schema, environment)
             : undefined;
         if (this.plan === undefined) {
             pulumi.log.info(
-                `catalog \`${args.catalog}\`: ${args.sqlitePath} is absent, so no dry run; ` +
+                `catalog \`${name}\`: ${args.sqlitePath} is absent, so no dry run; ` +
                     "a completed migration stays as recorded, a pending one will fail until the file is back",
                 this,
             );
@@ -101,12 +100,13 @@ export class CatalogMigration extends pulumi.ComponentResource {
                 ignoreChanges: ["environment.PGPASSWORD", "dir"],
             },
         );
-        this.result = migration.stdout.apply((stdout) => parseMigrationResult(stdout, args.catalog));
+        this.result = migration.stdout.apply((stdout) => parseMigrationResult(stdout, name));
 
         this.registerOutputs({ result: this.result, plan: this.plan });
     }
 
     private createDryRun(
+        catalog: string,
         args: CatalogMigrationArgs,
         schema: pulumi.Output<string>,
         environment: Record<string, pulumi.Input<string>>,
@@ -124,16 +124,16 @@ export class CatalogMigration extends pulumi.ComponentResource {
         // The result is secret only because PGPASSWORD went in; the JSON summary never contains it
         // (the migrate command's contract), so the plan may be shown.
         return pulumi.all([pulumi.unsecret(dryRun.stdout), schema]).apply(([stdout, target]) => {
-            const outcome = parseDryRun(stdout, args.catalog);
+            const outcome = parseDryRun(stdout, catalog);
             if (outcome.status !== "refused") {
-                pulumi.log.info(describePlan(args.catalog, args.sqlitePath, target, outcome), this);
+                pulumi.log.info(describePlan(catalog, args.sqlitePath, target, outcome), this);
                 return outcome;
             }
             if (outcome.reason === "target-newer") {
-                pulumi.log.warn(`catalog \`${args.catalog}\`: ${outcome.message}`, this);
+                pulumi.log.warn(`catalog \`${catalog}\`: ${outcome.message}`, this);
                 return undefined;
             }
-            throw new Error(`catalog \`${args.catalog}\`: the migration's dry run refused: ${outcome.message}`);
+            throw new Error(`catalog \`${catalog}\`: the migration's dry run refused: ${outcome.message}`);
         });
     }
 }

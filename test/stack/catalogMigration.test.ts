@@ -184,7 +184,7 @@ describe("CatalogMigration under mocks", () => {
     });
 
     function migration(name: string, file: string): CatalogMigration {
-        return new CatalogMigration(name, { ...CONNECTION, catalog: name, sqlitePath: file, schema: name, projectDir: PROJECT_DIR });
+        return new CatalogMigration(name, { ...CONNECTION, sqlitePath: file, schema: name, projectDir: PROJECT_DIR });
     }
 
     it("dry-runs an existing SQLite file with the exact command and logs the plan", async () => {

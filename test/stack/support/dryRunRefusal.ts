@@ -15,7 +15,6 @@ async function main(sqlitePath: string, kind: string, message: string): Promise<
         throw Object.assign(new Error(message), { details: message });
     };
     new CatalogMigration("stage", {
-        catalog: "stage",
         sqlitePath,
         schema: "stage",
         host: "localhost",
