@@ -28,3 +28,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund >&2
+
+bash scripts/setup-duckdb.sh

@@ -1,0 +1,154 @@
+/**
+ * A real DuckDB with the real DuckLake extension, for every release line whose signed binaries setup fetches
+ * (`scripts/setup-duckdb.sh`, pins in `tools/duckdb/`). Each line is @duckdb/node-api of that exact DuckDB version
+ * (npm aliases in package.json) with the extensions built for it, loaded from `.tools/duckdb/v<version>/`.
+ * Nothing is autoloaded or installed: the extension repository is out of reach, so a missing binary fails loudly.
+ *
+ * A process holds one DuckDB library: every line's native binding links `libduckdb.so` by the same name, so the
+ * second line opened in a process silently gets the first one's library. `DuckLakeSession.open` refuses that;
+ * `runDuckLake` runs a line in a child process of its own, for tests that need several lines.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+
+export interface DuckLakeLine {
+    /** The DuckDB release whose library and extension binaries are used. */
+    readonly duckdb: string;
+    /** The DuckLake spec version this line's extension writes into a new catalog. */
+    readonly spec: string;
+    /** The npm package (or alias) that embeds this DuckDB. */
+    readonly module: string;
+}
+
+/** Newest first. DuckDB 1.3.0's DuckLake (spec 0.1) has no wheel on PyPI, so 0.1 has no real writer here. */
+export const DUCKLAKE_LINES: readonly DuckLakeLine[] = [
+    { duckdb: "1.5.5", spec: "1.0", module: "@duckdb/node-api" },
+    { duckdb: "1.5.0", spec: "0.4", module: "duckdb-node-1.5.0" },
+    { duckdb: "1.4.4", spec: "0.3", module: "duckdb-node-1.4.4" },
+    { duckdb: "1.3.2", spec: "0.2", module: "duckdb-node-1.3.2" },
+];
+
+export const NEWEST_LINE = DUCKLAKE_LINES[0];
+
+const EXTENSIONS_ROOT = path.resolve(__dirname, "../../.tools/duckdb");
+
+export function extensionPath(line: DuckLakeLine, name: string): string {
+    const file = path.join(EXTENSIONS_ROOT, `v${line.duckdb}`, `${name}.duckdb_extension`);
+    if (!existsSync(file)) {
+        throw new Error(`DuckDB ${line.duckdb}'s ${name} extension is missing at ${file}; run scripts/setup.sh `
+            + "(it fetches the pinned binaries from PyPI).");
+    }
+    return file;
+}
+
+/** A DuckDB session of one release line with ducklake, sqlite_scanner and postgres_scanner loaded. */
+export class DuckLakeSession {
+    private constructor(
+        readonly line: DuckLakeLine,
+        private readonly instance: DuckDBInstance,
+        readonly connection: DuckDBConnection,
+    ) {}
+
+    static async open(line: DuckLakeLine = NEWEST_LINE): Promise<DuckLakeSession> {
+        const api = (await import(line.module)) as typeof import("@duckdb/node-api");
+        const instance = await api.DuckDBInstance.create(":memory:", {
+            autoinstall_known_extensions: "false",
+            autoload_known_extensions: "false",
+        });
+        const connection = await instance.connect();
+        const session = new DuckLakeSession(line, instance, connection);
+        const [[version]] = await session.rows("SELECT version()");
+        if (version !== `v${line.duckdb}`) {
+            throw new Error(`${line.module} runs DuckDB ${String(version)}, expected v${line.duckdb}: either `
+                + "another DuckDB line was opened in this process first (use runDuckLake), or package.json and "
+                + "tools/duckdb/ pin different versions.");
+        }
+        for (const name of ["ducklake", "sqlite_scanner", "postgres_scanner"]) {
+            await connection.run(`LOAD '${extensionPath(line, name)}'`);
+        }
+        return session;
+    }
+
+    async run(sql: string): Promise<void> {
+        await this.connection.run(sql);
+    }
+
+    /** Rows as arrays of DuckDB values (typed: bigint, Date-like values, nested objects). */
+    async rows(sql: string): Promise<unknown[][]> {
+        return (await this.connection.runAndReadAll(sql)).getRows();
+    }
+
+    /** Rows as JSON-compatible arrays: a stable form for comparing results between two sessions. */
+    async jsonRows(sql: string): Promise<unknown[][]> {
+        return (await this.connection.runAndReadAll(sql)).getRowsJson();
+    }
+
+    close(): void {
+        this.connection.closeSync();
+        this.instance.closeSync();
+    }
+}
+
+/** A SQL string literal. */
+export function sqlLiteral(text: string): string {
+    return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** `ATTACH` of a DuckLake catalog kept in a SQLite file. */
+export function attachSqliteSql(alias: string, sqliteFile: string, dataPath: string, options: string[] = []): string {
+    return `ATTACH ${sqlLiteral(`ducklake:sqlite:${sqliteFile}`)} AS ${alias} `
+        + `(${[`DATA_PATH ${sqlLiteral(dataPath)}`, ...options].join(", ")})`;
+}
+
+/**
+ * `ATTACH` of a DuckLake catalog kept in a PostgreSQL schema. The connection string (password included) lives only
+ * in this in-process session, never in a process argument.
+ */
+export function attachPostgresSql(
+    alias: string,
+    env: NodeJS.ProcessEnv,
+    schema: string,
+    dataPath: string,
+    options: string[] = [],
+): string {
+    const connection = [
+        `host=${env.PGHOST}`, `port=${env.PGPORT}`, `dbname=${env.PGDATABASE}`, `user=${env.PGUSER}`,
+        `password=${env.PGPASSWORD}`,
+    ].join(" ");
+    return `ATTACH ${sqlLiteral(`ducklake:postgres:${connection}`)} AS ${alias} `
+        + `(${[`DATA_PATH ${sqlLiteral(dataPath)}`, `METADATA_SCHEMA ${sqlLiteral(schema)}`, ...options].join(", ")})`;
+}
+
+/** One statement's result as `runDuckLake` returns it: column names and JSON-compatible rows. */
+export interface StatementResult {
+    columns: string[];
+    rows: unknown[][];
+}
+
+const CHILD_SCRIPT = path.join(__dirname, "ducklakeChild.ts");
+
+/**
+ * Runs statements in order in a fresh process with one DuckDB line, and returns every statement's result. The
+ * statements travel on stdin (an ATTACH may carry a password), never as arguments.
+ */
+export function runDuckLake(line: DuckLakeLine, statements: readonly string[]): Promise<StatementResult[]> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", "tsx", CHILD_SCRIPT],
+            { stdio: ["pipe", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+        child.on("error", reject);
+        child.on("close", (code) => {
+            if (code === 0) {
+                resolve(JSON.parse(stdout) as StatementResult[]);
+            } else {
+                reject(new Error(`DuckDB ${line.duckdb} failed (exit ${code}): ${stderr.trim()}`));
+            }
+        });
+        child.stdin.end(JSON.stringify({ line: line.duckdb, statements }));
+    });
+}
