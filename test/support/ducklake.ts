@@ -1,7 +1,8 @@
 /**
  * A real DuckDB with the real DuckLake extension, for every release line whose signed binaries setup fetches
- * (`scripts/setup-duckdb.sh`, pins in `tools/duckdb/`). Each line is @duckdb/node-api of that exact DuckDB version
- * (npm aliases in package.json) with the extensions built for it, loaded from `.tools/duckdb/v<version>/`.
+ * (`scripts/setup-duckdb.sh`, pins in `tools/duckdb/<version>/`). Each line is @duckdb/node-api of that exact DuckDB
+ * version (the project's own for the newest line, `.tools/duckdb/v<version>/node` for older ones) with the
+ * extensions built for it, loaded from `.tools/duckdb/v<version>/`.
  * Nothing is autoloaded or installed: the extension repository is out of reach, so a missing binary fails loudly.
  *
  * A process holds one DuckDB library: every line's native binding links `libduckdb.so` by the same name, so the
@@ -18,29 +19,40 @@ export interface DuckLakeLine {
     readonly duckdb: string;
     /** The DuckLake spec version this line's extension writes into a new catalog. */
     readonly spec: string;
-    /** The npm package (or alias) that embeds this DuckDB. */
-    readonly module: string;
+    /** Where its @duckdb/node-api is installed: the project's own, or a folder of `.tools/duckdb/`. */
+    readonly nodeApi: "project" | "tools";
 }
 
 /** Newest first. DuckDB 1.3.0's DuckLake (spec 0.1) has no wheel on PyPI, so 0.1 has no real writer here. */
 export const DUCKLAKE_LINES: readonly DuckLakeLine[] = [
-    { duckdb: "1.5.5", spec: "1.0", module: "@duckdb/node-api" },
-    { duckdb: "1.5.0", spec: "0.4", module: "duckdb-node-1.5.0" },
-    { duckdb: "1.4.4", spec: "0.3", module: "duckdb-node-1.4.4" },
-    { duckdb: "1.3.2", spec: "0.2", module: "duckdb-node-1.3.2" },
+    { duckdb: "1.5.5", spec: "1.0", nodeApi: "project" },
+    { duckdb: "1.5.0", spec: "0.4", nodeApi: "tools" },
+    { duckdb: "1.4.4", spec: "0.3", nodeApi: "tools" },
+    { duckdb: "1.3.2", spec: "0.2", nodeApi: "tools" },
 ];
 
 export const NEWEST_LINE = DUCKLAKE_LINES[0];
 
-const EXTENSIONS_ROOT = path.resolve(__dirname, "../../.tools/duckdb");
+const TOOLS_ROOT = path.resolve(__dirname, "../../.tools/duckdb");
 
-export function extensionPath(line: DuckLakeLine, name: string): string {
-    const file = path.join(EXTENSIONS_ROOT, `v${line.duckdb}`, `${name}.duckdb_extension`);
+/** A file of a line's folder in `.tools/duckdb/`; missing means setup has not run. */
+function installed(line: DuckLakeLine, ...parts: string[]): string {
+    const file = path.join(TOOLS_ROOT, `v${line.duckdb}`, ...parts);
     if (!existsSync(file)) {
-        throw new Error(`DuckDB ${line.duckdb}'s ${name} extension is missing at ${file}; run scripts/setup.sh `
-            + "(it fetches the pinned binaries from PyPI).");
+        throw new Error(`DuckDB ${line.duckdb} is not installed: ${file} is missing; run scripts/setup.sh `
+            + "(it fetches the pinned extension binaries from PyPI and the line's @duckdb/node-api from npm).");
     }
     return file;
+}
+
+export function extensionPath(line: DuckLakeLine, name: string): string {
+    return installed(line, `${name}.duckdb_extension`);
+}
+
+function nodeApiModule(line: DuckLakeLine): string {
+    return line.nodeApi === "project"
+        ? "@duckdb/node-api"
+        : require.resolve("@duckdb/node-api", { paths: [installed(line, "node")] });
 }
 
 /** A DuckDB session of one release line with ducklake, sqlite_scanner and postgres_scanner loaded. */
@@ -52,7 +64,7 @@ export class DuckLakeSession {
     ) {}
 
     static async open(line: DuckLakeLine = NEWEST_LINE): Promise<DuckLakeSession> {
-        const api = (await import(line.module)) as typeof import("@duckdb/node-api");
+        const api = (await import(nodeApiModule(line))) as typeof import("@duckdb/node-api");
         const instance = await api.DuckDBInstance.create(":memory:", {
             autoinstall_known_extensions: "false",
             autoload_known_extensions: "false",
@@ -61,9 +73,9 @@ export class DuckLakeSession {
         const session = new DuckLakeSession(line, instance, connection);
         const [[version]] = await session.rows("SELECT version()");
         if (version !== `v${line.duckdb}`) {
-            throw new Error(`${line.module} runs DuckDB ${String(version)}, expected v${line.duckdb}: either `
-                + "another DuckDB line was opened in this process first (use runDuckLake), or package.json and "
-                + "tools/duckdb/ pin different versions.");
+            throw new Error(`DuckDB ${line.duckdb}'s @duckdb/node-api runs DuckDB ${String(version)}: either another `
+                + "DuckDB line was opened in this process first (use runDuckLake), or its @duckdb/node-api and "
+                + "extensions are pinned to different versions.");
         }
         for (const name of ["ducklake", "sqlite_scanner", "postgres_scanner"]) {
             await connection.run(`LOAD '${extensionPath(line, name)}'`);
