@@ -96,8 +96,8 @@ function versionRefusal(file: string, version: string, known: readonly string[])
             + "catalog back into an older spec version. Fix: update lakehouse-catalog to a release that supports "
             + `spec ${version}, then migrate again.`;
     }
-    return `${at}, not a version this migration knows (it supports ${known.join(", ")}), and not one DuckLake `
-        + "wrote. Fix: check that this is the right file, or restore it from a backup.";
+    return `${at}, not a version this migration knows (it supports ${known.join(", ")}). Fix: check that this is `
+        + "the right file, or restore it from a backup taken at one of those versions.";
 }
 
 function compareRelease(a: RegExpExecArray, b: RegExpExecArray): number {

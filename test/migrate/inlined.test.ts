@@ -165,7 +165,7 @@ describe("refusals", () => {
     it("refuses an unknown spec version", () => {
         expect(refusalOf(() => plan("0.3-dev1", "int32"))).toBe(
             `inlined data table ${TABLE}: spec version "0.3-dev1" has no known PostgreSQL layout for inlined data `
-            + "(known: 0.1, 0.2, 0.3, 0.4, 1.0, 1.1-dev1). Fix: attach the source with DuckDB and AUTOMATIC_MIGRATION "
+            + "(known: 0.1, 0.2, 0.3, 0.4, 1.0, 1.1-dev1, 1.1). Fix: attach the source with DuckDB and AUTOMATIC_MIGRATION "
             + "TRUE to upgrade it to a released version, then migrate again.");
     });
 
