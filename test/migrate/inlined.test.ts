@@ -41,7 +41,7 @@ describe("planInlinedDataTable: PG types per release line", () => {
         }
     }));
 
-    it("0.4, 1.0 and 1.1-dev1 get the DL-1.5 layout", () => {
+    it("0.4, 1.0, 1.1-dev1 and 1.1 get the DL-1.5 layout", () => {
         const expected = {
             boolean: "boolean", int8: "smallint", int16: "smallint", int32: "integer", int64: "bigint",
             uint8: "integer", uint16: "integer", uint32: "bigint", uint64: "character varying",
@@ -55,6 +55,7 @@ describe("planInlinedDataTable: PG types per release line", () => {
         expect(typesOf("0.4")).toEqual(expected);
         expect(typesOf("1.0")).toEqual(expected);
         expect(typesOf("1.1-dev1")).toEqual(expected);
+        expect(typesOf("1.1")).toEqual(expected);
     });
 
     it("0.3 gets the DL-1.4 layout of 2025-12-22 on", () => {
