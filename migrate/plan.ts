@@ -74,11 +74,23 @@ function upgradeFix(file: string, version: string, duckdb: string): string {
         + "to a released spec version, then migrate again.";
 }
 
+/**
+ * Spec versions whose layout was taken from DuckLake's source alone: no binary that writes them could be run to
+ * check sql/ducklake/<version>.sql against a file it wrote.
+ */
+const SOURCE_ONLY_VERSIONS: ReadonlySet<string> = new Set(["1.1"]);
+
 /** The fix for a file at a known version whose tables or columns are not that version's. */
 function layoutFix(file: string, version: string): string {
-    return version === DEV_1_1
-        ? upgradeFix(file, version, "DuckDB 2.0")
-        : "Fix: restore the file from a backup; DuckLake does not rebuild the tables of a released spec version.";
+    if (version === DEV_1_1) {
+        return upgradeFix(file, version, "DuckDB 2.0");
+    }
+    const restore = "Fix: restore the file from a backup; DuckLake does not rebuild the tables of a released spec version.";
+    return SOURCE_ONLY_VERSIONS.has(version)
+        ? `${restore} If DuckLake wrote the file as it is, this migration's ${version} layout (sql/ducklake/${version}.sql, `
+            + "taken from DuckLake's source without a DuckLake binary to check it against) is out of date: update "
+            + "lakehouse-catalog, or report the tables and columns named here."
+        : restore;
 }
 
 /** Why a version string is refused, and the fix that works for it. */

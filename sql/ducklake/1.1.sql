@@ -1,13 +1,15 @@
 -- DuckLake spec 1.1: the catalog tables exactly as DuckLake's PostgreSQL backend creates them (same
 -- tables, column order and types). DuckLake inserts by position, so the column order is part of the contract.
 -- :"schema" is the quoted target schema (psql variable syntax, so `psql -v schema=x -f` runs this file too).
--- Provenance: no DuckLake 1.1 binary and no source tagged at the 1.1 release (2026-10-21) is reachable here. This
--- is 1.0 plus the additions of DuckLake's V1_1_DEV1_MIGRATION_QUERY in its newest stored source
--- (src/storage/ducklake_metadata_manager.cpp: row_group_count on data and delete files, min_is_exact/max_is_exact
--- on file and table column stats, ducklake_view_column_tag, ducklake_schema.parent_schema_id), each appended
--- where ALTER TABLE … ADD COLUMN puts it; the mirrored main branch, duckdb/ducklake@2ed0a0be8931 (2026-08-20),
--- still lacks the last two. The released 1.1 docs agree: nested schemas, view column tags and the 1.0 → 1.1
--- migration's "1.1 catalog columns" (NULL for old rows). Types are the PostgreSQL backend's for BIGINT/BOOLEAN.
+-- Provenance: no DuckLake 1.1 binary and no source tagged at the 1.1 release (2026-10-21) is reachable here, so
+-- this is DuckLake's source: the 1.1 metadata manager's CREATE TABLE statements
+-- (src/metadata_manager/ducklake_metadata_manager_v1_1.cpp) and its 1.0 -> 1.1 migration query
+-- (V1_1_DEV1_MIGRATION_QUERY in src/storage/ducklake_metadata_manager.cpp), in the newest copies the public code
+-- index holds, which carry no commit id. The two agree column for column: 1.0 plus row_group_count on data and
+-- delete files, min_is_exact/max_is_exact on file and table column stats, ducklake_schema.parent_schema_id, each
+-- appended, and ducklake_view_column_tag. duckdb/ducklake@2ed0a0be8931 (main, 2026-08-20, the newest mirrored
+-- commit) has only the first and last of those. The 1.1 docs confirm nested schemas and view column tags as 1.1
+-- features. Types are the PostgreSQL backend's for DuckDB BIGINT/BOOLEAN/VARCHAR.
 
 CREATE TABLE :"schema".ducklake_metadata (
     key character varying NOT NULL,

@@ -147,7 +147,9 @@ describe("a bad source is refused before anything is written", () => {
         sqlite.close();
         expect(await refused(["--sqlite", source, "--schema", SCHEMA], 1)).toBe(`source ${source} is at DuckLake spec `
             + "1.1 but lacks column ducklake_schema.parent_schema_id. The file is damaged, was not written by DuckLake "
-            + `1.1, or has another 1.1 layout. ${RESTORE_FIX}`);
+            + `1.1, or has another 1.1 layout. ${RESTORE_FIX} If DuckLake wrote the file as it is, this migration's 1.1 `
+            + "layout (sql/ducklake/1.1.sql, taken from DuckLake's source without a DuckLake binary to check it "
+            + "against) is out of date: update lakehouse-catalog, or report the tables and columns named here.");
     });
 
     it("a 1.1-dev1 catalog of a later dev build (with the exactness flags), naming DuckDB 2.0", async () => {
