@@ -46,6 +46,9 @@ const RELEASE_LINE_BY_SPEC: Record<string, ReleaseLine> = {
     "0.4": "DL-1.5",
     "1.0": "DL-1.5",
     "1.1-dev1": "DL-1.5",
+    // DuckDB 2.0's PostgreSQL backend keeps DL-1.5's inlined types; it only adds TIMESTAMP_TZ_NS (VARCHAR) and
+    // SQLNULL (INTEGER), which have no rule here and are refused.
+    "1.1": "DL-1.5",
 };
 
 /** PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes); DuckLake's PG backend never inlines such a

@@ -42,19 +42,78 @@ export interface CatalogPlan {
     tables: TablePlan[];
 }
 
-/** Versions DuckLake only used during development; their layout varied, so they are never copied as they are. */
-const DEV_VERSIONS = new Set(["0.3-dev1", "0.4-dev1"]);
+/**
+ * Development layouts that changed while they were in use, so their version string does not say which columns a
+ * file has; never copied as they are. Each maps to the DuckDB that can open it and upgrade it to a released
+ * version: DuckDB 1.5.2+ migrates 0.3-dev1 and 0.4-dev1 to 1.0 (DuckDB 2.0 also does, to 1.1).
+ */
+const DEV_UPGRADES: Record<string, string> = {
+    "0.3-dev1": "DuckDB 1.5.2 or later",
+    "0.4-dev1": "DuckDB 1.5.2 or later",
+};
 
-// Characters of COPY text per SQLite call: enough to amortise the call, and below V8's large-object threshold
+/**
+ * 1.1-dev1 evolved in place on DuckLake's main branch: row group counts and view column tags first, then the
+ * inlined metadata columns' prefix, exactness flags on column stats and ducklake_schema.parent_schema_id. Only
+ * files with exactly the layout of sql/ducklake/1.1-dev1.sql are copied; DuckDB 2.0 re-runs the 1.1 migration on
+ * any other, so that is the fix.
+ */
+const DEV_1_1 = "1.1-dev1";
+
+const RELEASE = /^(\d+)\.(\d+)$/;
+
+// Characters of COPY text per SQLite call// Characters of COPY text per SQLite call: enough to amortise the call, and below V8's large-object threshold
 // (128 KB; a two-byte string takes twice the characters), so that a batch's garbage is freed by the cheap young-
 // generation collection and memory stays flat however large the table.
 const CORE_BATCH_CHARS = 48 * 1024;
 const INLINED_BATCH_ROWS = 500;
 
-function upgradeFix(file: string): string {
-    return "Fix: attach the catalog once with DuckDB 1.5.2 or later, "
-        + `\`ATTACH 'ducklake:sqlite:${file}' AS lake (AUTOMATIC_MIGRATION TRUE)\`, so that DuckLake upgrades it `
+function upgradeFix(file: string, version: string, duckdb: string): string {
+    return `Fix: attach the catalog once with ${duckdb}, `
+        + `\`ATTACH 'ducklake:sqlite:${file}' AS lake (AUTOMATIC_MIGRATION TRUE)\`, so that DuckLake upgrades ${version} `
         + "to a released spec version, then migrate again.";
+}
+
+/**
+ * Spec versions whose layout was taken from DuckLake's source alone: no binary that writes them could be run to
+ * check sql/ducklake/<version>.sql against a file it wrote.
+ */
+const SOURCE_ONLY_VERSIONS: ReadonlySet<string> = new Set(["1.1"]);
+
+/** The fix for a file at a known version whose tables or columns are not that version's. */
+function layoutFix(file: string, version: string): string {
+    if (version === DEV_1_1) {
+        return upgradeFix(file, version, "DuckDB 2.0");
+    }
+    const restore = "Fix: restore the file from a backup; DuckLake does not rebuild the tables of a released spec version.";
+    return SOURCE_ONLY_VERSIONS.has(version)
+        ? `${restore} If DuckLake wrote the file as it is, this migration's ${version} layout (sql/ducklake/${version}.sql, `
+            + "taken from DuckLake's source without a DuckLake binary to check it against) is out of date: update "
+            + "lakehouse-catalog, or report the tables and columns named here."
+        : restore;
+}
+
+/** Why a version string is refused, and the fix that works for it. */
+function versionRefusal(file: string, version: string, known: readonly string[]): string {
+    const at = `source ${file} is at DuckLake spec ${JSON.stringify(version)}`;
+    if (Object.hasOwn(DEV_UPGRADES, version)) {
+        return `${at}, a development layout that changed while it was in use, so it cannot be copied faithfully. `
+            + upgradeFix(file, version, DEV_UPGRADES[version]);
+    }
+    const release = RELEASE.exec(version);
+    const newest = known.map((v) => RELEASE.exec(v)).filter((m) => m !== null)
+        .reduce((a, b) => (compareRelease(a, b) >= 0 ? a : b));
+    if (release && compareRelease(release, newest) > 0) {
+        return `${at}, newer than this migration knows (it supports ${known.join(", ")}). No DuckDB can turn a `
+            + "catalog back into an older spec version. Fix: update lakehouse-catalog to a release that supports "
+            + `spec ${version}, then migrate again.`;
+    }
+    return `${at}, not a version this migration knows (it supports ${known.join(", ")}). Fix: check that this is `
+        + "the right file, or restore it from a backup taken at one of those versions.";
+}
+
+function compareRelease(a: RegExpExecArray, b: RegExpExecArray): number {
+    return Number(a[1]) - Number(b[1]) || Number(a[2]) - Number(b[2]);
 }
 
 export function planCatalog(source: SourceCatalog): CatalogPlan {
@@ -73,18 +132,15 @@ export function planCatalog(source: SourceCatalog): CatalogPlan {
     const version = versions[0];
     const known = supportedVersions();
     if (!known.includes(version)) {
-        const kind = DEV_VERSIONS.has(version)
-            ? "a development layout that changed while it was in use, so it cannot be copied faithfully"
-            : `not a version this migration knows (it supports ${known.join(", ")})`;
-        throw new MigrationError(`source ${file} is at DuckLake spec ${JSON.stringify(version)}, ${kind}. `
-            + upgradeFix(file));
+        throw new MigrationError(versionRefusal(file, version, known));
     }
     const spec = loadCatalogSpec(version);
     const tables: TablePlan[] = spec.tables.map((table) => {
         const present = sourceTables.get(table.name);
         if (!present) {
             throw new MigrationError(`source ${file} is at DuckLake spec ${version} but lacks its table ${table.name}. `
-                + `The file is damaged or was not written by DuckLake. ${upgradeFix(file)} Or restore it from a backup.`);
+                + `The file is damaged, was not written by DuckLake, or has another ${version} layout. `
+                + layoutFix(file, version));
         }
         checkColumns(file, version, present, table.columns.map((column) => column.name));
         return corePlan(file, table);
@@ -114,7 +170,8 @@ function checkColumns(file: string, version: string, table: SourceTable, expecte
             ...extra.map((name) => `has an unexpected column ${table.name}.${name}`),
         ];
         throw new MigrationError(`source ${file} is at DuckLake spec ${version} but ${parts.join(", ")}. The file is `
-            + `damaged or was not written by DuckLake ${version}. ${upgradeFix(file)}`);
+            + `damaged, was not written by DuckLake ${version}, or has another ${version} layout. `
+            + layoutFix(file, version));
     }
 }
 
@@ -171,16 +228,16 @@ function addTimestampLines(file: string, table: TableSpec, timestampColumns: rea
 const INLINED_DATA = /^ducklake_inlined_data_(\d+)_(\d+)$/;
 const INLINED_DELETE = /^ducklake_inlined_delete_(\d+)$/;
 
-/** The bigint columns DuckLake puts first in inlined data tables (renamed with a prefix in 1.1-dev1). */
+/** The bigint columns DuckLake puts first in inlined data tables (renamed with a prefix from 1.1-dev1 on). */
 function inlinedMetadataColumns(version: string): string[] {
     const names = ["row_id", "begin_snapshot", "end_snapshot"];
-    return version === "1.1-dev1" ? names.map((name) => `_ducklake_${name}`) : names;
+    return version === "1.1-dev1" || version === "1.1" ? names.map((name) => `_ducklake_${name}`) : names;
 }
 
 const INLINED_DELETE_COLUMNS = ["file_id", "row_id", "begin_snapshot"];
 
 /** Inlined delete tables exist from spec 0.4 on (DuckLake 277d95a9, 2026-01-28). */
-const INLINED_DELETE_VERSIONS: ReadonlySet<string> = new Set(["0.4", "1.0", "1.1-dev1"]);
+const INLINED_DELETE_VERSIONS: ReadonlySet<string> = new Set(["0.4", "1.0", "1.1-dev1", "1.1"]);
 
 /** The plan of a data-inlining table, or undefined if `table` is not one. */
 function inlinedPlan(source: SourceCatalog, spec: CatalogSpec, table: SourceTable): TablePlan | undefined {
@@ -199,9 +256,10 @@ function inlinedPlan(source: SourceCatalog, spec: CatalogSpec, table: SourceTabl
     }
     const metadata = inlinedMetadataColumns(spec.version);
     if (metadata.some((name, index) => table.columns[index] !== name)) {
+        const fix = spec.version === DEV_1_1 ? layoutFix(file, spec.version) : "Fix: run "
+            + "`CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, then migrate again.";
         throw new MigrationError(`source ${file}: the inlined data table ${table.name} does not start with the `
-            + `columns ${metadata.join(", ")} that DuckLake ${spec.version} gives it. Fix: run `
-            + "`CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, then migrate again.");
+            + `columns ${metadata.join(", ")} that DuckLake ${spec.version} gives it. ${fix}`);
     }
     const userColumns = table.columns.slice(metadata.length);
     const types = inlinedColumnTypes(source, table.name, BigInt(data[1]), BigInt(data[2]), userColumns);

@@ -105,12 +105,12 @@ const BAD_SOURCES: BadSource[] = [
         problem: /not a DuckLake|DuckLake/i,
     },
     {
-        name: "an unknown version string",
+        name: "a version newer than the migration knows",
         make: (dir) => {
             writeCatalogWithVersion(path.join(dir, "future.sqlite"), "7.3");
             return path.join(dir, "future.sqlite");
         },
-        problem: /7\.3/,
+        problem: /"7\.3", newer than this migration knows \(it supports [^)]*1\.1[^)]*\)[\s\S]*update lakehouse-catalog/,
     },
     {
         name: "the dev version 0.3-dev1",
@@ -118,7 +118,7 @@ const BAD_SOURCES: BadSource[] = [
             buildCatalog(path.join(dir, "dev03.sqlite"), { version: "0.3-dev1" });
             return path.join(dir, "dev03.sqlite");
         },
-        problem: /0\.3-dev1[\s\S]*(upgrade|AUTOMATIC_MIGRATION|ATTACH)/i,
+        problem: /0\.3-dev1[\s\S]*DuckDB 1\.5\.2 or later[\s\S]*AUTOMATIC_MIGRATION TRUE/,
     },
     {
         name: "the dev version 0.4-dev1",
@@ -126,7 +126,7 @@ const BAD_SOURCES: BadSource[] = [
             buildCatalog(path.join(dir, "dev04.sqlite"), { version: "0.4-dev1" });
             return path.join(dir, "dev04.sqlite");
         },
-        problem: /0\.4-dev1[\s\S]*(upgrade|AUTOMATIC_MIGRATION|ATTACH)/i,
+        problem: /0\.4-dev1[\s\S]*DuckDB 1\.5\.2 or later[\s\S]*AUTOMATIC_MIGRATION TRUE/,
     },
     {
         name: `a required table missing (${LARGEST_TABLE})`,

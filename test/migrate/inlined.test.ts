@@ -41,7 +41,7 @@ describe("planInlinedDataTable: PG types per release line", () => {
         }
     }));
 
-    it("0.4, 1.0 and 1.1-dev1 get the DL-1.5 layout", () => {
+    it("0.4, 1.0, 1.1-dev1 and 1.1 get the DL-1.5 layout", () => {
         const expected = {
             boolean: "boolean", int8: "smallint", int16: "smallint", int32: "integer", int64: "bigint",
             uint8: "integer", uint16: "integer", uint32: "bigint", uint64: "character varying",
@@ -55,6 +55,7 @@ describe("planInlinedDataTable: PG types per release line", () => {
         expect(typesOf("0.4")).toEqual(expected);
         expect(typesOf("1.0")).toEqual(expected);
         expect(typesOf("1.1-dev1")).toEqual(expected);
+        expect(typesOf("1.1")).toEqual(expected);
     });
 
     it("0.3 gets the DL-1.4 layout of 2025-12-22 on", () => {
@@ -165,7 +166,7 @@ describe("refusals", () => {
     it("refuses an unknown spec version", () => {
         expect(refusalOf(() => plan("0.3-dev1", "int32"))).toBe(
             `inlined data table ${TABLE}: spec version "0.3-dev1" has no known PostgreSQL layout for inlined data `
-            + "(known: 0.1, 0.2, 0.3, 0.4, 1.0, 1.1-dev1). Fix: attach the source with DuckDB and AUTOMATIC_MIGRATION "
+            + "(known: 0.1, 0.2, 0.3, 0.4, 1.0, 1.1-dev1, 1.1). Fix: attach the source with DuckDB and AUTOMATIC_MIGRATION "
             + "TRUE to upgrade it to a released version, then migrate again.");
     });
 

@@ -30,9 +30,11 @@ import {
 const SCHEMA = "stage";
 /** A schema no run creates: loads that fail must leave it absent. */
 const EMPTY = "fresh";
-const UPGRADE_FIX = (file: string) => "Fix: attach the catalog once with DuckDB 1.5.2 or later, "
-    + `\`ATTACH 'ducklake:sqlite:${file}' AS lake (AUTOMATIC_MIGRATION TRUE)\`, so that DuckLake upgrades it to a `
-    + "released spec version, then migrate again.";
+const UPGRADE_FIX = (file: string, version: string, duckdb: string) => `Fix: attach the catalog once with ${duckdb}, `
+    + `\`ATTACH 'ducklake:sqlite:${file}' AS lake (AUTOMATIC_MIGRATION TRUE)\`, so that DuckLake upgrades ${version} `
+    + "to a released spec version, then migrate again.";
+const RESTORE_FIX = "Fix: restore the file from a backup; DuckLake does not rebuild the tables of a released spec version.";
+const SUPPORTED = "0.1, 0.2, 0.3, 0.4, 1.0, 1.1, 1.1-dev1";
 
 let db: TestDatabase;
 let dir: string;
@@ -122,8 +124,8 @@ describe("a bad source is refused before anything is written", () => {
         const source = file("missing-tables.sqlite");
         writeCatalogMissingTables(source);
         expect(await refused(["--sqlite", source, "--schema", SCHEMA], 1)).toBe(`source ${source} is at DuckLake spec `
-            + "1.0 but lacks its table ducklake_snapshot. The file is damaged or was not written by DuckLake. "
-            + `${UPGRADE_FIX(source)} Or restore it from a backup.`);
+            + "1.0 but lacks its table ducklake_snapshot. The file is damaged, was not written by DuckLake, or has "
+            + `another 1.0 layout. ${RESTORE_FIX}`);
     });
 
     it("a catalog with a required column missing", async () => {
@@ -133,8 +135,48 @@ describe("a bad source is refused before anything is written", () => {
         sqlite.exec("ALTER TABLE ducklake_data_file DROP COLUMN partial_max");
         sqlite.close();
         expect(await refused(["--sqlite", source, "--schema", SCHEMA], 1)).toBe(`source ${source} is at DuckLake spec `
-            + "1.0 but lacks column ducklake_data_file.partial_max. The file is damaged or was not written by DuckLake "
-            + `1.0. ${UPGRADE_FIX(source)}`);
+            + "1.0 but lacks column ducklake_data_file.partial_max. The file is damaged, was not written by DuckLake "
+            + `1.0, or has another 1.0 layout. ${RESTORE_FIX}`);
+    });
+
+    it("a 1.1 catalog with a 1.1 column missing", async () => {
+        const source = file("missing-column-11.sqlite");
+        buildCatalog(source, { version: "1.1" });
+        const sqlite = new DatabaseSync(source);
+        sqlite.exec("ALTER TABLE ducklake_schema DROP COLUMN parent_schema_id");
+        sqlite.close();
+        expect(await refused(["--sqlite", source, "--schema", SCHEMA], 1)).toBe(`source ${source} is at DuckLake spec `
+            + "1.1 but lacks column ducklake_schema.parent_schema_id. The file is damaged, was not written by DuckLake "
+            + `1.1, or has another 1.1 layout. ${RESTORE_FIX} If DuckLake wrote the file as it is, this migration's 1.1 `
+            + "layout (sql/ducklake/1.1.sql, taken from DuckLake's source without a DuckLake binary to check it "
+            + "against) is out of date: update lakehouse-catalog, or report the tables and columns named here.");
+    });
+
+    it("a 1.1-dev1 catalog of a later dev build (with the exactness flags), naming DuckDB 2.0", async () => {
+        const source = file("dev11-later.sqlite");
+        buildCatalog(source, { version: "1.1-dev1" });
+        const sqlite = new DatabaseSync(source);
+        sqlite.exec("ALTER TABLE ducklake_file_column_stats ADD COLUMN min_is_exact BOOLEAN");
+        sqlite.close();
+        expect(await refused(["--sqlite", source, "--schema", SCHEMA], 1)).toBe(`source ${source} is at DuckLake spec `
+            + "1.1-dev1 but has an unexpected column ducklake_file_column_stats.min_is_exact. The file is damaged, was "
+            + "not written by DuckLake 1.1-dev1, or has another 1.1-dev1 layout. "
+            + UPGRADE_FIX(source, "1.1-dev1", "DuckDB 2.0"));
+    });
+
+    it("a 1.1-dev1 catalog from before the inlined metadata columns got their prefix, naming DuckDB 2.0", async () => {
+        const source = file("dev11-early.sqlite");
+        buildCatalog(source, { version: "1.1-dev1", inlined: true });
+        const sqlite = new DatabaseSync(source);
+        const row = sqlite.prepare("SELECT table_name FROM ducklake_inlined_data_tables ORDER BY 1").get();
+        const inlined = String(row?.table_name);
+        for (const column of ["row_id", "begin_snapshot", "end_snapshot"]) {
+            sqlite.exec(`ALTER TABLE "${inlined}" RENAME COLUMN _ducklake_${column} TO ${column}`);
+        }
+        sqlite.close();
+        expect(await refused(["--sqlite", source, "--schema", SCHEMA], 1)).toBe(`source ${source}: the inlined data `
+            + `table ${inlined} does not start with the columns _ducklake_row_id, _ducklake_begin_snapshot, `
+            + "_ducklake_end_snapshot that DuckLake 1.1-dev1 gives it. " + UPGRADE_FIX(source, "1.1-dev1", "DuckDB 2.0"));
     });
 
     it.each(["0.3-dev1", "0.4-dev1"] as const)("the dev version %s, naming the upgrade", async (version) => {
@@ -142,15 +184,24 @@ describe("a bad source is refused before anything is written", () => {
         buildCatalog(source, { version });
         expect(await refused(["--sqlite", source, "--schema", SCHEMA], 1)).toBe(`source ${source} is at DuckLake spec `
             + `"${version}", a development layout that changed while it was in use, so it cannot be copied `
-            + `faithfully. ${UPGRADE_FIX(source)}`);
+            + `faithfully. ${UPGRADE_FIX(source, version, "DuckDB 1.5.2 or later")}`);
     });
 
-    it("an unknown version", async () => {
-        const source = file("future.sqlite");
-        writeCatalogWithVersion(source, "9.9");
+    it.each(["1.2", "7.3", "1.10"])("the newer version %s, naming the supported ones and the update", async (version) => {
+        const source = file(`future-${version}.sqlite`);
+        writeCatalogWithVersion(source, version);
         expect(await refused(["--sqlite", source, "--schema", SCHEMA], 1)).toBe(`source ${source} is at DuckLake spec `
-            + "\"9.9\", not a version this migration knows (it supports 0.1, 0.2, 0.3, 0.4, 1.0, 1.1-dev1). "
-            + UPGRADE_FIX(source));
+            + `"${version}", newer than this migration knows (it supports ${SUPPORTED}). No DuckDB can turn a catalog `
+            + "back into an older spec version. Fix: update lakehouse-catalog to a release that supports spec "
+            + `${version}, then migrate again.`);
+    });
+
+    it.each(["0.9", "1.1-dev2", "", "latest"])("the unknown version %j, naming the supported ones", async (version) => {
+        const source = file(`unknown-${Buffer.from(version).toString("hex")}.sqlite`);
+        writeCatalogWithVersion(source, version);
+        expect(await refused(["--sqlite", source, "--schema", SCHEMA], 1)).toBe(`source ${source} is at DuckLake spec `
+            + `${JSON.stringify(version)}, not a version this migration knows (it supports ${SUPPORTED}). Fix: check `
+            + "that this is the right file, or restore it from a backup taken at one of those versions.");
     });
 
     it("a truncated file", async () => {
