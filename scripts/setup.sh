@@ -30,3 +30,4 @@ fi
 npm ci --no-audit --no-fund >&2
 
 bash scripts/setup-duckdb.sh
+bash scripts/setup-python.sh
