@@ -2,8 +2,8 @@
 -- Secrets are read from the environment by the DuckDB CLI's getenv() (DuckDB >= 1.3 accepts expressions in
 -- CREATE SECRET): export PSQL_CATALOG_PASSWORD, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, then run
 -- `duckdb -init init.sql`.
+-- No INSTALL parquet: it is built into DuckDB, and INSTALL would still fetch it from the extension repository.
 INSTALL httpfs;
-INSTALL parquet;
 INSTALL postgres;
 INSTALL ducklake;
 

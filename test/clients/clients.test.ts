@@ -1,0 +1,187 @@
+/**
+ * The rendered client configuration, run by the real clients: DuckLake writes two catalogs (one encrypted) on SQLite
+ * with their data on a local S3 endpoint, the stack's migrate command moves them to PostgreSQL, and the DuckDB CLI
+ * (`duckdb -init init.sql`) and dbt-duckdb (`profiles.yml`) then read and write them with the secrets only in their
+ * environment, as the README tells users to run them.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ClientConfigSettings, renderClientConfig } from "../../components/clientConfig";
+import { runStackMigration } from "../migrate/support";
+import { duckdbHome, pythonTool, run, type S3Endpoint, startS3 } from "../support/clients";
+import { attachPostgresSql, attachSqliteSql, extensionPath, NEWEST_LINE, runDuckLake, sqlLiteral } from "../support/ducklake";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+
+const BUCKET = "lakehouse";
+const REGION = "us-east-1";
+const CATALOGS = [
+    { name: "stage", schema: "stage", s3Prefix: "stage", encrypted: false },
+    { name: "secure_stage", schema: "secure_stage", s3Prefix: "secure-stage", encrypted: true },
+];
+
+let db: TestDatabase;
+let s3: S3Endpoint;
+let home: string;
+let dir: string;
+let settings: ClientConfigSettings;
+
+/** The S3 secret as the DuckLake that wrote the user's SQLite catalogs had it. */
+function writerS3Secret(): string {
+    return `CREATE SECRET writer (TYPE s3, KEY_ID ${sqlLiteral(s3.accessKeyId)}, SECRET ${sqlLiteral(s3.secretAccessKey)}, `
+        + `ENDPOINT ${sqlLiteral(s3.endpoint)}, USE_SSL false, URL_STYLE 'path', REGION '${REGION}')`;
+}
+
+/** Exactly the environment the README tells a user to export, and nothing else that could carry a secret. */
+function clientEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+        PATH: process.env.PATH,
+        HOME: home,
+        LANG: "C.UTF-8",
+        PSQL_CATALOG_PASSWORD: db.env.PGPASSWORD!,
+        S3_ACCESS_KEY_ID: s3.accessKeyId,
+        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        ...extra,
+    };
+}
+
+/**
+ * `duckdb -init init.sql` with the statements on stdin, as CSV. `errors` is stderr without the CLI's notice that it
+ * read the init file.
+ */
+async function duckdbCli(initSql: string, sql: string, env: NodeJS.ProcessEnv) {
+    const result = await run(pythonTool("duckdb"), ["-init", initSql, "-csv", "-bail"], { env, stdin: sql });
+    // The notice is grey: ESC[90m ... ESC[0m, with a reset ESC[00m after it.
+    const errors = result.stderr.replace(/^\x1b\[90m-- Loading resources from .*\n(\x1b\[00m)?/, "");
+    // Each CREATE SECRET of init.sql prints a "Success" box before the CSV mode applies.
+    const rows = result.stdout.replace(/^(┌─+┐\n│ Success │\n│ boolean │\n├─+┤\n│ true +│\n└─+┘\n)*/, "");
+    return { ...result, errors, rows };
+}
+
+beforeAll(async () => {
+    db = await createTestDatabase("clients");
+    s3 = await startS3(BUCKET);
+    home = duckdbHome();
+    dir = mkdtempSync(path.join(tmpdir(), "clients-"));
+
+    // The user's lakehouse as DuckLake wrote it: SQLite catalogs, data files on S3, one catalog encrypted.
+    await runDuckLake(NEWEST_LINE, [
+        `LOAD ${sqlLiteral(extensionPath(NEWEST_LINE, "httpfs"))}`,
+        writerS3Secret(),
+        attachSqliteSql("stage", path.join(dir, "stage.sqlite"), `s3://${BUCKET}/stage/`),
+        attachSqliteSql("secure_stage", path.join(dir, "secure_stage.sqlite"), `s3://${BUCKET}/secure-stage/`,
+            ["ENCRYPTED"]),
+        // Rows in data files on S3, not inlined into the catalog: what the clients must reach through httpfs.
+        "CALL stage.set_option('data_inlining_row_limit', 0)",
+        "CALL secure_stage.set_option('data_inlining_row_limit', 0)",
+        "CREATE TABLE stage.events (id INTEGER, kind VARCHAR, happened_at TIMESTAMPTZ)",
+        "INSERT INTO stage.events VALUES (1, 'click', '2026-01-01 10:00:00+00'), (2, 'view', '2026-01-02 11:00:00+00'), "
+            + "(3, 'click', '2026-01-03 12:00:00+00')",
+        "CREATE TABLE secure_stage.people (id INTEGER, name VARCHAR)",
+        "INSERT INTO secure_stage.people VALUES (1, 'Zoë'), (2, 'O''Brien')",
+    ]);
+    for (const catalog of CATALOGS) {
+        const result = await runStackMigration(path.join(dir, `${catalog.name}.sqlite`), catalog.schema, db.env);
+        expect(result.code, result.stderr).toBe(0);
+    }
+
+    settings = {
+        postgresHost: db.env.PGHOST!,
+        postgresPort: Number(db.env.PGPORT),
+        postgresDatabase: db.database,
+        postgresUser: db.role,
+        s3Endpoint: s3.endpoint,
+        s3Bucket: BUCKET,
+        s3Region: REGION,
+        s3UseSsl: false,
+        s3UrlStyle: "path",
+        catalogs: CATALOGS,
+    };
+    const rendered = renderClientConfig(settings);
+    writeFileSync(path.join(dir, "init.sql"), rendered.initSql);
+    writeFileSync(path.join(dir, "profiles.yml"), rendered.profilesYml);
+});
+
+afterAll(async () => {
+    await s3?.stop();
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+});
+
+describe("the DuckDB CLI with the rendered init.sql", () => {
+    it("attaches every catalog, reads the rows DuckLake wrote, and writes through the PostgreSQL catalog", async () => {
+        const result = await duckdbCli(path.join(dir, "init.sql"), [
+            "SELECT database_name FROM duckdb_databases() WHERE type = 'ducklake' ORDER BY 1;",
+            "SELECT id, kind FROM stage.events ORDER BY id;",
+            "SELECT id, name FROM secure_stage.people ORDER BY id;",
+            "INSERT INTO stage.events VALUES (4, 'buy', '2026-01-04 13:00:00+00');",
+        ].join("\n"), clientEnv());
+        expect(result.errors).toBe("");
+        expect(result.code).toBe(0);
+        expect(result.rows.split("\n")).toEqual([
+            "database_name", "secure_stage", "stage",
+            "id,kind", "1,click", "2,view", "3,click",
+            "id,name", '1,"Zoë"', '2,"O\'Brien"',
+            "",
+        ]);
+
+        // The new row is in the catalog's PostgreSQL schema, and its data file on S3.
+        const read = await runDuckLake(NEWEST_LINE, [
+            `LOAD ${sqlLiteral(extensionPath(NEWEST_LINE, "httpfs"))}`,
+            writerS3Secret(),
+            attachPostgresSql("stage", db.env, "stage", `s3://${BUCKET}/stage/`),
+            "SELECT id, kind FROM stage.events WHERE id = 4",
+        ]);
+        expect(read.at(-1)?.rows).toEqual([[4, "buy"]]);
+        const files = await db.admin.query<{ path: string }>(
+            "SELECT path FROM stage.ducklake_data_file ORDER BY data_file_id");
+        expect(files.rows, s3.requests().join("\n")).toHaveLength(2);
+        expect(s3.requests()).toContainEqual(expect.stringMatching(
+            new RegExp(`^PUT /${BUCKET}/stage/main/events/${files.rows[1].path.replace(/^.*\//, "")} 200$`)));
+    });
+
+    it("fails to read the data files with a wrong S3 secret: the endpoint checks signatures, as MinIO does", async () => {
+        const result = await duckdbCli(path.join(dir, "init.sql"), "SELECT kind FROM stage.events;",
+            clientEnv({ S3_SECRET_ACCESS_KEY: "not-the-secret" }));
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toMatch(/SignatureDoesNotMatch/);
+    });
+});
+
+describe("dbt-duckdb with the rendered profiles.yml", () => {
+    it("runs dbt debug, then a model that reads one catalog and writes a table into another", async () => {
+        const project = path.join(dir, "transform");
+        mkdirSync(path.join(project, "models"), { recursive: true });
+        writeFileSync(path.join(project, "dbt_project.yml"), [
+            "name: transform",
+            "version: '1.0'",
+            "config-version: 2",
+            "profile: transform",
+            "flags:",
+            "  send_anonymous_usage_stats: false",
+            "",
+        ].join("\n"));
+        writeFileSync(path.join(project, "models", "clicks.sql"), [
+            "{{ config(materialized='table', database='secure_stage') }}",
+            "select id, happened_at from stage.main.events where kind = 'click'",
+            "",
+        ].join("\n"));
+        const env = clientEnv({ LOCAL_DIR: dir, ENGINE_DB: "engine.duckdb" });
+        const dbt = (command: string) => run(pythonTool("dbt"), [command, "--profiles-dir", dir, "--project-dir",
+            project, "--no-use-colors"], { env, cwd: project });
+
+        const debug = await dbt("debug");
+        expect(debug.stdout).toMatch(/All checks passed!/);
+        expect(debug.code, debug.stdout).toBe(0);
+        const runResult = await dbt("run");
+        expect(runResult.code, runResult.stdout).toBe(0);
+        expect(runResult.stdout).toMatch(/Completed successfully/);
+
+        const check = await duckdbCli(path.join(dir, "init.sql"),
+            "SELECT id FROM secure_stage.main.clicks ORDER BY id;", clientEnv());
+        expect(check.errors).toBe("");
+        expect(check.rows).toBe("id\n1\n3\n");
+    });
+});

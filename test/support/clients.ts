@@ -1,0 +1,143 @@
+/**
+ * The lakehouse's real clients and a local S3 endpoint, from the virtualenv `scripts/setup-python.sh` installs into
+ * `.tools/python` (pins in `tools/python/requirements.txt`): the DuckDB CLI 1.5.5, dbt-core with dbt-duckdb (whose
+ * Python duckdb is 1.5.5 too), and moto's S3 server standing in for MinIO.
+ *
+ * Both clients find DuckDB 1.5.5's extension binaries where a user's `INSTALL` puts them,
+ * `$HOME/.duckdb/extensions/v1.5.5/linux_amd64/`: `duckdbHome` builds such a home from `.tools/duckdb/v1.5.5/`,
+ * because the extension repository is out of reach and `init.sql` must stay what a user runs.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { extensionPath, NEWEST_LINE } from "./ducklake";
+
+const PYTHON_BIN = path.resolve(__dirname, "../../.tools/python/bin");
+
+/** A program of the clients' virtualenv; fails loudly, with the fix, when setup has not installed it. */
+export function pythonTool(name: "duckdb" | "dbt" | "moto_server"): string {
+    const file = path.join(PYTHON_BIN, name);
+    if (!existsSync(file)) {
+        throw new Error(`${name} is missing at ${file}; run scripts/setup.sh (scripts/setup-python.sh installs it `
+            + "from tools/python/requirements.txt).");
+    }
+    return file;
+}
+
+/** The extensions `init.sql` and the dbt profile use, under the file names DuckDB installs them as. */
+const CLIENT_EXTENSIONS = ["httpfs", "ducklake", "postgres_scanner"];
+
+/** A fresh `$HOME` whose DuckDB extension directory holds DuckDB 1.5.5's ducklake, httpfs and postgres binaries. */
+export function duckdbHome(): string {
+    const home = mkdtempSync(path.join(tmpdir(), "clients-home-"));
+    const dir = path.join(home, ".duckdb", "extensions", `v${NEWEST_LINE.duckdb}`, "linux_amd64");
+    mkdirSync(dir, { recursive: true });
+    for (const name of CLIENT_EXTENSIONS) {
+        symlinkSync(extensionPath(NEWEST_LINE, name), path.join(dir, `${name}.duckdb_extension`));
+    }
+    return home;
+}
+
+export interface ProcessResult {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs a program with its input on stdin; secrets travel only in `env`. */
+export function run(file: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd?: string;
+    stdin?: string }): Promise<ProcessResult> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+        child.stdin.end(options.stdin ?? "");
+    });
+}
+
+export interface S3Endpoint {
+    /** `host:port`, as the stack's `s3.endpoint` takes it. */
+    endpoint: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    /** Every request the server logged (method and path), to check what the clients did. */
+    requests(): string[];
+    stop(): Promise<void>;
+}
+
+/**
+ * Starts moto's S3 server on 127.0.0.1 (a port of its choosing) with `bucket`, and signature checking on, as MinIO
+ * has it: requests must be signed (SigV4) with the access key it returns. moto lets the first few requests through
+ * unsigned, exactly enough to create that key, its S3 policy and the bucket; every later request is checked.
+ */
+export async function startS3(bucket: string): Promise<S3Endpoint> {
+    const setupRequests = 4;
+    const child = spawn(pythonTool("moto_server"), ["-H", "127.0.0.1", "-p", "0"], {
+        env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: String(setupRequests) },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    child.stdout.on("data", (chunk: Buffer) => (log += chunk.toString("utf8")));
+    const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    const endpoint = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`moto_server did not start within 30 s: ${log}`)), 30_000);
+        child.stderr.on("data", (chunk: Buffer) => {
+            log += chunk.toString("utf8");
+            const match = /Running on http:\/\/(127\.0\.0\.1:\d+)/.exec(log);
+            if (match) {
+                clearTimeout(timer);
+                resolve(match[1]);
+            }
+        });
+        child.on("close", (code) => reject(new Error(`moto_server exited (${code}) before listening: ${log}`)));
+    });
+
+    // moto reads the service from the credential scope; the signature itself is not checked yet.
+    const unsigned = (service: string) =>
+        `AWS4-HMAC-SHA256 Credential=setup/20260101/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=0`;
+    const iam = async (params: Record<string, string>): Promise<string> => {
+        const response = await fetch(`http://${endpoint}/`, {
+            method: "POST",
+            headers: { Authorization: unsigned("iam"), "Content-Type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ ...params, Version: "2010-05-08" }),
+        });
+        const body = await response.text();
+        if (!response.ok) {
+            throw new Error(`moto IAM ${params.Action} failed (${response.status}): ${body}`);
+        }
+        return body;
+    };
+    await iam({ Action: "CreateUser", UserName: "lakehouse" });
+    const key = await iam({ Action: "CreateAccessKey", UserName: "lakehouse" });
+    await iam({
+        Action: "PutUserPolicy", UserName: "lakehouse", PolicyName: "lakehouse-s3",
+        PolicyDocument: JSON.stringify({ Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }),
+    });
+    const created = await fetch(`http://${endpoint}/${bucket}`, { method: "PUT", headers: { Authorization: unsigned("s3") } });
+    if (!created.ok) {
+        throw new Error(`moto CreateBucket ${bucket} failed (${created.status}): ${await created.text()}`);
+    }
+    const field = (name: string) => {
+        const match = new RegExp(`<${name}>([^<]+)</${name}>`).exec(key);
+        if (!match) {
+            throw new Error(`moto CreateAccessKey returned no ${name}: ${key}`);
+        }
+        return match[1];
+    };
+    return {
+        endpoint,
+        accessKeyId: field("AccessKeyId"),
+        secretAccessKey: field("SecretAccessKey"),
+        requests: () => [...log.matchAll(/"([A-Z]+ \S+) HTTP\/1\.1" (\d+)/g)].map((match) => `${match[1]} ${match[2]}`),
+        async stop() {
+            child.kill();
+            await exited;
+        },
+    };
+}
