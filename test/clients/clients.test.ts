@@ -4,7 +4,7 @@
  * (`duckdb -init init.sql`) and dbt-duckdb (`profiles.yml`) then read and write them with the secrets only in their
  * environment, as the README tells users to run them.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,6 +44,24 @@ function clientEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
         S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
         ...extra,
     };
+}
+
+/** The dbt environment the README gives: the secrets plus where the engine database lives. */
+function dbtEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return clientEnv({ LOCAL_DIR: dir, ENGINE_DB: "engine.duckdb", ...extra });
+}
+
+/** `dbt <command>` on the test's project with the rendered profiles.yml. */
+function dbt(command: string | string[], env: NodeJS.ProcessEnv) {
+    const project = path.join(dir, "transform");
+    return run(pythonTool("dbt"), [...[command].flat(), "--profiles-dir", dir, "--project-dir", project,
+        "--no-use-colors"], { env, cwd: project });
+}
+
+function filesUnder(root: string): string[] {
+    return readdirSync(root, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
 /**
@@ -101,6 +119,24 @@ beforeAll(async () => {
     const rendered = renderClientConfig(settings);
     writeFileSync(path.join(dir, "init.sql"), rendered.initSql);
     writeFileSync(path.join(dir, "profiles.yml"), rendered.profilesYml);
+
+    // A dbt project with one model that reads one catalog and writes a table into another.
+    const project = path.join(dir, "transform");
+    mkdirSync(path.join(project, "models"), { recursive: true });
+    writeFileSync(path.join(project, "dbt_project.yml"), [
+        "name: transform",
+        "version: '1.0'",
+        "config-version: 2",
+        "profile: transform",
+        "flags:",
+        "  send_anonymous_usage_stats: false",
+        "",
+    ].join("\n"));
+    writeFileSync(path.join(project, "models", "clicks.sql"), [
+        "{{ config(materialized='table', database='secure_stage') }}",
+        "select id, happened_at from stage.main.events where kind = 'click'",
+        "",
+    ].join("\n"));
 });
 
 afterAll(async () => {
@@ -152,30 +188,10 @@ describe("the DuckDB CLI with the rendered init.sql", () => {
 
 describe("dbt-duckdb with the rendered profiles.yml", () => {
     it("runs dbt debug, then a model that reads one catalog and writes a table into another", async () => {
-        const project = path.join(dir, "transform");
-        mkdirSync(path.join(project, "models"), { recursive: true });
-        writeFileSync(path.join(project, "dbt_project.yml"), [
-            "name: transform",
-            "version: '1.0'",
-            "config-version: 2",
-            "profile: transform",
-            "flags:",
-            "  send_anonymous_usage_stats: false",
-            "",
-        ].join("\n"));
-        writeFileSync(path.join(project, "models", "clicks.sql"), [
-            "{{ config(materialized='table', database='secure_stage') }}",
-            "select id, happened_at from stage.main.events where kind = 'click'",
-            "",
-        ].join("\n"));
-        const env = clientEnv({ LOCAL_DIR: dir, ENGINE_DB: "engine.duckdb" });
-        const dbt = (command: string) => run(pythonTool("dbt"), [command, "--profiles-dir", dir, "--project-dir",
-            project, "--no-use-colors"], { env, cwd: project });
-
-        const debug = await dbt("debug");
+        const debug = await dbt("debug", dbtEnv());
         expect(debug.stdout).toMatch(/All checks passed!/);
         expect(debug.code, debug.stdout).toBe(0);
-        const runResult = await dbt("run");
+        const runResult = await dbt("run", dbtEnv());
         expect(runResult.code, runResult.stdout).toBe(0);
         expect(runResult.stdout).toMatch(/Completed successfully/);
 
@@ -183,5 +199,48 @@ describe("dbt-duckdb with the rendered profiles.yml", () => {
             "SELECT id FROM secure_stage.main.clicks ORDER BY id;", clientEnv());
         expect(check.errors).toBe("");
         expect(check.rows).toBe("id\n1\n3\n");
+    });
+});
+
+describe("secrets", () => {
+    it("are in neither rendered file, nor in anything dbt wrote", () => {
+        const secrets = [db.env.PGPASSWORD!, s3.accessKeyId, s3.secretAccessKey];
+        const written = [path.join(dir, "init.sql"), path.join(dir, "profiles.yml"),
+            ...filesUnder(path.join(dir, "transform"))];
+        expect(written.length).toBeGreaterThan(2);
+        for (const file of written) {
+            const text = readFileSync(file, "latin1");
+            for (const secret of secrets) {
+                expect(text.includes(secret), `${file} holds a secret`).toBe(false);
+            }
+        }
+    });
+
+    // Each character class separately, then all at once; the role's real password changes for each.
+    const AWKWARD = ["it's", 'say "hi"', "$HOME $(id) `id` $$", "with  two spaces ", "ünï€ode 日本", 'a\'b"c $d e ü'];
+
+    it.each(AWKWARD)("a role password %j reaches PostgreSQL through both files", async (password) => {
+        await db.admin.query(`ALTER ROLE ${db.role} PASSWORD ${sqlLiteral(password)}`);
+        try {
+            const cli = await duckdbCli(path.join(dir, "init.sql"), "SELECT count(*) AS n FROM secure_stage.people;",
+                clientEnv({ PSQL_CATALOG_PASSWORD: password }));
+            expect(cli.errors).toBe("");
+            expect(cli.rows).toBe("n\n2\n");
+
+            const debug = await dbt("debug", dbtEnv({ PSQL_CATALOG_PASSWORD: password }));
+            expect(debug.code, debug.stdout).toBe(0);
+            expect(debug.stdout).toMatch(/Connection test: \[OK connection ok\]/);
+        } finally {
+            await db.admin.query(`ALTER ROLE ${db.role} PASSWORD ${sqlLiteral(db.env.PGPASSWORD!)}`);
+        }
+    });
+
+    it("fails on a wrong role password, so the cases above prove the password arrives", async () => {
+        const cli = await duckdbCli(path.join(dir, "init.sql"), "SELECT 1;",
+            clientEnv({ PSQL_CATALOG_PASSWORD: "wrong" }));
+        expect(cli.errors).toMatch(/password authentication failed/);
+        const debug = await dbt("debug", dbtEnv({ PSQL_CATALOG_PASSWORD: "wrong" }));
+        expect(debug.code).not.toBe(0);
+        expect(debug.stdout).toMatch(/password authentication failed/);
     });
 });
