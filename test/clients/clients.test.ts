@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClientConfigSettings, renderClientConfig } from "../../components/clientConfig";
 import { runStackMigration } from "../migrate/support";
-import { duckdbHome, pythonTool, run, type S3Endpoint, startS3 } from "../support/clients";
+import { duckdbHome, pythonTool, run, type S3Endpoint, signedWith, startS3, startSignatureProbe } from "../support/clients";
 import { attachPostgresSql, attachSqliteSql, extensionPath, NEWEST_LINE, runDuckLake, sqlLiteral } from "../support/ducklake";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
@@ -51,10 +51,10 @@ function dbtEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     return clientEnv({ LOCAL_DIR: dir, ENGINE_DB: "engine.duckdb", ...extra });
 }
 
-/** `dbt <command>` on the test's project with the rendered profiles.yml. */
-function dbt(command: string | string[], env: NodeJS.ProcessEnv) {
+/** `dbt <command>` on the test's project with the profiles.yml rendered into `profilesDir`. */
+function dbt(command: string | string[], env: NodeJS.ProcessEnv, profilesDir = dir) {
     const project = path.join(dir, "transform");
-    return run(pythonTool("dbt"), [...[command].flat(), "--profiles-dir", dir, "--project-dir", project,
+    return run(pythonTool("dbt"), [...[command].flat(), "--profiles-dir", profilesDir, "--project-dir", project,
         "--no-use-colors"], { env, cwd: project });
 }
 
@@ -242,5 +242,35 @@ describe("secrets", () => {
         const debug = await dbt("debug", dbtEnv({ PSQL_CATALOG_PASSWORD: "wrong" }));
         expect(debug.code).not.toBe(0);
         expect(debug.stdout).toMatch(/password authentication failed/);
+    });
+
+    // One client run per case takes seconds (each retries the refused request), so two cases: the quote, and all.
+    it.each([AWKWARD[0], AWKWARD.at(-1)!])("an S3 secret %j signs the clients' requests unchanged through both files", async (secret) => {
+        const probe = await startSignatureProbe();
+        try {
+            // The same files, pointing at an endpoint that keeps what it receives.
+            const probeDir = path.join(dir, "probe");
+            mkdirSync(probeDir, { recursive: true });
+            const rendered = renderClientConfig({ ...settings, s3Endpoint: probe.endpoint });
+            writeFileSync(path.join(probeDir, "init.sql"), rendered.initSql);
+            writeFileSync(path.join(probeDir, "profiles.yml"), rendered.profilesYml);
+            const env = { S3_SECRET_ACCESS_KEY: secret };
+            const read = `SELECT * FROM 's3://${BUCKET}/probe.parquet'`;
+
+            const cli = await duckdbCli(path.join(probeDir, "init.sql"), `${read};`, clientEnv(env));
+            expect(cli.errors).toMatch(/403/);
+            const shown = await dbt(["show", "--inline", read], dbtEnv(env), probeDir);
+            expect(shown.stdout).toMatch(/403/);
+            expect(shown.code).not.toBe(0);
+
+            expect(probe.requests.length).toBeGreaterThanOrEqual(2);
+            for (const request of probe.requests) {
+                expect(request.headers.authorization).toContain(`Credential=${s3.accessKeyId}/`);
+                expect(signedWith(request, secret), JSON.stringify(request)).toBe(true);
+                expect(signedWith(request, s3.secretAccessKey)).toBe(false);
+            }
+        } finally {
+            await probe.stop();
+        }
     });
 });

@@ -8,7 +8,10 @@
  * because the extension repository is out of reach and `init.sql` must stay what a user runs.
  */
 import { spawn } from "node:child_process";
+import { createHash, createHmac } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { extensionPath, NEWEST_LINE } from "./ducklake";
@@ -140,4 +143,73 @@ export async function startS3(bucket: string): Promise<S3Endpoint> {
             await exited;
         },
     };
+}
+
+/** One request a client sent, as `startSignatureProbe` received it. */
+export interface ProbedRequest {
+    method: string;
+    url: string;
+    headers: Record<string, string>;
+}
+
+export interface SignatureProbe {
+    endpoint: string;
+    requests: ProbedRequest[];
+    stop(): Promise<void>;
+}
+
+/**
+ * An S3 endpoint that refuses every request (403) and keeps it, so a test can check the SigV4 signature a client
+ * computed against a secret of its own choosing: the S3 servers at hand (moto, like MinIO's admin API) only take
+ * keys they generate, so a key with awkward characters can be proven only this way.
+ */
+export async function startSignatureProbe(): Promise<SignatureProbe> {
+    const requests: ProbedRequest[] = [];
+    const server = createServer((request, response) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(request.headers)) {
+            headers[name] = [value ?? ""].flat().join(",");
+        }
+        requests.push({ method: request.method ?? "", url: request.url ?? "", headers });
+        request.resume();
+        response.writeHead(403, { "Content-Type": "application/xml" });
+        response.end("<Error><Code>AccessDenied</Code><Message>signature probe</Message></Error>");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+        endpoint: `127.0.0.1:${port}`,
+        requests,
+        stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+}
+
+/**
+ * Whether a request carries the AWS Signature Version 4 that `secretAccessKey` gives, computed from the request
+ * as received (the canonical request of AWS's specification; S3 does not re-encode the path).
+ */
+export function signedWith(request: ProbedRequest, secretAccessKey: string): boolean {
+    const auth = /^AWS4-HMAC-SHA256 Credential=([^,]+), ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]+)$/
+        .exec(request.headers.authorization ?? "");
+    if (!auth) {
+        throw new Error(`not a SigV4 Authorization header: ${request.headers.authorization}`);
+    }
+    const [, credential, signedHeaders, signature] = auth;
+    const [, date, region, service] = credential.split("/");
+    const [pathPart, query = ""] = request.url.split("?");
+    const canonicalQuery = query === "" ? "" : query.split("&").map((pair) => (pair.includes("=") ? pair : `${pair}=`))
+        .sort().join("&");
+    const canonicalHeaders = signedHeaders.split(";")
+        .map((name) => `${name}:${(request.headers[name] ?? "").trim().replace(/\s+/g, " ")}\n`).join("");
+    const canonicalRequest = [request.method, pathPart, canonicalQuery, canonicalHeaders, signedHeaders,
+        request.headers["x-amz-content-sha256"]].join("\n");
+    const scope = `${date}/${region}/${service}/aws4_request`;
+    const stringToSign = ["AWS4-HMAC-SHA256", request.headers["x-amz-date"], scope,
+        createHash("sha256").update(canonicalRequest).digest("hex")].join("\n");
+    const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data, "utf8").digest();
+    let key = hmac(`AWS4${secretAccessKey}`, date);
+    for (const part of [region, service, "aws4_request"]) {
+        key = hmac(key, part);
+    }
+    return createHmac("sha256", key).update(stringToSign, "utf8").digest("hex") === signature;
 }
