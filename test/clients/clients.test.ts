@@ -217,7 +217,8 @@ describe("secrets", () => {
     });
 
     // Each character class separately, then all at once; the role's real password changes for each.
-    const AWKWARD = ["it's", 'say "hi"', "$HOME $(id) `id` $$", "with  two spaces ", "ünï€ode 日本", 'a\'b"c $d e ü'];
+    const AWKWARD = ["it's", 'say "hi"', "$HOME $(id) `id` $$", "with  two spaces ", "ünï€ode 日本",
+        'a\'b"c $d e ü {{ x }}'];
 
     it.each(AWKWARD)("a role password %j reaches PostgreSQL through both files", async (password) => {
         await db.admin.query(`ALTER ROLE ${db.role} PASSWORD ${sqlLiteral(password)}`);
