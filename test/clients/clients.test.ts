@@ -199,15 +199,26 @@ describe("dbt-duckdb with the rendered profiles.yml", () => {
             "SELECT id FROM secure_stage.main.clicks ORDER BY id;", clientEnv());
         expect(check.errors).toBe("");
         expect(check.rows).toBe("id\n1\n3\n");
+
+        // Every data file of the encrypted catalog, the one dbt wrote included, has its key; the other's have none.
+        const keys = await db.admin.query<{ schema: string; files: string; keyed: string }>(
+            "SELECT 'secure_stage' AS schema, count(*) AS files, count(encryption_key) AS keyed "
+            + "FROM secure_stage.ducklake_data_file UNION ALL "
+            + "SELECT 'stage', count(*), count(encryption_key) FROM stage.ducklake_data_file ORDER BY 1");
+        expect(keys.rows).toEqual([
+            { schema: "secure_stage", files: "2", keyed: "2" },
+            { schema: "stage", files: expect.any(String), keyed: "0" },
+        ]);
     });
 });
 
 describe("secrets", () => {
-    it("are in neither rendered file, nor in anything dbt wrote", () => {
+    it("are in neither rendered file, nor in anything the clients wrote", () => {
         const secrets = [db.env.PGPASSWORD!, s3.accessKeyId, s3.secretAccessKey];
-        const written = [path.join(dir, "init.sql"), path.join(dir, "profiles.yml"),
-            ...filesUnder(path.join(dir, "transform"))];
-        expect(written.length).toBeGreaterThan(2);
+        // The rendered files, dbt's logs and compiled SQL, the engine database both clients opened.
+        const written = filesUnder(dir);
+        expect(written).toEqual(expect.arrayContaining([path.join(dir, "init.sql"), path.join(dir, "profiles.yml"),
+            path.join(dir, "engine.duckdb"), path.join(dir, "transform", "logs", "dbt.log")]));
         for (const file of written) {
             const text = readFileSync(file, "latin1");
             for (const secret of secrets) {
