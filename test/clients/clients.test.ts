@@ -70,7 +70,7 @@ function filesUnder(root: string): string[] {
  */
 async function duckdbCli(initSql: string, sql: string, env: NodeJS.ProcessEnv) {
     const result = await run(pythonTool("duckdb"), ["-init", initSql, "-csv", "-bail"], { env, stdin: sql });
-    // The notice is grey: ESC[90m ... ESC[0m, with a reset ESC[00m after it.
+    // The notice is printed in grey (ESC[90m); the colour reset (ESC[00m) starts the next line.
     const errors = result.stderr.replace(/^\x1b\[90m-- Loading resources from .*\n(\x1b\[00m)?/, "");
     // Each CREATE SECRET of init.sql prints a "Success" box before the CSV mode applies.
     const rows = result.stdout.replace(/^(┌─+┐\n│ Success │\n│ boolean │\n├─+┤\n│ true +│\n└─+┘\n)*/, "");
