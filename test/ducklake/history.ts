@@ -317,8 +317,10 @@ export function writeSteps(line: DuckLakeLine): Step[] {
             name: "mirror the migrated table",
             statements: ["CREATE TABLE memory.main.inlined AS SELECT * FROM lake.main.inlined", ...read("inlined")],
         },
-        mirrored("insert an inlined row into a migrated table", "inlined",
-            "INSERT INTO $T SELECT id + 10, * EXCLUDE (id) FROM $T WHERE id = 1"),
+        // DuckLake 1.4.4 on PostgreSQL cannot insert an inlined BLOB that is not printable text, even into a
+        // catalog it created itself ("invalid hexadecimal digit"), so its copy of the row carries a printable one.
+        mirrored("insert an inlined row into a migrated table", "inlined", "INSERT INTO $T SELECT id + 10, * EXCLUDE (id)"
+            + `${line.spec === "0.3" ? " REPLACE ('printable'::BLOB AS b)" : ""} FROM $T WHERE id = 1`),
         mirrored("delete from a migrated table", "inlined", "DELETE FROM $T WHERE id = 3"),
         mirrored("update a migrated table", "inlined", "UPDATE $T SET v = 'again', ub = 7 WHERE id = 11"),
         mirrored("create a table", "after",

@@ -26,6 +26,10 @@ export interface StepResult {
 
 const CHILD_SCRIPT = path.join(__dirname, "stepsChild.ts");
 
-export function runSteps(line: DuckLakeLine, steps: readonly Step[]): Promise<StepResult[]> {
-    return runLineScript<StepResult[]>(line, CHILD_SCRIPT, { steps });
+/**
+ * Runs the steps in order in one process of `line`. With `isolate`, every step after a failed one starts with its
+ * catalogs attached afresh by repeating the first step (see stepsChild.ts).
+ */
+export function runSteps(line: DuckLakeLine, steps: readonly Step[], isolate = false): Promise<StepResult[]> {
+    return runLineScript<StepResult[]>(line, CHILD_SCRIPT, { steps, isolate });
 }
