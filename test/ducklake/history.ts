@@ -6,7 +6,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import path from "node:path";
-import { attachSqliteSql, type DuckLakeLine, extensionPath } from "../support/ducklake";
+import { attachSqliteSql, type DuckLakeLine, extensionPath, sqlLiteral } from "../support/ducklake";
 import type { Step } from "./steps";
 
 /** Small inserts stay in the catalog (inlined), larger ones become Parquet files. */
@@ -35,7 +35,10 @@ export function attachOptions(catalog: "lake" | "vault", inlining: boolean): str
     return [...(catalog === "vault" ? ["ENCRYPTED"] : []), ...(inlining ? INLINING : [])];
 }
 
-/** Inlined columns of types every line migrates (spec 0.2 refuses inlined HUGEINT and TIMESTAMP_NS). */
+/**
+ * Inlined columns of types the migration carries over at every spec version. It refuses inlined HUGEINT and
+ * TIMESTAMP_NS at spec 0.2 (that line's PostgreSQL layout loses digits), so the history has those from 0.3 on.
+ */
 const INLINED_COLUMNS = "d DECIMAL(18,4), b BLOB, j JSON, u UUID, tz TIMESTAMPTZ, ts TIMESTAMP, dt DATE, t TIME, "
     + "ttz TIMETZ, iv INTERVAL, v VARCHAR, f DOUBLE, r REAL, bo BOOLEAN, i8 TINYINT, big BIGINT, ub UBIGINT";
 const INLINED_ROWS = [
@@ -83,7 +86,10 @@ export function historySteps(line: DuckLakeLine, paths: HistoryPaths): Step[] {
     return [
         // Inlining is an attach option; a line that rejects it attaches without, and writes everything to Parquet.
         { name: "data inlining", statements: [attachSqliteSql("lake", paths.lake.sqlite, paths.lake.data, INLINING)] },
-        { name: "attach", statements: [attachSqliteSql("lake", paths.lake.sqlite, paths.lake.data).replace(/^ATTACH /, "ATTACH IF NOT EXISTS ")] },
+        {
+            name: "attach",
+            statements: [attachSqliteSql("lake", paths.lake.sqlite, paths.lake.data).replace(/^ATTACH /, "ATTACH IF NOT EXISTS ")],
+        },
         {
             name: "schemas, tables and views",
             statements: [
@@ -251,16 +257,16 @@ export function roundTripProbes(alias: string, sqliteFile: string): Step[] {
             + `ON s.schema_id = v.schema_id WHERE v.end_snapshot IS NULL AND s.end_snapshot IS NULL ORDER BY 1, 2`);
         const probe = (sql: string): Step => ({ name: sql, statements: [sql] });
         const steps = [
-            probe(`SELECT * FROM ducklake_snapshots(${sqlText(alias)}) ORDER BY snapshot_id`),
-            probe(`SELECT * FROM ducklake_table_info(${sqlText(alias)}) ORDER BY ALL`),
+            probe(`SELECT * FROM ducklake_snapshots(${sqlLiteral(alias)}) ORDER BY snapshot_id`),
+            probe(`SELECT * FROM ducklake_table_info(${sqlLiteral(alias)}) ORDER BY ALL`),
         ];
         for (const snapshot of snapshots) {
             for (const row of tablesAt.all(snapshot, snapshot, snapshot, snapshot)) {
                 const [schema, table] = [String(row.schema_name), String(row.table_name)];
                 steps.push(probe(`SELECT * FROM ${alias}.${ident(schema)}.${ident(table)} `
                     + `AT (VERSION => ${snapshot}) ORDER BY ALL`));
-                steps.push(probe(`SELECT * FROM ducklake_list_files(${sqlText(alias)}, ${sqlText(table)}, `
-                    + `schema => ${sqlText(schema)}, snapshot_version => ${snapshot}) ORDER BY ALL`));
+                steps.push(probe(`SELECT * FROM ducklake_list_files(${sqlLiteral(alias)}, ${sqlLiteral(table)}, `
+                    + `schema => ${sqlLiteral(schema)}, snapshot_version => ${snapshot}) ORDER BY ALL`));
             }
         }
         for (const row of viewsNow.all()) {
@@ -268,11 +274,11 @@ export function roundTripProbes(alias: string, sqliteFile: string): Step[] {
                 + "ORDER BY ALL"));
         }
         steps.push(probe("SELECT schema_name, table_name, comment FROM duckdb_tables() "
-            + `WHERE database_name = ${sqlText(alias)} ORDER BY ALL`));
+            + `WHERE database_name = ${sqlLiteral(alias)} ORDER BY ALL`));
         steps.push(probe("SELECT schema_name, table_name, column_name, data_type, comment FROM duckdb_columns() "
-            + `WHERE database_name = ${sqlText(alias)} ORDER BY ALL`));
+            + `WHERE database_name = ${sqlLiteral(alias)} ORDER BY ALL`));
         steps.push(probe("SELECT schema_name, view_name, comment, sql FROM duckdb_views() "
-            + `WHERE database_name = ${sqlText(alias)} ORDER BY ALL`));
+            + `WHERE database_name = ${sqlLiteral(alias)} ORDER BY ALL`));
         return steps;
     } finally {
         db.close();
@@ -283,8 +289,10 @@ function ident(name: string): string {
     return `"${name.replaceAll('"', '""')}"`;
 }
 
-function sqlText(text: string): string {
-    return `'${text.replaceAll("'", "''")}'`;
+
+/** A write and what it reads back: its last `reads` pairs of statements read a lake table, then its mirror. */
+export interface WriteStep extends Step {
+    reads: number;
 }
 
 /**
@@ -294,28 +302,31 @@ function sqlText(text: string): string {
  * deletes, updates, ALTER, compaction, flushing inlined rows (from spec 0.3 on; spec 0.2 has no such function) and
  * snapshot expiry with file cleanup.
  */
-export function writeSteps(line: DuckLakeLine): Step[] {
+export function writeSteps(line: DuckLakeLine): WriteStep[] {
     const read = (table: string) => [
         `SELECT * FROM lake.main.${table} ORDER BY ALL`,
         `SELECT * FROM memory.main.${table} ORDER BY ALL`,
     ];
     /** `sql` names its table `$T`; it runs on the lake table and on its mirror. */
-    const mirrored = (name: string, table: string, sql: string): Step => ({
+    const mirrored = (name: string, table: string, sql: string): WriteStep => ({
         name,
         statements: [
             sql.replaceAll("$T", `lake.main.${table}`),
             sql.replaceAll("$T", `memory.main.${table}`),
             ...read(table),
         ],
+        reads: 1,
     });
-    const maintenance = (name: string, ...calls: string[]): Step => ({
+    const maintenance = (name: string, ...calls: string[]): WriteStep => ({
         name,
         statements: [...calls, ...read("inlined"), ...read("after")],
+        reads: 2,
     });
     return [
         {
             name: "mirror the migrated table",
             statements: ["CREATE TABLE memory.main.inlined AS SELECT * FROM lake.main.inlined", ...read("inlined")],
+            reads: 1,
         },
         // DuckLake 1.4.4 on PostgreSQL cannot insert an inlined BLOB that is not printable text, even into a
         // catalog it created itself ("invalid hexadecimal digit"), so its copy of the row carries a printable one.
@@ -341,6 +352,6 @@ export function writeSteps(line: DuckLakeLine): Step[] {
         maintenance("compaction", "CALL ducklake_merge_adjacent_files('lake')"),
         maintenance("snapshot expiry", "CALL ducklake_expire_snapshots('lake', older_than => now())"),
         maintenance("file cleanup", "CALL ducklake_cleanup_old_files('lake', cleanup_all => true)"),
-        { name: "snapshots left", statements: ["SELECT count(*) FROM ducklake_snapshots('lake')"] },
+        { name: "snapshots left", statements: ["SELECT count(*) FROM ducklake_snapshots('lake')"], reads: 0 },
     ];
 }
