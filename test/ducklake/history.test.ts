@@ -16,7 +16,7 @@ import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { attachPostgresSql, attachSqliteSql, DUCKLAKE_LINES, type DuckLakeLine, NEWEST_LINE } from "../support/ducklake";
 import { runStackMigration, schemaState } from "../migrate/support";
 import {
-    attachOptions, encryptionSetup, historyPaths, historySteps, roundTripProbes, writeSteps,
+    attachOptions, encryptionSetup, historyPaths, historySteps, leftOut, roundTripProbes, writeSteps,
 } from "./history";
 import { runSteps, type Step, type StepResult } from "./steps";
 
@@ -111,6 +111,7 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
         }
         inlining = !("data inlining" in rejected);
         console.log(`DuckDB ${line.duckdb} accepted: ${written.filter((step) => !step.error).map((step) => step.name)
+            .join("; ")}; left out: ${Object.entries(leftOut(line)).map(([feature, why]) => `${feature} (${why})`)
             .join("; ")}`);
     });
 

@@ -35,10 +35,7 @@ export function attachOptions(catalog: "lake" | "vault", inlining: boolean): str
     return [...(catalog === "vault" ? ["ENCRYPTED"] : []), ...(inlining ? INLINING : [])];
 }
 
-/**
- * Inlined columns of types the migration carries over at every spec version. It refuses inlined HUGEINT and
- * TIMESTAMP_NS at spec 0.2 (that line's PostgreSQL layout loses digits), so the history has those from 0.3 on.
- */
+/** Inlined columns of types the migration carries over at every spec version (HUGEINT and TIMESTAMP_NS: `leftOut`). */
 const INLINED_COLUMNS = "d DECIMAL(18,4), b BLOB, j JSON, u UUID, tz TIMESTAMPTZ, ts TIMESTAMP, dt DATE, t TIME, "
     + "ttz TIMETZ, iv INTERVAL, v VARCHAR, f DOUBLE, r REAL, bo BOOLEAN, i8 TINYINT, big BIGINT, ub UBIGINT";
 const INLINED_ROWS = [
@@ -61,10 +58,25 @@ export function encryptionSetup(line: DuckLakeLine): string[] {
 }
 
 /**
- * The nested columns of the table whose rows all go to Parquet, as [column, value of row i]. Its empty inlined
- * table still carries the columns' types, and the migration refuses an inlined STRUCT (spec 0.4 and 1.0) and every
- * inlined nested type on spec 0.3 even when the table is empty, so those are left out where the line inlines.
+ * What the history leaves out for a line, and why. An inlined table carries its columns' types even when empty (all
+ * rows in Parquet), and the migration refuses an inlined STRUCT at spec 0.4 and 1.0 and every inlined nested type
+ * at 0.3, so those catalogs would be refused whole.
  */
+export function leftOut(line: DuckLakeLine): Record<string, string> {
+    switch (line.spec) {
+        case "0.2":
+            return {
+                "inlined HUGEINT and TIMESTAMP_NS": "DuckDB 1.3.2 inlines nothing into SQLite, writes a HUGEINT to Parquet "
+                    + "as DOUBLE and cannot read the extreme values back; inlined, the migration refuses both at spec 0.2",
+            };
+        case "0.3":
+            return { "nested columns in Parquet": "LIST, MAP and STRUCT in an inlined table: refused at spec 0.3" };
+        default:
+            return { "STRUCT column in Parquet": `STRUCT in an inlined table: refused at spec ${line.spec}` };
+    }
+}
+
+/** The nested columns of the table whose rows all go to Parquet, as [column, value of row i]; see `leftOut`. */
 function nestedColumns(line: DuckLakeLine): [string, string][] {
     const list: [string, string] = ["tags VARCHAR[]", "['t' || i, NULL]"];
     const map: [string, string] = ["attrs MAP(VARCHAR, INTEGER)", "MAP {'k' || i: i::INTEGER}"];
