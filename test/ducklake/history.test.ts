@@ -234,3 +234,39 @@ describe.each(DUCKLAKE_LINES.filter((line) => line !== NEWEST_LINE))(
                     + `${probes} probes equal`);
             });
     });
+
+describe(`DuckDB ${NEWEST_LINE.duckdb}: an inlined table whose schema version has no snapshot left`, () => {
+    it("migrates, its column types taken from when ducklake_schema_versions says that version began", async () => {
+        const paths = historyPaths(path.join(root, "expired-version")).lake;
+        mkdirSync(path.dirname(paths.sqlite));
+        const options = attachOptions("lake", true);
+        // Snapshot 1 creates the table (schema version 1) and 2 inlines a row into ducklake_inlined_data_1_1; the
+        // promotion gives `id` a second type, and expiring 1 and 2 leaves no snapshot of schema version 1.
+        const written = await runSteps(NEWEST_LINE, [{
+            name: "write",
+            statements: [
+                attachSqliteSql("lake", paths.sqlite, paths.data, options),
+                "CREATE TABLE lake.t (id INTEGER, label VARCHAR)",
+                "INSERT INTO lake.t VALUES (1, 'one')",
+                "ALTER TABLE lake.t ALTER COLUMN id SET DATA TYPE BIGINT",
+                "INSERT INTO lake.t VALUES (5000000000, 'big')",
+                "CALL ducklake_expire_snapshots('lake', versions => [1, 2])",
+                "SELECT count(*) FROM __ducklake_metadata_lake.ducklake_snapshot WHERE schema_version = 1",
+            ],
+        }]);
+        expect(errors(written)).toEqual({});
+        expect(written[0].results.at(-1)!.rows).toEqual([["0"]]);
+
+        const migrated = await runStackMigration(paths.sqlite, "expired_version", db.env);
+        expectMigrated(migrated.stdout, NEWEST_LINE.spec);
+        const read = await runSteps(NEWEST_LINE, [{
+            name: "read",
+            statements: [
+                attachPostgresSql("lake", db.env, "expired_version", paths.data, options),
+                "SELECT * FROM lake.t ORDER BY id",
+            ],
+        }]);
+        expect(errors(read)).toEqual({});
+        expect(read[0].results[1]).toEqual({ types: ["BIGINT", "VARCHAR"], rows: [["1", "one"], ["5000000000", "big"]] });
+    });
+});
