@@ -281,9 +281,7 @@ function inlinedColumnTypes(source: SourceCatalog, table: string, tableId: bigin
         "SELECT c.column_name, c.column_type, c.begin_snapshot, c.end_snapshot FROM ducklake_column c "
         + "WHERE c.table_id = ? AND c.parent_column IS NULL",
     ).all(tableId) as unknown as [string, string, bigint | null, bigint | null][];
-    const firstSnapshot = source.query("SELECT min(snapshot_id) FROM ducklake_snapshot WHERE schema_version = ?")
-        .get(schemaVersion) as unknown as [bigint | null] | undefined;
-    const at = firstSnapshot?.[0] ?? null;
+    const at = schemaVersionStart(source, schemaVersion);
     const types = new Map<string, string>();
     for (const name of names) {
         const candidates = rows.filter((row) => row[0] === name);
@@ -300,6 +298,26 @@ function inlinedColumnTypes(source: SourceCatalog, table: string, tableId: bigin
         types.set(name, type);
     }
     return types;
+}
+
+/**
+ * A snapshot at which `schemaVersion` was the catalog's schema version. Expiring snapshots may remove every snapshot
+ * of that version while its inlined table lives on; ducklake_schema_versions (spec 0.3 on) keeps when it began.
+ */
+function schemaVersionStart(source: SourceCatalog, schemaVersion: bigint): bigint | null {
+    const [surviving] = source.query("SELECT min(snapshot_id) FROM ducklake_snapshot WHERE schema_version = ?")
+        .get(schemaVersion) as unknown as [bigint | null];
+    if (surviving !== null) {
+        return surviving;
+    }
+    const recorded = source.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'ducklake_schema_versions'")
+        .get();
+    if (recorded === undefined) {
+        return null;
+    }
+    const [began] = source.query("SELECT min(begin_snapshot) FROM ducklake_schema_versions WHERE schema_version = ?")
+        .get(schemaVersion) as unknown as [bigint | null];
+    return began;
 }
 
 /** Inlined tables: bigint metadata columns first, then the planned user columns; no primary key. */
