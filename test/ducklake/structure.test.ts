@@ -52,7 +52,8 @@ const INLINED_COLUMNS: readonly [name: string, type: string, value: string][] = 
 
 /**
  * One catalog history touching every catalog table DuckLake fills lazily: several schemas, tables and a view, rows
- * in Parquet files and inlined, deletes of both, tags, a column added and renamed, a table dropped.
+ * in Parquet files and inlined, deletes of both, a partitioned table, table and column comments (tags), a column
+ * added and renamed, a table dropped.
  */
 function history(line: DuckLakeLine): string[] {
     const inlines = line.spec !== "0.2";
@@ -65,7 +66,10 @@ function history(line: DuckLakeLine): string[] {
         "DELETE FROM lake.files WHERE id < 10",
         "ALTER TABLE lake.files ADD COLUMN extra DOUBLE",
         "ALTER TABLE lake.files RENAME COLUMN name TO label",
+        "ALTER TABLE lake.files SET PARTITIONED BY (id)",
+        "INSERT INTO lake.files SELECT i, 'p', 0.5 FROM range(200, 220) t(i)",
         "COMMENT ON TABLE lake.files IS 'a table'",
+        "COMMENT ON COLUMN lake.files.label IS 'a column'",
         "CREATE VIEW lake.s2.v AS SELECT 1 AS one",
         "CREATE TABLE lake.s2.dropped (x INTEGER)",
         "DROP TABLE lake.s2.dropped",
@@ -149,7 +153,8 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
     const tag = line.duckdb.replaceAll(".", "_");
     const truth = `truth_${tag}`;
     const migrated = `migrated_${tag}`;
-    const data = () => path.join(dir, `data-${tag}`) + "/";
+    // Without the trailing slash: DuckLake adds it to the data_path it records, on both backends alike.
+    const data = () => path.join(dir, `data-${tag}`);
 
     beforeAll(async () => {
         await db.admin.query(`CREATE SCHEMA ${truth} AUTHORIZATION ${db.role}`);
@@ -173,12 +178,13 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
             "SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relname LIKE 'ducklake_inlined%' "
             + "ORDER BY 1", [truth]);
         // One data table per table and schema version from the table's creation on, rows or not (files: 2_2 to
-        // 2_4, the dropped table: 4_7, the all-types table: 5_9), and from 0.4 on a delete table for deletes of
-        // Parquet rows made while inlining is on.
-        const data = ["ducklake_inlined_data_2_2", "ducklake_inlined_data_2_3", "ducklake_inlined_data_2_4",
-            "ducklake_inlined_data_4_7", "ducklake_inlined_data_5_9", "ducklake_inlined_data_tables"];
+        // 2_5, the last for its partitioning; the dropped table: 5_9; the all-types table: 6_11), and from 0.4 on
+        // a delete table for deletes of Parquet rows made while inlining is on.
+        const tables = ["ducklake_inlined_data_2_2", "ducklake_inlined_data_2_3", "ducklake_inlined_data_2_4",
+            "ducklake_inlined_data_2_5", "ducklake_inlined_data_5_9", "ducklake_inlined_data_6_11",
+            "ducklake_inlined_data_tables"];
         expect(inlined.rows.map((row) => row.relname))
-            .toEqual(line.spec === "0.3" ? data : [...data, "ducklake_inlined_delete_2"]);
+            .toEqual(line.spec === "0.3" ? tables : [...tables, "ducklake_inlined_delete_2"]);
     });
 
     it("every catalog table holds as many rows as DuckLake's own", async () => {
@@ -198,8 +204,17 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
 
     it("the metadata rows are DuckLake's, values included", async () => {
         const query = (schema: string) => db.admin.query<{ key: string; value: string; scope: string | null }>(
-            `SELECT key, value, scope FROM ${schema}.ducklake_metadata ORDER BY key, scope`);
+            `SELECT key, value, scope, scope_id FROM ${schema}.ducklake_metadata ORDER BY key, scope`);
         const [expected, actual] = [await query(truth), await query(migrated)];
+        expect(expected.rows.find((row) => row.key === "data_path")?.value).toBe(data() + "/");
         expect(actual.rows).toEqual(expected.rows);
+    });
+
+    const inlinesByDefault = line.spec === "1.0" || line.spec === "0.4";
+    it(`inlines by default, without DATA_INLINING_ROW_LIMIT: ${inlinesByDefault ? "yes" : "no"}`, async () => {
+        const results = await runDuckLake(line, [attachSqliteSql("lake", path.join(dir, `default-${tag}.sqlite`), data()),
+            "CREATE TABLE lake.t (i INTEGER)", "INSERT INTO lake.t VALUES (1)",
+            "SELECT count(*) FROM __ducklake_metadata_lake.ducklake_data_file"]);
+        expect(results.at(-1)?.rows).toEqual([[inlinesByDefault ? "0" : "1"]]);
     });
 });
