@@ -719,16 +719,21 @@ const STRUCT_FIELDS_CAST_DIFFERENTLY: Record<string, string> = {
 
 /** The refusal for a DL-1.5 struct with a field whose text differs between the backends, or is not known. Fields
  * are checked at any depth, inside lists and maps too (where DuckLake writes them without casts), to stay on the
- * side of what was seen written. */
-function structFieldRefusal(fields: readonly InlinedField[]): string | undefined {
+ * side of what was seen written. At 1.0 (DuckDB 1.5.5's `CAST(… AS DATE)` form) DuckLake cannot read a date or
+ * timestamp field back from SQLite either, so the usual fix, a flush, fails there too; the message says so. */
+function structFieldRefusal(fields: readonly InlinedField[], specVersion: string): string | undefined {
     for (const field of fields) {
         const type = field.duckdbType.toLowerCase();
         const known = Object.hasOwn(RULES, type) || DECIMAL_TYPE.test(type);
         const cast = Object.hasOwn(STRUCT_FIELDS_CAST_DIFFERENTLY, type) ? STRUCT_FIELDS_CAST_DIFFERENTLY[type] : undefined;
         if (cast !== undefined) {
+            const unreadable = specVersion === "1.0" && type !== "blob"
+                ? "; DuckLake 1.0 cannot read such a field back from SQLite either (\"Failed to read inlined data\"), "
+                    + "so the flush below fails as well until DuckLake reads its own struct text"
+                : "";
             return `its field ${JSON.stringify(field.path)} (${field.duckdbType}) is written inside the struct text `
                 + `as a cast to ${cast} on SQLite but as a cast to VARCHAR on PostgreSQL, so the SQLite text is not `
-                + "what DuckLake would hold on PostgreSQL";
+                + `what DuckLake would hold on PostgreSQL${unreadable}`;
         }
         if (!known) {
             return `its field ${JSON.stringify(field.path)} has the type ${JSON.stringify(field.duckdbType)}, whose `
@@ -817,7 +822,7 @@ export function planInlinedDataTable(args: {
             throw cannotHold(rule.refuse);
         }
         const fieldProblem = duckdbType.toLowerCase() === "struct" && line === "DL-1.5"
-            ? structFieldRefusal(fields) : undefined;
+            ? structFieldRefusal(fields, specVersion) : undefined;
         if (fieldProblem !== undefined) {
             throw cannotHold(fieldProblem);
         }

@@ -212,9 +212,12 @@ function typeRefusal(spec: string, column: string, type: string, problem: string
         + `cannot hold this type faithfully: ${problem}. ${FLUSH}`;
 }
 
-function structFieldProblem(field: string, type: string, cast: string): string {
+function structFieldProblem(spec: string, field: string, type: string, cast: string): string {
     return `its field "${field}" (${type}) is written inside the struct text as a cast to ${cast} on SQLite but as a `
-        + "cast to VARCHAR on PostgreSQL, so the SQLite text is not what DuckLake would hold on PostgreSQL";
+        + "cast to VARCHAR on PostgreSQL, so the SQLite text is not what DuckLake would hold on PostgreSQL"
+        + (spec === "1.0" && type !== "blob" ? "; DuckLake 1.0 cannot read such a field back from SQLite either "
+            + "(\"Failed to read inlined data\"), so the flush below fails as well until DuckLake reads its own struct "
+            + "text" : "");
 }
 
 const LONG_NAME_PROBLEM = `inlined data table ducklake_inlined_data_1_1, column "${LONG_NAME}" (int32): the name is `
@@ -234,9 +237,9 @@ function refusedCases(line: DuckLakeLine): Refused[] {
     return [
         longName,
         { table: "struct_date", type: "STRUCT(d DATE)", values: ["{'d': '2024-01-02'}"], column: "c",
-            problem: typeRefusal(line.spec, "c", "struct", structFieldProblem("d", "date", "DATE")) },
+            problem: typeRefusal(line.spec, "c", "struct", structFieldProblem(line.spec, "d", "date", "DATE")) },
         { table: "struct_blob", type: "STRUCT(s STRUCT(b BLOB))", values: ["{'s': {'b': 'x'}}"], column: "c",
-            problem: typeRefusal(line.spec, "c", "struct", structFieldProblem("s.b", "blob", "BLOB")) },
+            problem: typeRefusal(line.spec, "c", "struct", structFieldProblem(line.spec, "s.b", "blob", "BLOB")) },
         { table: "time_ns", type: "TIME_NS", values: ["'03:04:05.123456789'"], column: "c",
             problem: typeRefusal(line.spec, "c", "time_ns",
                 "DuckLake's PostgreSQL backend creates it as TIME_NS, which is not a PostgreSQL type") },
@@ -281,6 +284,17 @@ describe.each(INLINING_LINES)("DuckDB $duckdb (spec $spec): refusals", (line) =>
             const pgText = pgRow.split(" ").slice(4).join(" ");
             expect(pgText).toMatch(/VARCHAR/);
             expect(sqliteRaw(file(c.table), "t")).toEqual([pgText.replace("VARCHAR", cast)]);
+        }
+    });
+
+    it.runIf(line.spec !== "0.3")(`the flush the message suggests for a struct's date field ${
+        line.spec === "1.0" ? "fails: DuckLake 1.0 cannot read its own inlined struct" : "works"}`, async () => {
+        const flush = runDuckLake(line, [attachSqliteSql("lake", file("struct_date"), data()),
+            "CALL ducklake_flush_inlined_data('lake')"]);
+        if (line.spec === "1.0") {
+            await expect(flush).rejects.toThrow(/Failed to read inlined data[\s\S]*CAST\('2024-01-02' AS DATE\)/);
+        } else {
+            await expect(flush).resolves.toHaveLength(2);
         }
     });
 

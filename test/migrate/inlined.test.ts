@@ -178,6 +178,13 @@ describe("refusals", () => {
         expect(refusalOf(struct([{ path: "s", duckdbType: "struct" }, { path: "s.d", duckdbType: "date" }]))).toBe(
             `inlined data table ${TABLE}, column "v" (struct): DuckLake 1.0 on PostgreSQL cannot hold this type `
             + "faithfully: its field \"s.d\" (date) is written inside the struct text as a cast to DATE on SQLite but "
+            + "as a cast to VARCHAR on PostgreSQL, so the SQLite text is not what DuckLake would hold on PostgreSQL; "
+            + "DuckLake 1.0 cannot read such a field back from SQLite either (\"Failed to read inlined data\"), so the "
+            + `flush below fails as well until DuckLake reads its own struct text. ${FLUSH}`);
+        expect(refusalOf(() => planInlinedDataTable({ table: TABLE, specVersion: "0.4",
+            columns: [{ name: "v", duckdbType: "struct", fields: [{ path: "b", duckdbType: "blob" }] }] }))).toBe(
+            `inlined data table ${TABLE}, column "v" (struct): DuckLake 0.4 on PostgreSQL cannot hold this type `
+            + "faithfully: its field \"b\" (blob) is written inside the struct text as a cast to BLOB on SQLite but "
             + "as a cast to VARCHAR on PostgreSQL, so the SQLite text is not what DuckLake would hold on PostgreSQL. "
             + FLUSH);
         expect(refusalOf(struct([{ path: "g", duckdbType: "geometry" }]))).toContain(
