@@ -778,9 +778,13 @@ function ruleFor(duckdbType: string, line: ReleaseLine): Rule {
 function flushFix(specVersion: string): string {
     const flush = "run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, so the rows "
         + "move to Parquet files, then migrate again";
-    // ducklake_flush_inlined_data does not exist on v1.3-ossivalis, the only line that writes 0.1 and 0.2.
+    // ducklake_flush_inlined_data does not exist on v1.3-ossivalis, the only line that writes 0.1 and 0.2. DuckDB
+    // 1.4 upgrades such a catalog to 0.3 on a plain ATTACH (it has no AUTOMATIC_MIGRATION option), while DuckDB 1.5
+    // fails to upgrade a 0.2 SQLite catalog (its migration needs an ALTER that SQLite lacks): the real-DuckLake
+    // upgrade test runs exactly this path.
     return RELEASE_LINE_BY_SPEC[specVersion] === "DL-1.3"
-        ? `attach the source with DuckDB 1.4 or later (AUTOMATIC_MIGRATION TRUE upgrades it to 0.3 or newer) and ${flush}`
+        ? `attach the source once with DuckDB 1.4 (a plain ATTACH upgrades it to spec 0.3; DuckDB 1.5 cannot upgrade `
+            + `it), then ${flush}`
         : flush;
 }
 

@@ -5,9 +5,9 @@ import { planInlinedDataTable, SqliteValue } from "../../migrate/inlined";
 const TABLE = "ducklake_inlined_data_3_7";
 const FLUSH = "Fix: run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, so the rows "
     + "move to Parquet files, then migrate again.";
-const FLUSH_AFTER_UPGRADE = "Fix: attach the source with DuckDB 1.4 or later (AUTOMATIC_MIGRATION TRUE upgrades it to "
-    + "0.3 or newer) and run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, so the "
-    + "rows move to Parquet files, then migrate again.";
+const FLUSH_AFTER_UPGRADE = "Fix: attach the source once with DuckDB 1.4 (a plain ATTACH upgrades it to spec 0.3; "
+    + "DuckDB 1.5 cannot upgrade it), then run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source "
+    + "with DuckDB, so the rows move to Parquet files, then migrate again.";
 
 function plan(specVersion: string, duckdbType: string, name = "v") {
     return planInlinedDataTable({ table: TABLE, specVersion, columns: [{ name, duckdbType }] })[0];
