@@ -4,7 +4,8 @@
  * passphrase's salt, the secrets (ciphertext, as `pulumi config set --secret` wrote them) and the port of the
  * private server. The committed file is never written, so a run leaves the checkout clean.
  *
- * Usage: node --import tsx scripts/local-stack-config.ts <committed> <working>
+ * Usage: node --import tsx scripts/local-stack-config.ts <committed> <working> [<port>]
+ * With a port, the server's port is set too (as an integer, the type Pulumi.yaml declares).
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { parseDocument, stringify } from "yaml";
@@ -26,7 +27,7 @@ function isSecure(value: unknown): boolean {
     return typeof value === "object" && value !== null && "secure" in value;
 }
 
-function main([committedFile, workingFile]: string[]): void {
+function main([committedFile, workingFile, port]: string[]): void {
     const committed = read(committedFile);
     const previous: StackFile = existsSync(workingFile) ? read(workingFile) : {};
     const config: Record<string, unknown> = { ...committed.config };
@@ -34,6 +35,12 @@ function main([committedFile, workingFile]: string[]): void {
         if (isSecure(value) || MACHINE_KEYS.has(key)) {
             config[key] = value;
         }
+    }
+    if (port !== undefined) {
+        if (!/^[1-9][0-9]{0,4}$/.test(port)) {
+            throw new Error(`the port must be a number; got ${JSON.stringify(port)}`);
+        }
+        config["lakehouse-catalog:postgresPort"] = Number(port);
     }
     for (const [key, value] of Object.entries(committed.config ?? {})) {
         if (isSecure(value)) {

@@ -48,7 +48,7 @@ LOCAL_POSTGRES_PASSWORD=$(cfg get lakehouse-catalog:postgresAdminPassword)
 export LOCAL_POSTGRES_PASSWORD
 port=$(bash scripts/local-postgres.sh start)
 unset LOCAL_POSTGRES_PASSWORD
-cfg set lakehouse-catalog:postgresPort "$port"
+tsx scripts/local-stack-config.ts Pulumi.local.yaml "$config" "$port"
 
 # The sample catalogs the config names (kept when they exist, so a second run finds the same ones).
 cfg get lakehouse-catalog:catalogs --json \

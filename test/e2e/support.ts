@@ -20,18 +20,32 @@ export function toolchainPath(): string {
     return [TOOLCHAIN_BIN, path.dirname(process.execPath), process.env.PATH ?? ""].join(path.delimiter);
 }
 
-/** Fails loudly, with the fix, when the CLI or its Node.js language host is missing: this tier never skips. */
+/**
+ * Fails loudly, with the fix, when the CLI, its Node.js language host or a provider the stack needs is missing:
+ * this tier never skips.
+ */
 export function requirePulumi(): string {
     const env = { ...process.env, PATH: toolchainPath() };
+    const fix = "run bash scripts/setup-pulumi.sh, which builds the toolchain into .tools/pulumi/bin";
     const version = spawnSync("pulumi", ["version"], { env, encoding: "utf8" });
     if (version.status !== 0) {
-        throw new Error("the end-to-end tests need the Pulumi CLI on PATH (or in .tools/pulumi/bin); run "
-            + `bash scripts/setup.sh, which builds it. (${version.error?.message ?? version.stderr.trim()})`);
+        throw new Error(`the end-to-end tests need the Pulumi CLI on PATH (or in .tools/pulumi/bin); ${fix}. `
+            + `(${version.error?.message ?? version.stderr.trim()})`);
     }
-    const host = spawnSync("sh", ["-c", "command -v pulumi-language-nodejs"], { env, encoding: "utf8" });
-    if (host.status !== 0) {
-        throw new Error("the end-to-end tests need pulumi-language-nodejs on PATH (or in .tools/pulumi/bin); run "
-            + "bash scripts/setup.sh, which builds it.");
+    const onPath = (binary: string) => spawnSync("sh", ["-c", `command -v ${binary}`], { env }).status === 0;
+    const plugins = spawnSync("pulumi", ["plugin", "ls", "--json"], { env, encoding: "utf8" });
+    const installed = plugins.status === 0
+        ? (JSON.parse(plugins.stdout || "[]") as { name: string; kind: string }[])
+        : [];
+    const missing = [
+        ...(onPath("pulumi-language-nodejs") ? [] : ["pulumi-language-nodejs"]),
+        ...["command", "postgresql"].filter((name) => !onPath(`pulumi-resource-${name}`)
+            && !installed.some((plugin) => plugin.kind === "resource" && plugin.name === name))
+            .map((name) => `pulumi-resource-${name}`),
+    ];
+    if (missing.length > 0) {
+        throw new Error(`the end-to-end tests need ${missing.join(", ")} (on PATH, in .tools/pulumi/bin or installed `
+            + `with \`pulumi plugin install resource NAME VERSION --file BINARY\`); ${fix}.`);
     }
     return version.stdout.trim();
 }
@@ -60,7 +74,6 @@ export class E2eStack {
             PULUMI_BACKEND_URL: `file://${this.backendDir}`,
             PULUMI_CONFIG_PASSPHRASE: this.passphrase,
             PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_HOME: process.env.PULUMI_HOME ?? path.join(dir, "home"),
             // The superuser's libpq variables of the test cluster must not leak into the program's commands.
             PGHOST: undefined, PGPORT: undefined, PGUSER: undefined, PGPASSWORD: undefined, PGDATABASE: undefined,
         };
