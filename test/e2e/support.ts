@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { PROJECT_DIR, type CommandResult } from "../migrate/support";
 
 /** The commands that read the stack's config file. */
@@ -133,13 +133,19 @@ export class E2eStack {
         rmSync(initDir, { recursive: true });
     }
 
-    /** Writes the plain settings into the config file (keeping the salt and secrets), and sets the secrets. */
+    /** Writes the plain settings into the config file, keeping its salt and every secret already set. */
     async configure(settings: StackSettings): Promise<void> {
-        const salt = /^encryptionsalt: .*$/m.exec(readFileSync(this.configFile, "utf8"))?.[0];
-        const config = Object.fromEntries(
-            Object.entries(settings.plain).map(([key, value]) => [`lakehouse-catalog:${key}`, value]),
-        );
-        writeFileSync(this.configFile, `${salt ?? ""}\n${stringify({ config })}`);
+        const current = (parse(readFileSync(this.configFile, "utf8")) ?? {}) as {
+            encryptionsalt?: string;
+            config?: Record<string, unknown>;
+        };
+        const secure = Object.entries(current.config ?? {})
+            .filter(([, value]) => typeof value === "object" && value !== null && "secure" in value);
+        const config = {
+            ...Object.fromEntries(secure),
+            ...Object.fromEntries(Object.entries(settings.plain).map(([key, value]) => [`lakehouse-catalog:${key}`, value])),
+        };
+        writeFileSync(this.configFile, stringify({ encryptionsalt: current.encryptionsalt, config }));
         for (const [key, value] of Object.entries(settings.secrets)) {
             await this.setSecret(key, value);
         }
@@ -148,10 +154,6 @@ export class E2eStack {
     /** `pulumi config set --secret`, the value on stdin (the CLI keeps all of stdin, so no newline). */
     async setSecret(key: string, value: string): Promise<void> {
         await this.ok(["config", "set", "--secret", `lakehouse-catalog:${key}`], value);
-    }
-
-    async setPlain(key: string, value: unknown): Promise<void> {
-        await this.ok(["config", "set", "--path", "--plaintext", `lakehouse-catalog:${key}`, String(value)]);
     }
 
     /** The stack's outputs, secrets shown. */
