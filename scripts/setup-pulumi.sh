@@ -51,7 +51,7 @@ flock 9
 if [ -x "$bin_dir/pulumi" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   echo "setup-pulumi: Pulumi CLI $version already built in .tools/pulumi/bin" >&2
 else
-  echo "setup-pulumi: building the Pulumi CLI $version from Go modules (first time: ~1.4 GB download, ~5 min on 2 cores)" >&2
+  echo "setup-pulumi: building the Pulumi CLI $version from Go modules (first time: ~8 min on 2 cores, ~3.3 GB in .tools)" >&2
   # Go's caches live in the project (or where LAKEHOUSE_GO_CACHE points, e.g. a folder shared by several clones).
   # -modcacherw keeps the module cache deletable with a plain rm -rf.
   go_cache="${LAKEHOUSE_GO_CACHE:-$PWD/.tools/go-cache}"

