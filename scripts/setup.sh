@@ -30,3 +30,10 @@ fi
 npm ci --no-audit --no-fund >&2
 
 bash scripts/setup-duckdb.sh
+
+# The Pulumi CLI, built from the Go module proxy when none is on PATH (scripts/setup-pulumi.sh). Off unless
+# SETUP_PULUMI=1 (scripts/up.sh sets it): the first build takes ~5 min and ~3.5 GB, and offline it still lacks the
+# Node.js language host and the provider plugins (tools/pulumi/README.md), so the tests and CI skip it.
+if [ "${SETUP_PULUMI:-0}" = 1 ]; then
+  bash scripts/setup-pulumi.sh
+fi
