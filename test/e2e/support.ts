@@ -1,5 +1,5 @@
 /**
- * The real Pulumi engine on a stack of this project: the CLI from PATH (scripts/setup.sh puts the one it builds
+ * The real Pulumi engine on a stack of this project: the CLI from PATH (or the one scripts/setup-pulumi.sh builds
  * into .tools/pulumi/bin), a file backend and the stack's config file in a temporary folder, and the project
  * directory as the program. Secrets reach the CLI only through stdin and the environment.
  */
@@ -15,9 +15,9 @@ const CONFIG_COMMANDS = new Set(["preview", "up", "refresh", "destroy", "config"
 
 const TOOLCHAIN_BIN = path.join(PROJECT_DIR, ".tools", "pulumi", "bin");
 
-/** PATH with the project's own Pulumi toolchain first, as scripts/up.sh sees it after setup. */
+/** PATH as scripts/up.sh sets it: a Pulumi CLI of the machine's own first, else the one setup built. */
 export function toolchainPath(): string {
-    return [TOOLCHAIN_BIN, path.dirname(process.execPath), process.env.PATH ?? ""].join(path.delimiter);
+    return [path.dirname(process.execPath), process.env.PATH ?? "", TOOLCHAIN_BIN].join(path.delimiter);
 }
 
 /**
