@@ -10,7 +10,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClientConfigSettings, renderClientConfig } from "../../components/clientConfig";
 import { runStackMigration } from "../migrate/support";
-import { duckdbHome, pythonTool, run, type S3Endpoint, signedWith, startS3, startSignatureProbe } from "../support/clients";
+import { duckdbHome, pythonTool, type S3Endpoint, signedWith, startS3, startSignatureProbe } from "../support/clients";
+import { runProcess } from "../support/process";
 import { attachPostgresSql, attachSqliteSql, extensionPath, NEWEST_LINE, runDuckLake, sqlLiteral } from "../support/ducklake";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
@@ -54,7 +55,7 @@ function dbtEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** `dbt <command>` on the test's project with the profiles.yml rendered into `profilesDir`. */
 function dbt(command: string | string[], env: NodeJS.ProcessEnv, profilesDir = dir) {
     const project = path.join(dir, "transform");
-    return run(pythonTool("dbt"), [...[command].flat(), "--profiles-dir", profilesDir, "--project-dir", project,
+    return runProcess(pythonTool("dbt"), [...[command].flat(), "--profiles-dir", profilesDir, "--project-dir", project,
         "--no-use-colors"], { env, cwd: project });
 }
 
@@ -69,7 +70,7 @@ function filesUnder(root: string): string[] {
  * read the init file.
  */
 async function duckdbCli(initSql: string, sql: string, env: NodeJS.ProcessEnv) {
-    const result = await run(pythonTool("duckdb"), ["-init", initSql, "-csv", "-bail"], { env, stdin: sql });
+    const result = await runProcess(pythonTool("duckdb"), ["-init", initSql, "-csv", "-bail"], { env, stdin: sql });
     // The notice is printed in grey (ESC[90m); the colour reset (ESC[00m) starts the next line.
     const errors = result.stderr.replace(/^\x1b\[90m-- Loading resources from .*\n(\x1b\[00m)?/, "");
     // Each CREATE SECRET of init.sql prints a "Success" box before the CSV mode applies.

@@ -57,44 +57,29 @@ export function encryptionSetup(line: DuckLakeLine): string[] {
     return line.spec === "0.2" ? [] : [`LOAD '${extensionPath(line, "httpfs")}'`];
 }
 
-/**
- * What the history leaves out for a line, and why. An inlined table carries its columns' types even when empty (all
- * rows in Parquet), and the migration refuses an inlined STRUCT at spec 0.4 and 1.0 and every inlined nested type
- * at 0.3, so those catalogs would be refused whole.
- */
+/** What the history leaves out for a line, and why. */
 export function leftOut(line: DuckLakeLine): Record<string, string> {
-    switch (line.spec) {
-        case "0.2":
-            return {
-                "inlined HUGEINT and TIMESTAMP_NS": "DuckDB 1.3.2 inlines nothing into SQLite, writes a HUGEINT to Parquet "
-                    + "as DOUBLE and cannot read the extreme values back; inlined, the migration refuses both at spec 0.2",
-            };
-        case "0.3":
-            return { "nested columns in Parquet": "LIST, MAP and STRUCT in an inlined table: refused at spec 0.3" };
-        default:
-            return { "STRUCT column in Parquet": `STRUCT in an inlined table: refused at spec ${line.spec}` };
-    }
+    return line.spec === "0.2"
+        ? {
+            "inlined HUGEINT and TIMESTAMP_NS": "DuckDB 1.3.2 inlines nothing into SQLite, writes a HUGEINT to Parquet "
+                + "as DOUBLE and cannot read the extreme values back; inlined, the migration refuses both at spec 0.2",
+        }
+        : {};
 }
 
-/** The nested columns of the table whose rows all go to Parquet, as [column, value of row i]; see `leftOut`. */
-function nestedColumns(line: DuckLakeLine): [string, string][] {
-    const list: [string, string] = ["tags VARCHAR[]", "['t' || i, NULL]"];
-    const map: [string, string] = ["attrs MAP(VARCHAR, INTEGER)", "MAP {'k' || i: i::INTEGER}"];
-    const struct: [string, string] = ["point STRUCT(x DOUBLE, y DOUBLE)", "{'x': i / 2, 'y': -i}"];
-    switch (line.spec) {
-        case "0.2":
-            return [list, map, struct];
-        case "0.3":
-            return [];
-        default:
-            return [list, map];
-    }
-}
+/**
+ * The nested columns of the table whose rows all go to Parquet, as [column, value of row i]. Its inlined table still
+ * carries their types, so the migration plans them at every spec version.
+ */
+const NESTED_COLUMNS: [string, string][] = [
+    ["tags VARCHAR[]", "['t' || i, NULL]"],
+    ["attrs MAP(VARCHAR, INTEGER)", "MAP {'k' || i: i::INTEGER}"],
+    ["point STRUCT(x DOUBLE, y DOUBLE)", "{'x': i / 2, 'y': -i}"],
+];
 
 /** The steps that write a line's history into `paths`, in order. */
 export function historySteps(line: DuckLakeLine, paths: HistoryPaths): Step[] {
     const spec02 = line.spec === "0.2";
-    const nested = nestedColumns(line);
     return [
         // Inlining is an attach option; a line that rejects it attaches without, and writes everything to Parquet.
         { name: "data inlining", statements: [attachSqliteSql("lake", paths.lake.sqlite, paths.lake.data, INLINING)] },
@@ -205,14 +190,14 @@ export function historySteps(line: DuckLakeLine, paths: HistoryPaths): Step[] {
                     + "340282366920938463463374607431768211455, TIMESTAMP_NS '2024-01-01 00:00:00.123456789')",
             ],
         }]),
-        ...(nested.length === 0 ? [] : [{
+        {
             name: "nested columns in Parquet",
             statements: [
-                `CREATE TABLE lake.main.nested (id INTEGER, ${nested.map(([column]) => column).join(", ")})`,
-                `INSERT INTO lake.main.nested SELECT i, ${nested.map(([, value]) => value).join(", ")} `
+                `CREATE TABLE lake.main.nested (id INTEGER, ${NESTED_COLUMNS.map(([column]) => column).join(", ")})`,
+                `INSERT INTO lake.main.nested SELECT i, ${NESTED_COLUMNS.map(([, value]) => value).join(", ")} `
                     + `FROM range(${INLINING_LIMIT * 2}) t(i)`,
             ],
-        }]),
+        },
         {
             name: "flush inlined data",
             statements: ["CALL ducklake_flush_inlined_data('lake', table_name => 'clients')"],

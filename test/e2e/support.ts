@@ -3,12 +3,13 @@
  * into .tools/pulumi/bin), a file backend and the stack's config file in a temporary folder, and the project
  * directory as the program. Secrets reach the CLI only through stdin and the environment.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse, stringify } from "yaml";
-import { PROJECT_DIR, type CommandResult } from "../migrate/support";
+import { PROJECT_DIR } from "../migrate/support";
+import { type CommandResult, runProcess } from "../support/process";
 
 /** The commands that read the stack's config file. */
 const CONFIG_COMMANDS = new Set(["preview", "up", "refresh", "destroy", "config"]);
@@ -81,20 +82,8 @@ export class E2eStack {
 
     /** Runs `pulumi <args>` in the project directory; stdin, when given, is the only way a secret goes in. */
     run(args: readonly string[], stdin?: string): Promise<CommandResult> {
-        return new Promise((resolve, reject) => {
-            const child = spawn("pulumi", [...args, "--non-interactive", "--color", "never"], {
-                cwd: PROJECT_DIR,
-                env: this.env,
-                stdio: ["pipe", "pipe", "pipe"],
-            });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-            child.on("error", reject);
-            child.on("close", (code) => resolve({ code, stdout, stderr }));
-            child.stdin.end(stdin ?? "");
-        });
+        return runProcess("pulumi", [...args, "--non-interactive", "--color", "never"],
+            { cwd: PROJECT_DIR, env: this.env, stdin });
     }
 
     /** The arguments for this stack: its name and, for the commands that read config, its config file. */

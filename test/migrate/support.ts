@@ -1,31 +1,19 @@
 /**
  * Helpers for the migration's integration tests: run the real command, and read a target schema's exact state.
  */
-import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type { Client } from "pg";
 import { dryRunCommand, migrateCommand, shellQuote } from "../../components/catalogMigration";
 import { runCli } from "../../migrate/cli";
+import { type CommandResult, runProcess } from "../support/process";
+
+export type { CommandResult };
 
 export const PROJECT_DIR = path.join(__dirname, "..", "..");
 
-export interface CommandResult {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
 /** Runs a shell command line from the project directory, as the stack's Command does. */
 export function runShell(command: string, env: NodeJS.ProcessEnv): Promise<CommandResult> {
-    return new Promise((resolve, reject) => {
-        const child = spawn("/bin/sh", ["-c", command], { cwd: PROJECT_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+    return runProcess("/bin/sh", ["-c", command], { cwd: PROJECT_DIR, env });
 }
 
 /** The exact command the stack runs (`--json` summary): the migration, or the dry run a preview runs. */

@@ -42,27 +42,6 @@ export function duckdbHome(): string {
     return home;
 }
 
-export interface ProcessResult {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-/** Runs a program with its input on stdin; secrets travel only in `env`. */
-export function run(file: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd?: string;
-    stdin?: string }): Promise<ProcessResult> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-        child.stdin.end(options.stdin ?? "");
-    });
-}
-
 export interface S3Endpoint {
     /** `host:port`, as the stack's `s3.endpoint` takes it. */
     endpoint: string;

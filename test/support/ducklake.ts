@@ -9,10 +9,10 @@
  * second line opened in a process silently gets the first one's library. `DuckLakeSession.open` refuses that;
  * `runDuckLake` runs a line in a child process of its own, for tests that need several lines.
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { runProcess } from "./process";
 
 export interface DuckLakeLine {
     /** The DuckDB release whose library and extension binaries are used. */
@@ -153,22 +153,12 @@ export function runDuckLake(line: DuckLakeLine, statements: readonly string[]): 
  * Runs `script` (a module that reads `{ line, ...request }` as JSON on stdin and prints its JSON answer) in a fresh
  * process, so that the process holds only this line's DuckDB.
  */
-export function runLineScript<T>(line: DuckLakeLine, script: string, request: object): Promise<T> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", "tsx", script],
-            { stdio: ["pipe", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-        child.on("error", reject);
-        child.on("close", (code) => {
-            if (code === 0) {
-                resolve(JSON.parse(stdout) as T);
-            } else {
-                reject(new Error(`DuckDB ${line.duckdb} failed (exit ${code}): ${stderr.trim()}`));
-            }
-        });
-        child.stdin.end(JSON.stringify({ line: line.duckdb, ...request }));
-    });
+export async function runLineScript<T>(line: DuckLakeLine, script: string, request: object): Promise<T> {
+    const result = await runProcess(process.execPath,
+        ["--disable-warning=ExperimentalWarning", "--import", "tsx", script],
+        { stdin: JSON.stringify({ line: line.duckdb, ...request }) });
+    if (result.code !== 0) {
+        throw new Error(`DuckDB ${line.duckdb} failed (exit ${result.code}): ${result.stderr.trim()}`);
+    }
+    return JSON.parse(result.stdout) as T;
 }
