@@ -12,7 +12,7 @@ export interface MigrationRun {
     status: string;
     seconds: number;
     rowsPerSecond: number;
-    /** VmHWM of the node process running migrate/cli.ts. */
+    /** VmHWM of the node process running scripts/migrate.cjs (the engine). */
     peakRssMb: number;
     /** Highest sum of VmRSS over npm, sh and node together. */
     peakTreeRssMb: number;

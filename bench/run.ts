@@ -121,7 +121,7 @@ async function runEngine(sqlite: string, database: BenchDatabase, sourceRows: nu
     const run = await runMeasured("sh", ["-c", command], {
         cwd: projectDir,
         env: { ...process.env, ...benchDatabaseEnvironment(database) },
-        measure: (commandLine) => commandLine.includes("migrate/cli.ts"),
+        measure: (commandLine) => commandLine.includes("scripts/migrate.cjs"),
         echoStderr: true,
     });
     if (run.exitCode !== 0) {

@@ -44,7 +44,7 @@ describe("npm run bench", () => {
 
         expect(result.engine.status).toBe("migrated");
         expect(result.engine.command).toMatch(
-            /^npm run --silent migrate -- --sqlite \S+\/catalog\.sqlite --schema bench_engine --json$/,
+            /^node --disable-warning=ExperimentalWarning --max-semi-space-size=4 scripts\/migrate\.cjs --sqlite \S+\/catalog\.sqlite --schema bench_engine --json$/,
         );
         expect(result.engine.seconds).toBeGreaterThan(0);
         expect(result.engine.rowsPerSecond).toBeCloseTo(result.rows / result.engine.seconds, 3);
