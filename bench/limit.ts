@@ -23,7 +23,7 @@ export async function runLimit(sqlite: string, version: string, schema: string, 
     const spec = loadCatalogSpec(version);
     const script = [
         `CREATE SCHEMA ${schema};`,
-        ...spec.tables.map((table) => renderStatement(table.createSql, schema)),
+        ...spec.tables.map((table) => `${renderStatement(table.createSql, schema).replace(/;?\s*$/, "")};`),
         ...spec.tables.map((table) => {
             const columns = table.columns.map((column) => column.name).join(", ");
             const program = `sqlite3 -csv ${sqlite} "SELECT ${columns} FROM ${table.name}"`;
