@@ -5,8 +5,7 @@
  * it was. A target that already holds the same catalog is left untouched, and anything else in it is refused.
  */
 import type { Client, DatabaseError } from "pg";
-import { loadCatalogSpec, quoteIdentifier, supportedVersions } from "./catalogSpec";
-import { pgCanonicalField } from "./canonical";
+import { quoteIdentifier } from "./catalogSpec";
 import { type Digest, DigestAccumulator } from "./digest";
 import { MigrationError, UsageError } from "./errors";
 import {
@@ -26,7 +25,7 @@ import {
 } from "./fingerprint";
 import { type CatalogPlan, type TablePlan, planCatalog } from "./plan";
 import { SourceCatalog, checkSourceFile } from "./source";
-import { type TargetInspection, connect, copyInto, inspectTarget, targetDigest } from "./target";
+import { type TargetInspection, connect, copyInto, inspectTarget, targetDigest, targetSnapshots } from "./target";
 
 export interface MigrateOptions {
     /** Path of the SQLite catalog file. */
@@ -94,8 +93,8 @@ class Run {
     /** The source files' identity before anything read them, and when it was taken. */
     private sourceBefore: SourceIdentity | undefined;
     private sourceBeforeAt = 0n;
-    /** The digest of ducklake_snapshot as read from the source by this run. */
-    private snapshotDigest: Digest | undefined;
+    /** The rows of ducklake_snapshot this run read from the source. */
+    private snapshotRows: number | undefined;
 
     constructor(private readonly options: MigrateOptions) {}
 
@@ -156,15 +155,11 @@ class Run {
             }
             const layout = await this.step("inspect the target", async () =>
                 targetLayout(client, schema, await inspectTarget(client, schema)));
-            if (!sameLayout(record.target, layout) || !supportedVersions().includes(record.ducklakeVersion)) {
+            if (!sameLayout(record.target, layout)) {
                 return undefined;
             }
-            const snapshotFields = loadCatalogSpec(record.ducklakeVersion).tables
-                .find((table) => table.name === "ducklake_snapshot")!.columns
-                .map((column) => pgCanonicalField(column.name, column.pgType));
-            const snapshots = await this.step("compare table ducklake_snapshot", () =>
-                targetDigest(client, schema, "ducklake_snapshot", snapshotFields));
-            if (snapshotsText(snapshots) !== record.target.snapshots) {
+            const snapshots = await this.step("count the snapshots", () => targetSnapshots(client, schema));
+            if (snapshots !== record.target.snapshots) {
                 return undefined;
             }
             Object.assign(this.rows, record.rows);
@@ -199,7 +194,7 @@ class Run {
      * run's transaction. Nothing is recorded (and an older record is cleared) when the file changed while it was
      * read or too recently for its timestamps to tell the next change; a comment someone else wrote is kept.
      */
-    private async recordFingerprint(client: Client, plan: CatalogPlan): Promise<void> {
+    private async recordFingerprint(client: Client, plan: CatalogPlan, source: SourceCatalog): Promise<void> {
         const { schema, sqlite } = this.options;
         const comment = await this.step("read the schema's comment", () => schemaComment(client, schema));
         if (comment === undefined || !comment.owner || !ownComment(comment.comment)) {
@@ -207,13 +202,13 @@ class Run {
         }
         const after = sourceIdentity(sqlite);
         let text: string | null = null;
-        if (this.snapshotDigest !== undefined && sameSource(this.sourceBefore!, after)
+        if (this.snapshotRows !== undefined && sameSource(this.sourceBefore!, after)
             && settled(after, this.sourceBeforeAt)) {
             const layout = await this.step("inspect the target", async () =>
                 targetLayout(client, schema, await inspectTarget(client, schema)));
             const record: FingerprintRecord = {
                 source: after,
-                target: { ...layout, snapshots: snapshotsText(this.snapshotDigest) },
+                target: { ...layout, snapshots: snapshotsText(this.snapshotRows, source.lastSnapshotId()) },
                 ducklakeVersion: plan.version,
                 rows: Object.fromEntries(plan.tables.map((table) => [table.name, this.rows[table.name] ?? 0])),
             };
@@ -242,7 +237,7 @@ class Run {
                 if (!dryRun) {
                     // A schema migrated before fingerprints existed, or whose record no longer matched: record the
                     // fingerprint now, so that the next dry run need not read the file.
-                    await this.recordFingerprint(client, plan);
+                    await this.recordFingerprint(client, plan, source);
                     await this.step("commit", () => client.query("COMMIT"));
                     committed = true;
                 }
@@ -254,7 +249,7 @@ class Run {
                 return this.result("dry-run", plan.version, tableNames(plan), "migrate");
             }
             await this.load(client, source, plan);
-            await this.recordFingerprint(client, plan);
+            await this.recordFingerprint(client, plan, source);
             await this.timed("commit", () => this.step("commit", () => client.query("COMMIT")));
             committed = true;
             return this.result("migrated", plan.version, tableNames(plan));
@@ -281,7 +276,7 @@ class Run {
                     copyInto(client, schema, table.name, columns, this.reading(table, source, digest)));
                 sourceDigests.set(table.name, digest.digest());
                 if (table.name === "ducklake_snapshot") {
-                    this.snapshotDigest = sourceDigests.get(table.name);
+                    this.snapshotRows = sourceDigests.get(table.name)!.rows;
                 }
             }
         });
@@ -333,7 +328,7 @@ class Run {
             }
             digests.set(table.name, digest.digest());
             if (table.name === "ducklake_snapshot") {
-                this.snapshotDigest = digests.get(table.name);
+                this.snapshotRows = digests.get(table.name)!.rows;
             }
         }
         return digests;
