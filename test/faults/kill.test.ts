@@ -112,7 +112,7 @@ function whileRunning<T>(run: MigrateRun, probe: () => Promise<T | undefined | f
 }
 
 describe("SIGKILL of the migrate process", () => {
-    it("while it checks the source, before it has connected to PostgreSQL", async () => {
+    it("while it checks the source, with no session open on PostgreSQL", async () => {
         const source = fs.realpathSync(catalog);
         const pause = pauseAt("source-check");
         await killAt("kill_reading", async (run, pid) => {
