@@ -1,3 +1,5 @@
+import type { LimitRun } from "./limit";
+
 /** Seconds the engine spent in each phase, as it reports them in its `--json` output. */
 export interface Phases {
     read: number;
@@ -12,7 +14,7 @@ export interface MigrationRun {
     status: string;
     seconds: number;
     rowsPerSecond: number;
-    /** VmHWM of the node process running migrate/cli.ts. */
+    /** VmHWM of the node process running scripts/migrate.cjs (the engine). */
     peakRssMb: number;
     /** Highest sum of VmRSS over npm, sh and node together. */
     peakTreeRssMb: number;
@@ -45,6 +47,32 @@ export interface StackEvaluation {
     error?: string;
 }
 
+export interface NoopStep {
+    seconds: number;
+    status: string;
+    /** "fingerprint" when the recorded fingerprint decided, "content" when every row was compared. */
+    checkedBy: string;
+}
+
+/** The dry run and the re-run against the catalog the engine just migrated, wall seconds with start-up. */
+export interface NoopRun {
+    dryRun: NoopStep;
+    rerun: NoopStep;
+    /** The dry run after the file was touched (content unchanged), so that it compares every row. */
+    dryRunCompared: NoopStep;
+}
+
+export interface ShapeRun {
+    shape: string;
+    rows: number;
+    catalog: BenchResult["catalog"];
+    engine: MigrationRun;
+    limit: LimitRun;
+    /** Engine rows/s divided by the plain-COPY limit's rows/s, both measured in this run; null if the limit failed. */
+    limitRatio: number | null;
+    noop: NoopRun;
+}
+
 export interface BenchResult {
     rows: number;
     /** Other work on the machine skews every number here; the 1-minute load average says how much there was. */
@@ -54,6 +82,10 @@ export interface BenchResult {
     runbook: RunbookRun | { skipped: string };
     /** Engine rows/s divided by runbook rows/s; null without a runbook run. */
     ratio: number | null;
+    /** `migrate --help` through the stack's program, best and median of five. */
+    startupSeconds: { best: number; median: number };
+    /** Every shape measured; the first is also reported as `engine` and `catalog` above. */
+    shapes: ShapeRun[];
     stack: StackEvaluation[];
     keptDatabase: string | null;
 }
@@ -118,12 +150,33 @@ export function formatReport(result: BenchResult): string {
         ]);
     }
 
+    const shapeLines: string[][] = [
+        ["shape", "rows", "seconds", "rows/s", "limit rows/s", "ratio", "peak RSS MB", "dry run s", "re-run s",
+            "compared dry run s"],
+        ...result.shapes.map((run) => [
+            run.shape,
+            integer(run.rows),
+            fixed(run.engine.seconds),
+            integer(run.engine.rowsPerSecond),
+            run.limit.exitCode === 0 ? integer(run.limit.rowsPerSecond) : "failed",
+            run.limitRatio === null ? "-" : `${fixed(run.limitRatio, 2)}x`,
+            fixed(run.engine.peakRssMb, 1),
+            `${fixed(run.noop.dryRun.seconds)} (${run.noop.dryRun.checkedBy})`,
+            `${fixed(run.noop.rerun.seconds)} (${run.noop.rerun.checkedBy})`,
+            `${fixed(run.noop.dryRunCompared.seconds)} (${run.noop.dryRunCompared.checkedBy})`,
+        ]),
+    ];
     const out = [
         `catalog: ${integer(result.rows)} rows, spec ${result.catalog.specVersion}, generated in ` +
             `${fixed(result.catalog.generateSeconds)} s`,
         `machine: ${result.machine.cpus} CPUs, 1-minute load average ${fixed(result.machine.loadAverageAtStart)} at ` +
             `the start, ${fixed(result.machine.loadAverageAtEnd)} at the end (above ${result.machine.cpus}, other ` +
             "work competed with the bench)",
+        `start-up of the migrate command (--help): best ${fixed(result.startupSeconds.best, 3)} s, median ` +
+            `${fixed(result.startupSeconds.median, 3)} s`,
+        "",
+        ...table(shapeLines),
+        ...result.shapes.flatMap((run) => (run.limit.error === undefined ? [] : [`  limit of ${run.shape} failed: ${run.limit.error}`])),
         "",
         ...table(lines),
         "",

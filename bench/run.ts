@@ -1,10 +1,11 @@
 /**
- * The migration benchmark (issue 6): generates a catalog of realistic proportions, migrates it with the real
- * `migrate` command into a fresh database owned by a non-superuser role, runs the original runbook (pgloader +
- * fix.sql) on the same catalog when pgloader is installed, times the Pulumi program under mocks, and prints a table
- * (or `--json`).
+ * The migration benchmark: per catalog shape (bench/shapes.ts), generates a catalog, loads it the plain way
+ * (bench/limit.ts, the speed limit) and migrates it with the stack's command into a fresh database owned by a
+ * non-superuser role, then times the dry run and the re-run against the unchanged catalog. It also times the
+ * command's start-up, runs the original runbook (pgloader + fix.sql) on the first shape when pgloader is
+ * installed, times the Pulumi program under mocks, and prints a table (or `--json`).
  *
- * Usage: bash scripts/with-postgres.sh npm run --silent bench -- --rows-millions N [--keep] [--json]
+ * Usage: bash scripts/with-postgres.sh npm run --silent bench -- --rows-millions N [--shapes a,b] [--keep] [--json]
  * The PG* environment must be an administrator (it creates a role and a database per run).
  * Exit codes: 0 = measured; 1 = the migration (or the bench itself) failed; 2 = usage.
  */
@@ -15,8 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
-import { migrateCommand } from "../components/catalogMigration";
-import { buildScaleCatalog } from "../test/fixtures";
+import { MIGRATE_PROGRAM, dryRunCommand, migrateCommand } from "../components/catalogMigration";
 import {
     adminEnvironment,
     BenchDatabase,
@@ -26,9 +26,20 @@ import {
     createBenchDatabase,
     dropBenchDatabase,
 } from "./database";
+import { runLimit } from "./limit";
 import { runMeasured } from "./process";
-import { BenchResult, formatReport, MigrationRun, readPhases, RunbookRun, StackEvaluation } from "./report";
+import {
+    BenchResult,
+    formatReport,
+    MigrationRun,
+    NoopRun,
+    readPhases,
+    RunbookRun,
+    ShapeRun,
+    StackEvaluation,
+} from "./report";
 import { runRunbook } from "./runbook";
+import { SHAPES, type Shape, buildShapedCatalog } from "./shapes";
 
 const projectDir = path.join(__dirname, "..");
 const engineSchema = "bench_engine";
@@ -40,11 +51,12 @@ const megabyte = 1024 * 1024;
 export interface BenchOptions {
     rows: number;
     keep: boolean;
+    shapes: Shape[];
 }
 
 class UsageError extends Error {}
 
-const usage = "usage: npm run --silent bench -- --rows-millions <N> [--keep] [--json]";
+const usage = `usage: npm run --silent bench -- --rows-millions <N> [--shapes ${SHAPES.join(",")}] [--keep] [--json]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions & { json: boolean } {
     let parsed;
@@ -53,6 +65,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { json: boolean }
             args: argv,
             options: {
                 "rows-millions": { type: "string" },
+                shapes: { type: "string", default: SHAPES.join(",") },
                 keep: { type: "boolean", default: false },
                 json: { type: "boolean", default: false },
             },
@@ -69,7 +82,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { json: boolean }
                 `got ${parsed.values["rows-millions"] ?? "nothing"}\n${usage}`,
         );
     }
-    return { rows: Math.round(millions * 1e6), keep: parsed.values.keep, json: parsed.values.json };
+    const shapes = parsed.values.shapes.split(",");
+    const unknown = shapes.filter((shape) => !(SHAPES as readonly string[]).includes(shape));
+    if (unknown.length > 0 || shapes.length === 0) {
+        throw new UsageError(`--shapes takes a comma-separated list of ${SHAPES.join(", ")}; got ${unknown.join(", ")}\n${usage}`);
+    }
+    return { rows: Math.round(millions * 1e6), keep: parsed.values.keep, json: parsed.values.json, shapes: shapes as Shape[] };
 }
 
 async function runBench(options: BenchOptions): Promise<BenchResult> {
@@ -78,28 +96,50 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
     const runId = `bench_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
     const workDir = path.join(projectDir, "bench-output", runId);
     fs.mkdirSync(workDir, { recursive: true });
-    const sqlite = path.join(workDir, "catalog.sqlite");
-
-    const generateStarted = process.hrtime.bigint();
-    buildScaleCatalog(sqlite, { rows: options.rows });
-    const generateSeconds = Number(process.hrtime.bigint() - generateStarted) / 1e9;
-    const source = readSource(sqlite);
-    const sourceRows = sum(Object.values(source.tables));
 
     const admin = await connectAdmin();
     let database: BenchDatabase | undefined;
     try {
         database = await createBenchDatabase(admin, runId);
-        const engine = await runEngine(sqlite, database, sourceRows);
-        const runbook = hasPgloader() ? await runBaseline(sqlite, database, sourceRows) : { skipped: "pgloader is not installed" };
+        const startupSeconds = timeStartup();
+        const shapes: ShapeRun[] = [];
+        let runbook: RunbookRun | { skipped: string } = { skipped: "pgloader is not installed" };
+        for (const [index, shape] of options.shapes.entries()) {
+            const sqlite = path.join(workDir, `${shape}.sqlite`);
+            const generateStarted = process.hrtime.bigint();
+            buildShapedCatalog(sqlite, shape, options.rows);
+            const generateSeconds = Number(process.hrtime.bigint() - generateStarted) / 1e9;
+            const source = readSource(sqlite);
+            const rows = sum(Object.values(source.tables));
+            const suffix = index === 0 ? "" : `_${shape.replace(/-/g, "_")}`;
+            await checkpoint();
+            const limit = await runLimit(sqlite, source.version, `bench_limit${suffix}`, database, rows, workDir);
+            const engine = await runEngine(sqlite, `${engineSchema}${suffix}`, database, rows);
+            const noop = await runNoop(sqlite, `${engineSchema}${suffix}`, database);
+            if (index === 0 && hasPgloader()) {
+                runbook = await runBaseline(sqlite, database, rows);
+            }
+            shapes.push({
+                shape,
+                rows,
+                catalog: { specVersion: source.version, generateSeconds, tables: source.tables, keptAt: options.keep ? sqlite : null },
+                engine,
+                limit,
+                limitRatio: limit.exitCode === 0 ? engine.rowsPerSecond / limit.rowsPerSecond : null,
+                noop,
+            });
+        }
         const stack = stackSizes.map(evaluateStack);
+        const [first] = shapes;
         return {
-            rows: sourceRows,
+            rows: first.rows,
             machine: { cpus: os.cpus().length, loadAverageAtStart, loadAverageAtEnd: os.loadavg()[0] },
-            catalog: { specVersion: source.version, generateSeconds, tables: source.tables, keptAt: options.keep ? sqlite : null },
-            engine,
+            catalog: first.catalog,
+            engine: first.engine,
             runbook,
-            ratio: "rowsPerSecond" in runbook ? engine.rowsPerSecond / runbook.rowsPerSecond : null,
+            ratio: "rowsPerSecond" in runbook ? first.engine.rowsPerSecond / runbook.rowsPerSecond : null,
+            startupSeconds,
+            shapes,
             stack,
             keptDatabase: options.keep ? runId : null,
         };
@@ -114,14 +154,49 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
 }
 
-async function runEngine(sqlite: string, database: BenchDatabase, sourceRows: number): Promise<MigrationRun> {
+/** Wall seconds of `migrate --help` through the stack's program: node, the build check and every engine module. */
+function timeStartup(): { best: number; median: number } {
+    const seconds = [0, 1, 2, 3, 4].map(() => {
+        const started = process.hrtime.bigint();
+        const child = spawnSync("sh", ["-c", `${MIGRATE_PROGRAM} --help`], { cwd: projectDir, stdio: "ignore" });
+        if (child.status !== 0) {
+            throw new Error(`\`${MIGRATE_PROGRAM} --help\` exited ${child.status}`);
+        }
+        return Number(process.hrtime.bigint() - started) / 1e9;
+    }).sort((a, b) => a - b);
+    return { best: seconds[0], median: seconds[2] };
+}
+
+/** The dry run (as every preview runs it) and the re-run against the catalog the engine just migrated. */
+async function runNoop(sqlite: string, schema: string, database: BenchDatabase): Promise<NoopRun> {
+    const env = { ...process.env, ...benchDatabaseEnvironment(database) };
+    const timed = (command: string) => {
+        const started = process.hrtime.bigint();
+        const child = spawnSync("sh", ["-c", command], { cwd: projectDir, env, encoding: "utf8" });
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        if (child.status !== 0) {
+            throw new Error(`${command} exited ${child.status}: ${child.stderr.trim()}`);
+        }
+        const summary = parseSummary(child.stdout);
+        return { seconds, status: String(summary.status), checkedBy: String(summary.checkedBy) };
+    };
+    const dryRun = timed(dryRunCommand(sqlite, schema));
+    const rerun = timed(migrateCommand(sqlite, schema, { dryRun: false }));
+    // The same dry run once the file's times changed (same content): what every preview cost before fingerprints.
+    const now = new Date();
+    fs.utimesSync(sqlite, now, now);
+    const dryRunCompared = timed(dryRunCommand(sqlite, schema));
+    return { dryRun, rerun, dryRunCompared };
+}
+
+async function runEngine(sqlite: string, schema: string, database: BenchDatabase, sourceRows: number): Promise<MigrationRun> {
     await checkpoint();
     // The stack's own command line, through a shell as the Command provider runs it.
-    const command = migrateCommand(sqlite, engineSchema, { dryRun: false });
+    const command = migrateCommand(sqlite, schema, { dryRun: false });
     const run = await runMeasured("sh", ["-c", command], {
         cwd: projectDir,
         env: { ...process.env, ...benchDatabaseEnvironment(database) },
-        measure: (commandLine) => commandLine.includes("migrate/cli.ts"),
+        measure: (commandLine) => commandLine.includes("scripts/migrate.cjs"),
         echoStderr: true,
     });
     if (run.exitCode !== 0) {

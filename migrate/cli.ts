@@ -1,5 +1,6 @@
 /**
- * `npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json]`
+ * `npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json]`, which runs this module
+ * compiled into dist/ through scripts/migrate.cjs (the stack runs `node … scripts/migrate.cjs` directly).
  *
  * Connection: the libpq environment variables only (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE).
  * Exit codes: 0 migrated, unchanged or a successful dry run; 1 refused or failed, target unchanged; 2 usage error.
@@ -10,7 +11,7 @@ import { parseArgs } from "node:util";
 import { type MigrationResult, migrateCatalog } from "./engine";
 import { MigrationError, type RefusalReason, UsageError } from "./errors";
 
-export const USAGE = "usage: npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json]\n"
+export const USAGE = "usage: npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json] | --help\n"
     + "  Copies a DuckLake catalog from a SQLite file into a PostgreSQL schema, verified, in one transaction.\n"
     + "  Connection from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE.\n"
     + "  Exit 0: migrated, unchanged or dry run done; 1: refused or failed (target unchanged); 2: usage error.";
@@ -79,6 +80,10 @@ export function refusal(error: MigrationError): MigrationRefusal {
 /** Runs the command with `argv` (without node and script) and returns its exit code. */
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, stdout: (text: string) => void,
     stderr: (text: string) => void): Promise<number> {
+    if (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h")) {
+        stdout(`${USAGE}\n`);
+        return 0;
+    }
     let args: CliArguments;
     try {
         args = parseCliArguments(argv);
@@ -114,7 +119,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, st
     }
 }
 
-if (require.main === module) {
+/** The process entry point, called by scripts/migrate.cjs once it has checked the build. */
+export function main(): void {
     void runCli(process.argv.slice(2), process.env, (text) => process.stdout.write(text),
         (text) => process.stderr.write(text)).then((code) => {
         process.exitCode = code;

@@ -8,9 +8,24 @@ import type { Client, DatabaseError } from "pg";
 import { quoteIdentifier } from "./catalogSpec";
 import { type Digest, DigestAccumulator } from "./digest";
 import { MigrationError, UsageError } from "./errors";
+import {
+    type FingerprintRecord,
+    type SourceIdentity,
+    decodeRecord,
+    encodeRecord,
+    ownComment,
+    sameLayout,
+    sameSource,
+    schemaComment,
+    settled,
+    snapshotsText,
+    sourceIdentity,
+    targetLayout,
+    wallClockNs,
+} from "./fingerprint";
 import { type CatalogPlan, type TablePlan, planCatalog } from "./plan";
-import { SourceCatalog } from "./source";
-import { type TargetInspection, connect, copyInto, inspectTarget, targetDigest } from "./target";
+import { SourceCatalog, checkSourceFile } from "./source";
+import { type TargetInspection, connect, copyInto, inspectTarget, targetDigest, targetSnapshots } from "./target";
 
 export interface MigrateOptions {
     /** Path of the SQLite catalog file. */
@@ -41,6 +56,11 @@ export interface MigrationResult {
     phases: Record<string, number>;
     /** Seconds spent reading and encoding the source (part of load, overlapping PostgreSQL's work). */
     readSeconds: number;
+    /**
+     * For "unchanged" and a dry run's "unchanged" plan: how that was established: "fingerprint" (the file and the
+     * schema are exactly as the migration recorded them, nothing read) or "content" (every row compared).
+     */
+    checkedBy?: "fingerprint" | "content";
 }
 
 /** Lower-case identifiers only: no quoting surprises in consumers' configuration, and within PostgreSQL's 63 bytes. */
@@ -70,11 +90,23 @@ class Run {
     private readonly rows: Record<string, number> = {};
     private readSeconds = 0;
     private lastProgress = 0;
+    /** The source files' identity before anything read them, and when it was taken. */
+    private sourceBefore: SourceIdentity | undefined;
+    private sourceBeforeAt = 0n;
+    /** The rows of ducklake_snapshot this run read from the source. */
+    private snapshotRows: number | undefined;
 
     constructor(private readonly options: MigrateOptions) {}
 
     async execute(): Promise<MigrationResult> {
         const { sqlite } = this.options;
+        checkSourceFile(sqlite);
+        this.sourceBeforeAt = wallClockNs();
+        this.sourceBefore = sourceIdentity(sqlite);
+        const recorded = await this.fromFingerprint(this.sourceBefore);
+        if (recorded !== undefined) {
+            return recorded;
+        }
         this.progress(`checking ${sqlite}`);
         const source = await this.timed("check", async () => SourceCatalog.open(sqlite));
         try {
@@ -104,20 +136,96 @@ class Run {
         }
     }
 
+    /**
+     * The quick answer for a schema that holds exactly what an earlier migration of this very file recorded: the
+     * result, without opening the file. Undefined whenever the fingerprint cannot decide; the full run follows.
+     */
+    private async fromFingerprint(identity: SourceIdentity): Promise<MigrationResult | undefined> {
+        const { schema } = this.options;
+        const client = await connect(this.options.env);
+        try {
+            await this.begin(client, true);
+            const comment = await this.step("read the schema's comment", () => schemaComment(client, schema));
+            const record = decodeRecord(comment?.comment ?? null);
+            if (record === undefined || !sameSource(record.source, identity)) {
+                return undefined;
+            }
+            if (!await this.lock(client)) {
+                return undefined;
+            }
+            const layout = await this.step("inspect the target", async () =>
+                targetLayout(client, schema, await inspectTarget(client, schema)));
+            if (!sameLayout(record.target, layout)) {
+                return undefined;
+            }
+            const snapshots = await this.step("count the snapshots", () => targetSnapshots(client, schema));
+            if (snapshots !== record.target.snapshots) {
+                return undefined;
+            }
+            Object.assign(this.rows, record.rows);
+            this.progress(`schema ${schema} holds exactly what the migration of this unchanged file recorded`);
+            return this.result(this.options.dryRun ? "dry-run" : "unchanged", record.ducklakeVersion,
+                Object.keys(record.rows), "unchanged", "fingerprint");
+        } finally {
+            await client.query("ROLLBACK").catch(() => undefined);
+            await client.end().catch(() => undefined);
+        }
+    }
+
+    /** Starts the run's transaction, configured for canonical text output. */
+    private async begin(client: Client, readOnly: boolean): Promise<void> {
+        await this.step("start the transaction", () => client.query(readOnly ? "BEGIN READ ONLY" : "BEGIN"));
+        // Canonical text output depends on these; LOCAL keeps them inside this transaction.
+        await this.step("configure the session", () => client.query(
+            "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'; "
+            + "SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'; "
+            + `SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`));
+    }
+
+    private async lock(client: Client): Promise<boolean> {
+        const locked = await this.step("take the migration lock", () => client.query<{ locked: boolean }>(
+            "SELECT pg_try_advisory_xact_lock(hashtext('lakehouse-catalog migrate'), hashtext($1)) AS locked",
+            [this.options.schema]));
+        return locked.rows[0].locked;
+    }
+
+    /**
+     * Records the fingerprint of what this run read and the schema now holds, as the schema's comment, inside the
+     * run's transaction. Nothing is recorded (and an older record is cleared) when the file changed while it was
+     * read or too recently for its timestamps to tell the next change; a comment someone else wrote is kept.
+     */
+    private async recordFingerprint(client: Client, plan: CatalogPlan, source: SourceCatalog): Promise<void> {
+        const { schema, sqlite } = this.options;
+        const comment = await this.step("read the schema's comment", () => schemaComment(client, schema));
+        if (comment === undefined || !comment.owner || !ownComment(comment.comment)) {
+            return;
+        }
+        const after = sourceIdentity(sqlite);
+        let text: string | null = null;
+        if (this.snapshotRows !== undefined && sameSource(this.sourceBefore!, after)
+            && settled(after, this.sourceBeforeAt)) {
+            const layout = await this.step("inspect the target", async () =>
+                targetLayout(client, schema, await inspectTarget(client, schema)));
+            const record: FingerprintRecord = {
+                source: after,
+                target: { ...layout, snapshots: snapshotsText(this.snapshotRows, source.lastSnapshotId()) },
+                ducklakeVersion: plan.version,
+                rows: Object.fromEntries(plan.tables.map((table) => [table.name, this.rows[table.name] ?? 0])),
+            };
+            text = encodeRecord(record);
+        }
+        if (text !== comment.comment) {
+            await this.step("record the fingerprint", () => client.query(
+                `COMMENT ON SCHEMA ${quoteIdentifier(schema)} IS ${text === null ? "NULL" : `'${text.replace(/'/g, "''")}'`}`));
+        }
+    }
+
     private async inTransaction(client: Client, source: SourceCatalog, plan: CatalogPlan): Promise<MigrationResult> {
         const { schema, dryRun } = this.options;
         let committed = false;
         try {
-            await this.step("start the transaction", () => client.query(dryRun ? "BEGIN READ ONLY" : "BEGIN"));
-            // Canonical text output depends on these; LOCAL keeps them inside this transaction.
-            await this.step("configure the session", () => client.query(
-                "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'; "
-                + "SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'; "
-                + `SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`));
-            const locked = await this.step("take the migration lock", () => client.query<{ locked: boolean }>(
-                "SELECT pg_try_advisory_xact_lock(hashtext('lakehouse-catalog migrate'), hashtext($1)) AS locked",
-                [schema]));
-            if (!locked.rows[0].locked) {
+            await this.begin(client, dryRun === true);
+            if (!await this.lock(client)) {
                 throw new MigrationError(`another migration of schema ${schema} is running (it holds the advisory `
                     + "lock), so this one stops without touching it. Fix: wait for it to finish, then run again; a "
                     + "re-run of a finished migration reports \"unchanged\".");
@@ -131,17 +239,25 @@ class Run {
             }
             if (state === "populated") {
                 await this.compareWithTarget(client, source, plan);
-                return this.result(dryRun ? "dry-run" : "unchanged", plan, "unchanged");
+                if (!dryRun) {
+                    // A schema migrated before fingerprints existed, or whose record no longer matched: record the
+                    // fingerprint now, so that the next dry run need not read the file.
+                    await this.recordFingerprint(client, plan, source);
+                    await this.step("commit", () => client.query("COMMIT"));
+                    committed = true;
+                }
+                return this.result(dryRun ? "dry-run" : "unchanged", plan.version, tableNames(plan), "unchanged", "content");
             }
             if (dryRun) {
                 this.progress("dry run: reading the source as a migration would");
                 await this.timed("load", async () => this.digestSource(source, plan));
-                return this.result("dry-run", plan, "migrate");
+                return this.result("dry-run", plan.version, tableNames(plan), "migrate");
             }
             await this.load(client, source, plan);
+            await this.recordFingerprint(client, plan, source);
             await this.timed("commit", () => this.step("commit", () => client.query("COMMIT")));
             committed = true;
-            return this.result("migrated", plan);
+            return this.result("migrated", plan.version, tableNames(plan));
         } finally {
             if (!committed) {
                 await client.query("ROLLBACK").catch(() => undefined);
@@ -164,6 +280,9 @@ class Run {
                 await this.step(`load table ${table.name}`, () =>
                     copyInto(client, schema, table.name, columns, this.reading(table, source, digest)));
                 sourceDigests.set(table.name, digest.digest());
+                if (table.name === "ducklake_snapshot") {
+                    this.snapshotRows = sourceDigests.get(table.name)!.rows;
+                }
             }
         });
         await this.timed("keys", async () => {
@@ -213,6 +332,9 @@ class Run {
                 void chunk;
             }
             digests.set(table.name, digest.digest());
+            if (table.name === "ducklake_snapshot") {
+                this.snapshotRows = digests.get(table.name)!.rows;
+            }
         }
         return digests;
     }
@@ -287,12 +409,13 @@ class Run {
         return found;
     }
 
-    private result(status: MigrationStatus, plan: CatalogPlan, dryRunPlan?: "migrate" | "unchanged"): MigrationResult {
-        const rows = Object.fromEntries(plan.tables.map((table) => [table.name, this.rows[table.name] ?? 0]));
+    private result(status: MigrationStatus, version: string, tables: readonly string[],
+        dryRunPlan?: "migrate" | "unchanged", checkedBy?: "fingerprint" | "content"): MigrationResult {
+        const rows = Object.fromEntries(tables.map((table) => [table, this.rows[table] ?? 0]));
         return {
             status,
             ...(status === "dry-run" ? { plan: dryRunPlan } : {}),
-            ducklakeVersion: plan.version,
+            ducklakeVersion: version,
             source: this.options.sqlite,
             schema: this.options.schema,
             rows,
@@ -300,6 +423,7 @@ class Run {
             seconds: round((performance.now() - this.started) / 1000),
             phases: Object.fromEntries(Object.entries(this.phases).map(([phase, seconds]) => [phase, round(seconds)])),
             readSeconds: round(this.readSeconds),
+            ...(checkedBy !== undefined ? { checkedBy } : {}),
         };
     }
 
@@ -387,6 +511,10 @@ function classifyTarget(plan: CatalogPlan, target: TargetInspection, schema: str
 
 /** The tables DuckLake creates for inlined rows and deletes as it writes. */
 const DUCKLAKE_INLINED_TABLE = /^ducklake_inlined_(data_\d+_\d+|delete_\d+)$/;
+
+function tableNames(plan: CatalogPlan): string[] {
+    return plan.tables.map((table) => table.name);
+}
 
 function list(items: readonly string[]): string {
     const shown = items.slice(0, 8).join(", ");

@@ -215,3 +215,11 @@ export async function targetDigest(client: Client, schema: string, table: string
         + `FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
     return { rows: Number(result.rows[0].rows), sum: sumModulo64(result.rows[0].sum) };
 }
+
+/** ducklake_snapshot's row count and newest snapshot id (-1 without snapshots), as the fingerprint holds them. */
+export async function targetSnapshots(client: Client, schema: string): Promise<string> {
+    const result = await client.query<{ text: string }>(
+        "SELECT count(*)::text || '/' || coalesce(max(snapshot_id), -1)::text AS text "
+        + `FROM ${quoteIdentifier(schema)}.ducklake_snapshot`);
+    return result.rows[0].text;
+}

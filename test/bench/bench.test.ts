@@ -22,7 +22,7 @@ function runBenchCommand(args: string[]): { status: number | null; stdout: strin
         cwd: projectDir,
         env: process.env,
         encoding: "utf8",
-        timeout: 110_000,
+        timeout: 280_000,
     });
     return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
@@ -44,7 +44,7 @@ describe("npm run bench", () => {
 
         expect(result.engine.status).toBe("migrated");
         expect(result.engine.command).toMatch(
-            /^npm run --silent migrate -- --sqlite \S+\/catalog\.sqlite --schema bench_engine --json$/,
+            /^node --disable-warning=ExperimentalWarning --max-semi-space-size=4 scripts\/migrate\.cjs --sqlite \S+\/baseline\.sqlite --schema bench_engine --json$/,
         );
         expect(result.engine.seconds).toBeGreaterThan(0);
         expect(result.engine.rowsPerSecond).toBeCloseTo(result.rows / result.engine.seconds, 3);
@@ -65,6 +65,26 @@ describe("npm run bench", () => {
             expect(result.ratio).toBeCloseTo(result.engine.rowsPerSecond / result.runbook.rowsPerSecond, 6);
         }
 
+        // Every shape: migrated beside the plain-COPY limit, then a dry run and a re-run decided by the fingerprint.
+        expect(result.shapes.map((shape) => shape.shape)).toEqual(["baseline", "long-stats", "wide-history", "many-tables"]);
+        expect(result.shapes[0].engine).toEqual(result.engine);
+        for (const shape of result.shapes) {
+            expect(shape.rows, shape.shape).toBeGreaterThan(15_000);
+            expect(shape.engine.status).toBe("migrated");
+            expect(shape.limit.error, shape.shape).toBeUndefined();
+            expect(shape.limitRatio).toBeCloseTo(shape.engine.rowsPerSecond / shape.limit.rowsPerSecond, 6);
+            expect(shape.noop.dryRun).toMatchObject({ status: "dry-run", checkedBy: "fingerprint" });
+            expect(shape.noop.rerun).toMatchObject({ status: "unchanged", checkedBy: "fingerprint" });
+            expect(shape.noop.dryRunCompared).toMatchObject({ status: "dry-run", checkedBy: "content" });
+        }
+        const tables = (shape: string) => result.shapes.find((run) => run.shape === shape)!.catalog.tables;
+        expect(tables("wide-history").ducklake_snapshot).toBeGreaterThan(result.rows / 3);
+        const manyTables = tables("many-tables");
+        expect(manyTables.ducklake_column + manyTables.ducklake_table_column_stats).toBeGreaterThan(result.rows / 2);
+        expect(manyTables.ducklake_table).toBeGreaterThan(result.rows / 50);
+        expect(result.startupSeconds.best).toBeGreaterThan(0);
+        expect(result.startupSeconds.median).toBeGreaterThanOrEqual(result.startupSeconds.best);
+
         expect(result.stack.map((evaluation) => [evaluation.catalogs, evaluation.error])).toEqual([
             [4, undefined],
             [40, undefined],
@@ -74,7 +94,7 @@ describe("npm run bench", () => {
             expect(evaluation.resources).toBeGreaterThan(evaluation.catalogs);
         }
         expect(result.stack[1].resources).toBeGreaterThan(result.stack[0].resources ?? 0);
-    });
+    }, 300_000);
 
     it("refuses a missing or non-positive size with exit code 2 and the usage", () => {
         const run = runBenchCommand(["--rows-millions", "0"]);
@@ -86,12 +106,15 @@ describe("npm run bench", () => {
 
 describe("parseBenchArgs", () => {
     it("turns millions into a row count", () => {
-        expect(parseBenchArgs(["--rows-millions", "0.02"])).toEqual({ rows: 20_000, keep: false, json: false });
-        expect(parseBenchArgs(["--rows-millions", "11", "--keep", "--json"])).toEqual({
+        expect(parseBenchArgs(["--rows-millions", "0.02"])).toEqual({ rows: 20_000, keep: false, json: false,
+            shapes: ["baseline", "long-stats", "wide-history", "many-tables"] });
+        expect(parseBenchArgs(["--rows-millions", "11", "--keep", "--json", "--shapes", "wide-history"])).toEqual({
             rows: 11_000_000,
             keep: true,
             json: true,
+            shapes: ["wide-history"],
         });
+        expect(() => parseBenchArgs(["--rows-millions", "2", "--shapes", "baseline,huge"])).toThrow(/--shapes takes .* got huge/);
     });
 
     it("rejects unknown flags", () => {

@@ -48,6 +48,9 @@ async function killAt(schema: string, reach: (run: MigrateRun, pid: number) => P
     await target.createSchema(schema);
     if (options.alreadyMigrated) {
         expectMigrated(await runMigrate({ sqlite: catalog, schema, env: target.env }), "migrated");
+        // A touched file no longer matches the fingerprint the migration recorded, so the re-run compares every row.
+        const now = new Date();
+        fs.utimesSync(catalog, now, now);
     }
     const before = await schemaState(target.observer, schema);
     const seenBefore = await observeTarget(target.observer, schema);
@@ -109,7 +112,7 @@ function whileRunning<T>(run: MigrateRun, probe: () => Promise<T | undefined | f
 }
 
 describe("SIGKILL of the migrate process", () => {
-    it("while it checks the source, before it has connected to PostgreSQL", async () => {
+    it("while it checks the source, with no session open on PostgreSQL", async () => {
         const source = fs.realpathSync(catalog);
         const pause = pauseAt("source-check");
         await killAt("kill_reading", async (run, pid) => {

@@ -61,7 +61,7 @@ describe("the password", () => {
 
         const commandLines = [...argvSeen.values()].map((argv) => argv.join(" "));
         // Not vacuous: the tree was really read, down to the node process that did the work.
-        expect(commandLines.some((line) => line.includes("migrate/cli.ts"))).toBe(true);
+        expect(commandLines.some((line) => line.includes("scripts/migrate.cjs"))).toBe(true);
         expect(commandLines.some((line) => line.includes(target.password))).toBe(false);
         expect(result.stdout + result.stderr).not.toContain(target.password);
     });

@@ -111,9 +111,17 @@ describe(".gitlab-ci.yml", () => {
         expect(pipeline.variables.PULUMI_CLI_VERSION).toBe(packageJson.dependencies["@pulumi/pulumi"]);
     });
 
+    it("builds the engine on npm ci and hands dist/ on with node_modules/", () => {
+        const packageJson = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
+            scripts: Record<string, string>;
+        };
+        expect(packageJson.scripts.prepare).toBe("node scripts/build-engine.cjs");
+    });
+
     it("installs with npm ci, then typechecks, lints and tests with the project's own commands", () => {
         expect(job("install").script).toEqual(["npm ci --no-audit --no-fund"]);
-        expect(job("install").artifacts?.paths).toEqual(["node_modules/"]);
+        // npm ci builds the engine (the `prepare` script); preview and deploy run it from these artifacts.
+        expect(job("install").artifacts?.paths).toEqual(["node_modules/", "dist/"]);
         expect(job("typecheck")).toMatchObject({ needs: ["install"], script: ["npm run --silent typecheck"] });
         expect(job("lint")).toMatchObject({ needs: ["install"], script: ["npm run --silent lint"] });
         expect(job("test").script).toEqual(["bash scripts/setup.sh", "bash scripts/with-postgres.sh npm test"]);

@@ -10,6 +10,7 @@ import {
     commandPath,
     describePlan,
     dryRunCommand,
+    MIGRATE_PROGRAM,
     migrateCommand,
     migrationEnvironment,
     parseDryRun,
@@ -62,18 +63,25 @@ describe("shellQuote", () => {
 describe("migrateCommand", () => {
     it("is exactly the contract's command line", () => {
         expect(migrateCommand("/work/main/local/stage.sqlite", "stage", { dryRun: false })).toBe(
-            "npm run --silent migrate -- --sqlite /work/main/local/stage.sqlite --schema stage --json",
+            "node --disable-warning=ExperimentalWarning --max-semi-space-size=4 scripts/migrate.cjs --sqlite /work/main/local/stage.sqlite --schema stage --json",
         );
         expect(migrateCommand("/data/my catalogs/graphs.sqlite", "graphs", { dryRun: true })).toBe(
-            "npm run --silent migrate -- --sqlite '/data/my catalogs/graphs.sqlite' --schema graphs --dry-run --json",
+            "node --disable-warning=ExperimentalWarning --max-semi-space-size=4 scripts/migrate.cjs --sqlite '/data/my catalogs/graphs.sqlite' --schema graphs --dry-run --json",
         );
+    });
+
+    it("starts node exactly as the package's migrate script does", () => {
+        const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8")) as {
+            scripts: Record<string, string>;
+        };
+        expect(MIGRATE_PROGRAM).toBe(manifest.scripts.migrate);
     });
 
     it("delivers the path and schema to the program as single arguments", () => {
         const sqlite = "/data/it's a \"catalog\"/$x.sqlite";
-        // Run the same string with `npm run --silent migrate --` swapped for a printer of its arguments.
+        // Run the same string with the program swapped for a printer of its arguments.
         const line = migrateCommand(sqlite, "stage", { dryRun: true }).replace(
-            "npm run --silent migrate --",
+            MIGRATE_PROGRAM,
             `${JSON.stringify(process.execPath)} -e 'console.log(JSON.stringify(process.argv.slice(1)))' --`,
         );
         const argv = JSON.parse(execFileSync("/bin/sh", ["-c", line], { encoding: "utf8" })) as string[];
@@ -153,7 +161,7 @@ describe("parseDryRun", () => {
 describe("dryRunCommand", () => {
     it("is the migrate command, with a refusal (exit 1) left to the JSON it prints", () => {
         expect(dryRunCommand("/work/main/local/stage.sqlite", "stage")).toBe(
-            "npm run --silent migrate -- --sqlite /work/main/local/stage.sqlite --schema stage --dry-run --json || test $? -eq 1",
+            "node --disable-warning=ExperimentalWarning --max-semi-space-size=4 scripts/migrate.cjs --sqlite /work/main/local/stage.sqlite --schema stage --dry-run --json || test $? -eq 1",
         );
         const exitCode = (code: number) =>
             spawnSync("/bin/sh", ["-c", dryRunCommand("x", "s").replace(/^.* \|\|/, `(exit ${code}) ||`)]).status;

@@ -147,7 +147,7 @@ describe("the dev stack under mocks", () => {
         for (const catalog of CATALOGS) {
             const command = one(harness.registrations, COMMAND, `${catalog}-migrate`);
             // Relative to the project directory it runs in: the same command from every checkout.
-            expect(command.inputs.create).toBe(`npm run --silent migrate -- --sqlite ${sqlite[catalog]} --schema ${catalog} --json`);
+            expect(command.inputs.create).toBe(`node --disable-warning=ExperimentalWarning --max-semi-space-size=4 scripts/migrate.cjs --sqlite ${sqlite[catalog]} --schema ${catalog} --json`);
             expect(command.inputs.create).toBe(migrateCommand(sqlite[catalog], catalog, { dryRun: false }));
             expect(command.inputs.dir).toBe(PROJECT_DIR);
             expect(command.inputs.environment).toEqual({

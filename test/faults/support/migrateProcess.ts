@@ -1,15 +1,16 @@
 /**
- * Runs the migration exactly as the stack does (`npm run --silent migrate -- …`) and gives tests a handle on the
- * real process tree, so faults can be injected into the process that does the work rather than into npm.
+ * Runs the migration exactly as the stack does (its `migrateCommand`, through /bin/sh) and gives tests a handle on
+ * the real process tree, so faults can be injected into the node process that does the work rather than the shell.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { migrateCommand } from "../../../components/catalogMigration";
 
 export const projectDir = path.resolve(__dirname, "..", "..", "..");
 
 export interface MigrateResult {
-    /** Exit code of `npm run`; null when npm itself was killed. */
+    /** Exit code of the command; null when its shell was killed. */
     code: number | null;
     signal: NodeJS.Signals | null;
     stdout: string;
@@ -17,13 +18,13 @@ export interface MigrateResult {
 }
 
 export interface MigrateRun {
-    readonly npm: ChildProcess;
+    readonly shell: ChildProcess;
     /** Everything written so far; grows while the run lasts. */
     readonly output: { stdout: string; stderr: string };
     readonly done: Promise<MigrateResult>;
-    /** The node process that runs migrate/cli.ts (npm → sh → node), once it exists. */
+    /** The node process that runs scripts/migrate.cjs (sh → node), once it exists. */
     engineProcess(timeoutMs?: number): Promise<number>;
-    /** Every live process of the run: npm and its descendants. */
+    /** Every live process of the run: the shell and its descendants. */
     tree(): number[];
 }
 
@@ -31,34 +32,27 @@ export interface MigrateOptions {
     sqlite: string;
     schema: string;
     env: NodeJS.ProcessEnv;
-    extraArgs?: string[];
-}
-
-/** The argument vector the stack's Command runs, after `npm`. */
-export function migrateArgs(options: Pick<MigrateOptions, "sqlite" | "schema" | "extraArgs">): string[] {
-    return ["run", "--silent", "migrate", "--", "--sqlite", options.sqlite, "--schema", options.schema,
-        ...(options.extraArgs ?? ["--json"])];
 }
 
 export function startMigrate(options: MigrateOptions): MigrateRun {
-    const npm = spawn("npm", migrateArgs(options), {
+    const shell = spawn("/bin/sh", ["-c", migrateCommand(options.sqlite, options.schema, { dryRun: false })], {
         cwd: projectDir,
         env: options.env,
         stdio: ["ignore", "pipe", "pipe"],
     });
     const output = { stdout: "", stderr: "" };
-    npm.stdout?.setEncoding("utf8").on("data", (chunk: string) => { output.stdout += chunk; });
-    npm.stderr?.setEncoding("utf8").on("data", (chunk: string) => { output.stderr += chunk; });
+    shell.stdout?.setEncoding("utf8").on("data", (chunk: string) => { output.stdout += chunk; });
+    shell.stderr?.setEncoding("utf8").on("data", (chunk: string) => { output.stderr += chunk; });
     const done = new Promise<MigrateResult>((resolve, reject) => {
-        npm.on("error", reject);
-        npm.on("close", (code, signal) => resolve({ code, signal, ...output }));
+        shell.on("error", reject);
+        shell.on("close", (code, signal) => resolve({ code, signal, ...output }));
     });
-    const rootPid = npm.pid;
+    const rootPid = shell.pid;
     if (rootPid === undefined) {
-        throw new Error("npm did not start: is the project's Node on PATH?");
+        throw new Error("/bin/sh did not start");
     }
     return {
-        npm,
+        shell,
         output,
         done,
         tree: () => processTree(rootPid),
@@ -77,7 +71,7 @@ export function runMigrate(options: MigrateOptions): Promise<MigrateResult> {
 
 function isEngineProcess(pid: number): boolean {
     const argv = readCmdline(pid);
-    return argv.length > 0 && path.basename(argv[0]) === "node" && argv.some((arg) => arg.endsWith("migrate/cli.ts"));
+    return argv.length > 0 && path.basename(argv[0]) === "node" && argv.some((arg) => arg.endsWith("scripts/migrate.cjs"));
 }
 
 /** The argument vector of a process, or [] once it is gone. */

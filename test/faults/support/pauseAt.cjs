@@ -12,7 +12,7 @@ const fs = require("node:fs");
 
 const marker = process.env.FAULTS_PAUSE_MARKER;
 const pauseAt = process.env.FAULTS_PAUSE_AT;
-const isEngine = process.argv.some((arg) => arg.endsWith("migrate/cli.ts"));
+const isEngine = process.argv.some((arg) => arg.endsWith("scripts/migrate.cjs"));
 
 function pause() {
     fs.writeFileSync(marker, String(process.pid));
