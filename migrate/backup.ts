@@ -1,0 +1,425 @@
+/**
+ * Backups of the whole catalog database, in the layout and manifest format of the lakehouse's `dlctl backup` tool,
+ * so that each reads what the other wrote:
+ *
+ *   s3://<bucket>/<backups prefix>/catalog/<YYYY_MM_DD>/<HH_MM_SS_mmm>/lakehouse.dump   (UTC, `pg_dump -Fc`)
+ *   s3://<bucket>/<backups prefix>/catalog/manifest.json = {"dataset": "catalog", "latest": "s3://…/<HH_MM_SS_mmm>"}
+ *
+ * The manifest moves only after the dump was uploaded, read back and found identical, so an interrupted run leaves
+ * the previous `latest` in place. A restore checks the archive before it touches the database and then applies it
+ * in one transaction: readers see the old catalog or the restored one, never a mix.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { MigrationError } from "./errors";
+import { connect } from "./target";
+
+/** The dataset name and file name `dlctl backup` uses; changing either breaks the round trip with that tool. */
+const DATASET = "catalog";
+const DUMP_FILE = "lakehouse.dump";
+/** Object metadata carrying the dump's SHA-256, read back before the manifest moves and before a restore. */
+const CHECKSUM_METADATA = "sha256";
+
+/** Where backups go; the secret keys come from the environment only (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`). */
+export interface BackupStore {
+    /** `http(s)://host:port`; unset for AWS itself. */
+    endpoint?: string;
+    bucket: string;
+    /** The backups prefix, any number of segments, without leading or trailing slash. */
+    prefix: string;
+    region: string;
+    /** `path` for MinIO-style endpoints, `vhost` for bucket-in-hostname. */
+    urlStyle: "path" | "vhost";
+}
+
+/** One backup in the store. */
+export interface BackupEntry {
+    /** `YYYY-MM-DDTHH:MM:SS.sss` (UTC), the form `dlctl backup restore --source` takes. */
+    taken: string;
+    /** `s3://<bucket>/<prefix>/catalog/<date>/<time>`, the form the manifest's `latest` has. */
+    uri: string;
+    size: number;
+}
+
+export interface BackupContext {
+    store: BackupStore;
+    env: NodeJS.ProcessEnv;
+    /** Directory of the PostgreSQL client programs; default `/usr/lib/postgresql/<server major>/bin`. */
+    pgBin?: string;
+    onProgress: (line: string) => void;
+}
+
+export function s3Client(store: BackupStore, env: NodeJS.ProcessEnv): S3Client {
+    const accessKeyId = env.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+    if (!accessKeyId || !secretAccessKey) {
+        throw new MigrationError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set (the backup store's "
+            + "credentials are read from the environment only). Fix: export them before running the command.");
+    }
+    return new S3Client({
+        endpoint: store.endpoint,
+        region: store.region,
+        forcePathStyle: store.urlStyle === "path",
+        credentials: { accessKeyId, secretAccessKey },
+        // MinIO and the like do not all speak the newer default checksums; the dump's own SHA-256 is checked below.
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+    });
+}
+
+/** `<prefix>/catalog` as a key prefix. */
+function datasetKey(store: BackupStore): string {
+    return [store.prefix, DATASET].filter((part) => part !== "").join("/");
+}
+
+function manifestKey(store: BackupStore): string {
+    return `${datasetKey(store)}/manifest.json`;
+}
+
+/** The backup directory for a moment, as `dlctl` names it: `%Y_%m_%d/%H_%M_%S_%f` minus the last 3 digits, UTC. */
+export function backupDirectory(store: BackupStore, moment: Date): string {
+    const iso = moment.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ, always UTC
+    const date = iso.slice(0, 10).replace(/-/g, "_");
+    const time = iso.slice(11, 23).replace(/[:.]/g, "_");
+    return `${datasetKey(store)}/${date}/${time}`;
+}
+
+/** The manifest's body, byte for byte as `dlctl` (Python's `json.dumps`) writes it. */
+export function manifestBody(latest: string): string {
+    return `{"dataset": ${JSON.stringify(DATASET)}, "latest": ${JSON.stringify(latest)}}`;
+}
+
+const DIRECTORY = /^(\d{4})_(\d{2})_(\d{2})\/(\d{2})_(\d{2})_(\d{2})_(\d{3})$/;
+
+/** `YYYY-MM-DDTHH:MM:SS.sss` for a backup directory's last two segments. */
+function takenOf(dateAndTime: string): string | undefined {
+    const m = DIRECTORY.exec(dateAndTime);
+    return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}` : undefined;
+}
+
+/**
+ * Turns `--source` into a backup directory key: either the full `s3://` URI (as the manifest and `ls` print it,
+ * with or without `/lakehouse.dump`) or `dlctl`'s `YYYY-MM-DDTHH:MM:SS.sss`.
+ */
+export function sourceDirectory(store: BackupStore, source: string): string {
+    const stamp = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})$/.exec(source);
+    if (stamp) {
+        return `${datasetKey(store)}/${stamp[1]}_${stamp[2]}_${stamp[3]}/${stamp[4]}_${stamp[5]}_${stamp[6]}_${stamp[7]}`;
+    }
+    const bucketPrefix = `s3://${store.bucket}/`;
+    if (!source.startsWith(bucketPrefix)) {
+        throw new MigrationError(`backup source ${JSON.stringify(source)} is neither s3://${store.bucket}/… nor `
+            + "YYYY-MM-DDTHH:MM:SS.sss. Fix: pass a URI that `backup ls` prints, or its timestamp.");
+    }
+    const key = source.slice(bucketPrefix.length).replace(new RegExp(`/${DUMP_FILE}$`), "").replace(/\/$/, "");
+    if (!key.startsWith(`${datasetKey(store)}/`) || takenOf(key.slice(datasetKey(store).length + 1)) === undefined) {
+        throw new MigrationError(`backup source ${JSON.stringify(source)} is not a backup under `
+            + `s3://${store.bucket}/${datasetKey(store)}/<YYYY_MM_DD>/<HH_MM_SS_mmm>. Fix: pass a URI that \`backup ls\` `
+            + "prints, or check the bucket and prefix.");
+    }
+    return key;
+}
+
+/** The PostgreSQL client program matching the server's major version, or a refusal naming both versions. */
+export async function matchingTool(tool: "pg_dump" | "pg_restore", serverMajor: number, pgBin: string | undefined)
+    : Promise<string> {
+    const dir = pgBin ?? `/usr/lib/postgresql/${serverMajor}/bin`;
+    const file = path.join(dir, tool);
+    const fix = `Fix: install the PostgreSQL ${serverMajor} client programs (Debian: apt-get install `
+        + `postgresql-client-${serverMajor}) or pass --pg-bin <directory of PostgreSQL ${serverMajor}'s ${tool}>.`;
+    if (!existsSync(file)) {
+        throw new MigrationError(`${tool} is not at ${file}, and the server is PostgreSQL ${serverMajor}; `
+            + `${tool} must match the server's major version. ${fix}`);
+    }
+    const version = await runTool(file, ["--version"], { PATH: process.env.PATH ?? "" });
+    const match = /\(PostgreSQL\) (\d+)/.exec(version.stdout);
+    if (version.code !== 0 || !match) {
+        throw new MigrationError(`${file} --version failed or printed no PostgreSQL version `
+            + `(${JSON.stringify((version.stdout + version.stderr).trim().slice(0, 200))}). ${fix}`);
+    }
+    const toolMajor = Number(match[1]);
+    if (toolMajor !== serverMajor) {
+        throw new MigrationError(`${file} is PostgreSQL ${toolMajor}, but the server is PostgreSQL ${serverMajor}; `
+            + `${tool} must match the server's major version (an older one cannot read the server, a newer one `
+            + `writes archives the server's own tools cannot restore). ${fix}`);
+    }
+    return file;
+}
+
+interface ToolResult {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs a client program; the connection and password travel only in `env`, never in `args`. */
+function runTool(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ToolResult> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(file, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+}
+
+/** The libpq environment only, so that no other variable (e.g. the S3 keys) reaches the PostgreSQL programs. */
+function libpqEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    return Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith("PG") || name === "PATH"
+        || name === "HOME" || name === "LANG" || name.startsWith("LC_")));
+}
+
+interface Server {
+    major: number;
+    database: string;
+    where: string;
+}
+
+async function server(env: NodeJS.ProcessEnv): Promise<Server> {
+    const client = await connect(env);
+    try {
+        const row = (await client.query<{ version: string; database: string }>(
+            "SELECT current_setting('server_version_num') AS version, current_database() AS database")).rows[0];
+        return { major: Math.floor(Number(row.version) / 10000), database: row.database,
+            where: `${env.PGHOST ?? "localhost"}:${env.PGPORT ?? "5432"}` };
+    } finally {
+        await client.end();
+    }
+}
+
+async function sha256(file: string): Promise<string> {
+    const hash = createHash("sha256");
+    await pipeline(createReadStream(file), hash);
+    return hash.digest("hex");
+}
+
+/**
+ * The archive's table of contents, after reading the whole archive without a database: `pg_restore --list` alone
+ * reads only the table of contents, which a truncated dump still has intact, so every data block is also decoded
+ * into /dev/null. A refusal says the file is no complete pg_dump archive.
+ */
+async function archiveContents(pgRestore: string, file: string, what: string): Promise<string[]> {
+    const env = { PATH: process.env.PATH ?? "" };
+    const listed = await runTool(pgRestore, ["--list", file], env);
+    const read = listed.code === 0 ? await runTool(pgRestore, ["--file", "/dev/null", file], env) : listed;
+    if (read.code !== 0) {
+        throw new MigrationError(`${what} is not a complete pg_dump archive: pg_restore failed to read it with `
+            + `${JSON.stringify(read.stderr.trim().slice(0, 300))}. Nothing was changed. Fix: choose another `
+            + "backup (`backup ls`).");
+    }
+    return listed.stdout.split("\n").filter((line) => line !== "" && !line.startsWith(";"));
+}
+
+function workDir(): string {
+    return mkdtempSync(path.join(tmpdir(), "lakehouse-backup-"));
+}
+
+/**
+ * `pg_dump -Fc` of the whole database, uploaded, read back and compared, then the manifest; returns the new
+ * `latest` URI.
+ */
+export async function createBackup(context: BackupContext, now: () => Date = () => new Date()): Promise<string> {
+    const { store, env, onProgress } = context;
+    const s3 = s3Client(store, env);
+    const target = await server(env);
+    const pgDump = await matchingTool("pg_dump", target.major, context.pgBin);
+    const pgRestore = await matchingTool("pg_restore", target.major, context.pgBin);
+    const dir = workDir();
+    try {
+        const file = path.join(dir, DUMP_FILE);
+        onProgress(`dumping database ${target.database} on ${target.where} with ${pgDump} (PostgreSQL ${target.major})`);
+        const started = Date.now();
+        const dumped = await runTool(pgDump, ["--format=custom", "--file", file], libpqEnv(env));
+        if (dumped.code !== 0) {
+            throw new MigrationError(`pg_dump of database ${target.database} on ${target.where} failed: `
+                + `${dumped.stderr.trim().slice(0, 500)}. No backup was written and the manifest is unchanged.`);
+        }
+        const entries = await archiveContents(pgRestore, file, `the fresh dump of ${target.database}`);
+        const size = statSync(file).size;
+        const checksum = await sha256(file);
+        onProgress(`dumped ${size.toLocaleString("en-US")} bytes (${entries.length} archive entries) in `
+            + `${((Date.now() - started) / 1000).toFixed(1)} s; sha256 ${checksum}`);
+
+        const directory = backupDirectory(store, now());
+        const key = `${directory}/${DUMP_FILE}`;
+        onProgress(`uploading to s3://${store.bucket}/${key}`);
+        await new Upload({
+            client: s3,
+            params: { Bucket: store.bucket, Key: key, Body: createReadStream(file),
+                ContentType: "application/octet-stream", Metadata: { [CHECKSUM_METADATA]: checksum } },
+            // A failed multipart upload is aborted, so no partial dump stays behind.
+            leavePartsOnError: false,
+        }).done().catch((error: Error) => {
+            throw new MigrationError(`upload of the dump to s3://${store.bucket}/${key} failed: ${error.message}. `
+                + "The manifest is unchanged, so `latest` still names the previous backup. Fix: check the endpoint "
+                + "and the credentials, then run `backup create` again.");
+        });
+
+        onProgress("reading the upload back to verify its size and sha256");
+        const readBack = path.join(dir, "read-back.dump");
+        await download(s3, store, key, readBack);
+        const readSize = statSync(readBack).size;
+        const readChecksum = await sha256(readBack);
+        if (readSize !== size || readChecksum !== checksum) {
+            throw new MigrationError(`the dump read back from s3://${store.bucket}/${key} differs from the one `
+                + `uploaded (${readSize} bytes, sha256 ${readChecksum}; expected ${size} bytes, sha256 ${checksum}). `
+                + "The manifest is unchanged. Fix: check the S3 endpoint, then run `backup create` again.");
+        }
+
+        const latest = `s3://${store.bucket}/${directory}`;
+        await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: manifestKey(store),
+            Body: manifestBody(latest), ContentType: "application/json" }));
+        onProgress(`manifest s3://${store.bucket}/${manifestKey(store)} now names ${latest}`);
+        return latest;
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+        s3.destroy();
+    }
+}
+
+async function download(s3: S3Client, store: BackupStore, key: string, file: string): Promise<Record<string, string>> {
+    const response = await s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: key })).catch((error: Error) => {
+        throw new MigrationError(`cannot read s3://${store.bucket}/${key}: ${error.message}. Nothing was changed. `
+            + "Fix: check the bucket, the prefix and the credentials; `backup ls` lists what exists.");
+    });
+    await pipeline(response.Body as Readable, createWriteStream(file, { mode: 0o600 }));
+    return response.Metadata ?? {};
+}
+
+/** The manifest's `latest`, checked to be `dlctl`'s format. */
+export async function readManifest(s3: S3Client, store: BackupStore): Promise<string> {
+    const where = `s3://${store.bucket}/${manifestKey(store)}`;
+    const response = await s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: manifestKey(store) }))
+        .catch((error: Error) => {
+            throw new MigrationError(`cannot read the manifest ${where}: ${error.message}. Fix: run \`backup create\` `
+                + "first, or pass --source with a backup that `backup ls` prints.");
+        });
+    const text = await response.Body!.transformToString("utf8");
+    let manifest: unknown;
+    try {
+        manifest = JSON.parse(text);
+    } catch {
+        manifest = undefined;
+    }
+    const latest = (manifest as { latest?: unknown } | undefined)?.latest;
+    if ((manifest as { dataset?: unknown } | undefined)?.dataset !== DATASET || typeof latest !== "string") {
+        throw new MigrationError(`the manifest ${where} is not {"dataset": "catalog", "latest": "s3://…"}; got `
+            + `${JSON.stringify(text.slice(0, 200))}. Fix: pass --source with a backup that \`backup ls\` prints.`);
+    }
+    return latest;
+}
+
+/**
+ * Restores the whole database from a backup (the manifest's `latest` unless `source` is given): the archive is
+ * downloaded, its checksum and table of contents checked, and only then applied by `pg_restore --single-transaction
+ * --clean --if-exists --no-owner`, stopping at the first error so that the transaction rolls back.
+ */
+export async function restoreBackup(context: BackupContext, source: string | undefined): Promise<string> {
+    const { store, env, onProgress } = context;
+    const s3 = s3Client(store, env);
+    const dir = workDir();
+    try {
+        const directory = sourceDirectory(store, source ?? (await readManifest(s3, store)));
+        const uri = `s3://${store.bucket}/${directory}`;
+        const target = await server(env);
+        const pgRestore = await matchingTool("pg_restore", target.major, context.pgBin);
+        const file = path.join(dir, DUMP_FILE);
+        onProgress(`downloading ${uri}/${DUMP_FILE}`);
+        const metadata = await download(s3, store, `${directory}/${DUMP_FILE}`, file);
+        const expected = metadata[CHECKSUM_METADATA];
+        const actual = await sha256(file);
+        if (expected !== undefined && expected !== actual) {
+            throw new MigrationError(`${uri}/${DUMP_FILE} has sha256 ${actual}, but was uploaded with ${expected}: `
+                + `the stored dump is damaged. Database ${target.database} was not touched. Fix: restore another `
+                + "backup (`backup ls`).");
+        }
+        onProgress(expected === undefined
+            ? "the dump carries no sha256 (written by another tool); checking that the whole archive reads"
+            : `sha256 ${actual} matches the upload`);
+        const entries = await archiveContents(pgRestore, file, `${uri}/${DUMP_FILE}`);
+        const tables = entries.map((line) => /^\d+; \d+ \d+ TABLE (?!DATA )(\S+) (\S+) /.exec(line))
+            .filter((m): m is RegExpExecArray => m !== null).map((m) => ({ schema: m[1], table: m[2] }));
+
+        onProgress(`restoring ${tables.length} tables into database ${target.database} on ${target.where} in one `
+            + "transaction");
+        const started = Date.now();
+        const restored = await runTool(pgRestore, ["--single-transaction", "--exit-on-error", "--clean", "--if-exists",
+            "--no-owner", "--dbname", target.database, file], libpqEnv(env));
+        if (restored.code !== 0) {
+            throw new MigrationError(`pg_restore of ${uri} into database ${target.database} failed and was rolled `
+                + `back, so the database is as before: ${restored.stderr.trim().slice(0, 500)}. Fix: the message `
+                + "above names the object; grant the restoring role what it needs, then run `backup restore` again.");
+        }
+        const missing = await missingTables(env, tables);
+        if (missing.length > 0) {
+            throw new MigrationError(`after restoring ${uri}, tables of the dump are missing from database `
+                + `${target.database}: ${missing.join(", ")}. Fix: check that PGDATABASE names the catalog database.`);
+        }
+        onProgress(`restored ${tables.length} tables in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return uri;
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+        s3.destroy();
+    }
+}
+
+async function missingTables(env: NodeJS.ProcessEnv, tables: { schema: string; table: string }[]): Promise<string[]> {
+    const client = await connect(env);
+    try {
+        const missing: string[] = [];
+        for (const { schema, table } of tables) {
+            const found = await client.query(
+                "SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2", [schema, table]);
+            if (found.rowCount === 0) {
+                missing.push(`${schema}.${table}`);
+            }
+        }
+        return missing;
+    } finally {
+        await client.end();
+    }
+}
+
+/** Every backup under the prefix, newest first, whatever the prefix's depth. */
+export async function listBackups(store: BackupStore, env: NodeJS.ProcessEnv): Promise<{ entries: BackupEntry[];
+    latest: string | undefined; }> {
+    const s3 = s3Client(store, env);
+    try {
+        const base = `${datasetKey(store)}/`;
+        const entries: BackupEntry[] = [];
+        let token: string | undefined;
+        do {
+            const page = await s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: base,
+                ContinuationToken: token })).catch((error: Error) => {
+                throw new MigrationError(`cannot list s3://${store.bucket}/${base}: ${error.message}. Fix: check the `
+                    + "endpoint, the bucket and the credentials.");
+            });
+            for (const object of page.Contents ?? []) {
+                const rest = object.Key!.slice(base.length);
+                if (!rest.endsWith(`/${DUMP_FILE}`)) {
+                    continue;
+                }
+                const dateAndTime = rest.slice(0, -DUMP_FILE.length - 1);
+                const taken = takenOf(dateAndTime);
+                if (taken !== undefined) {
+                    entries.push({ taken, uri: `s3://${store.bucket}/${base}${dateAndTime}`, size: object.Size ?? 0 });
+                }
+            }
+            token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token !== undefined);
+        entries.sort((a, b) => b.taken.localeCompare(a.taken));
+        const latest = entries.length > 0 ? await readManifest(s3, store).catch(() => undefined) : undefined;
+        return { entries, latest };
+    } finally {
+        s3.destroy();
+    }
+}
