@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { DatabaseSync } from "node:sqlite";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { MigrationError } from "./errors";
@@ -252,28 +253,7 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
         const directory = backupDirectory(store, now());
         const key = `${directory}/${DUMP_FILE}`;
         onProgress(`uploading to s3://${store.bucket}/${key}`);
-        await new Upload({
-            client: s3,
-            params: { Bucket: store.bucket, Key: key, Body: createReadStream(file),
-                ContentType: "application/octet-stream", Metadata: { [CHECKSUM_METADATA]: checksum } },
-            // A failed multipart upload is aborted, so no partial dump stays behind.
-            leavePartsOnError: false,
-        }).done().catch((error: Error) => {
-            throw new MigrationError(`upload of the dump to s3://${store.bucket}/${key} failed: ${error.message}. `
-                + "The manifest is unchanged, so `latest` still names the previous backup. Fix: check the endpoint "
-                + "and the credentials, then run `backup create` again.");
-        });
-
-        onProgress("reading the upload back to verify its size and sha256");
-        const readBack = path.join(dir, "read-back.dump");
-        await download(s3, store, key, readBack);
-        const readSize = statSync(readBack).size;
-        const readChecksum = await sha256(readBack);
-        if (readSize !== size || readChecksum !== checksum) {
-            throw new MigrationError(`the dump read back from s3://${store.bucket}/${key} differs from the one `
-                + `uploaded (${readSize} bytes, sha256 ${readChecksum}; expected ${size} bytes, sha256 ${checksum}). `
-                + "The manifest is unchanged. Fix: check the S3 endpoint, then run `backup create` again.");
-        }
+        await uploadVerified(s3, store, file, key, size, checksum, dir, "application/octet-stream");
 
         const latest = `s3://${store.bucket}/${directory}`;
         await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: manifestKey(store),
@@ -283,6 +263,36 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
     } finally {
         rmSync(dir, { recursive: true, force: true });
         s3.destroy();
+    }
+}
+
+/**
+ * Uploads a file with its SHA-256 as metadata, then reads it back and compares size and SHA-256, so that nothing
+ * names the object before it is known to be whole.
+ */
+async function uploadVerified(s3: S3Client, store: BackupStore, file: string, key: string, size: number,
+    checksum: string, dir: string, contentType: string): Promise<void> {
+    await new Upload({
+        client: s3,
+        params: { Bucket: store.bucket, Key: key, Body: createReadStream(file), ContentType: contentType,
+            Metadata: { [CHECKSUM_METADATA]: checksum } },
+        // A failed multipart upload is aborted, so no partial object stays behind.
+        leavePartsOnError: false,
+    }).done().catch((error: Error) => {
+        throw new MigrationError(`upload of ${path.basename(file)} to s3://${store.bucket}/${key} failed: `
+            + `${error.message}. Nothing names it: the manifest is unchanged, so \`latest\` still names the previous `
+            + "backup, and a migration waiting for this copy does not start. Fix: check the endpoint and the "
+            + "credentials, then run the command again.");
+    });
+    const readBack = path.join(dir, "read-back");
+    await download(s3, store, key, readBack);
+    const readSize = statSync(readBack).size;
+    const readChecksum = await sha256(readBack);
+    rmSync(readBack);
+    if (readSize !== size || readChecksum !== checksum) {
+        throw new MigrationError(`s3://${store.bucket}/${key} read back differs from what was uploaded `
+            + `(${readSize} bytes, sha256 ${readChecksum}; expected ${size} bytes, sha256 ${checksum}). Nothing names `
+            + "it. Fix: check the S3 endpoint, then run the command again.");
     }
 }
 
@@ -422,4 +432,84 @@ export async function listBackups(store: BackupStore, env: NodeJS.ProcessEnv): P
     } finally {
         s3.destroy();
     }
+}
+
+/**
+ * Copies a catalog's SQLite file to `<prefix>/sqlite/<catalog>/<YYYY_MM_DD>/<HH_MM_SS_mmm>/<file name>` before its
+ * migration: `VACUUM INTO` from a read-only connection (one read transaction, so a consistent snapshot even while a
+ * writer is active, unlike a plain file copy), checked with `PRAGMA quick_check` and per-table row counts against
+ * the source, uploaded and read back. Returns the copy's URI.
+ */
+export async function copySqlite(context: Omit<BackupContext, "pgBin">, sqlite: string, catalog: string,
+    now: () => Date = () => new Date()): Promise<string> {
+    const { store, env, onProgress } = context;
+    if (!existsSync(sqlite)) {
+        throw new MigrationError(`the SQLite catalog ${sqlite} does not exist, so it cannot be copied before its `
+            + "migration. Fix: point the catalog's `sqlite` at the file.");
+    }
+    if (!/^[A-Za-z0-9_.-]+$/.test(catalog)) {
+        throw new MigrationError(`catalog name ${JSON.stringify(catalog)} cannot name a backup folder; it must be `
+            + "letters, digits, `_`, `.` or `-`. Fix: pass the catalog's name as the stack's config has it.");
+    }
+    const s3 = s3Client(store, env);
+    const dir = workDir();
+    try {
+        const copy = path.join(dir, path.basename(sqlite));
+        onProgress(`copying ${sqlite} with VACUUM INTO`);
+        let sourceCounts: Record<string, number>;
+        try {
+            const source = new DatabaseSync(path.resolve(sqlite), { readOnly: true, timeout: 5000 });
+            try {
+                source.exec(`VACUUM INTO '${copy.replace(/'/g, "''")}'`);
+                sourceCounts = rowCounts(source);
+            } finally {
+                source.close();
+            }
+        } catch (error) {
+            throw new MigrationError(`cannot copy the SQLite catalog ${sqlite}: ${(error as Error).message}. The `
+                + "migration did not start. Fix: check that the file is a SQLite database and readable.");
+        }
+        const copied = new DatabaseSync(copy, { readOnly: true });
+        let copyCounts: Record<string, number>;
+        try {
+            const check = copied.prepare("PRAGMA quick_check").all().map((row) => Object.values(row)[0]);
+            if (check.length !== 1 || check[0] !== "ok") {
+                throw new MigrationError(`the copy of ${sqlite} fails SQLite's quick_check: ${check.join("; ")}. `
+                    + "The migration did not start. Fix: run `PRAGMA integrity_check` on the file and repair it.");
+            }
+            copyCounts = rowCounts(copied);
+        } finally {
+            copied.close();
+        }
+        if (JSON.stringify(copyCounts) !== JSON.stringify(sourceCounts)) {
+            throw new MigrationError(`the copy of ${sqlite} does not hold the rows the file holds now (copy `
+                + `${JSON.stringify(copyCounts)}, file ${JSON.stringify(sourceCounts)}): something wrote to it during the `
+                + "copy. The migration did not start. Fix: stop every DuckLake client writing to this catalog, then "
+                + "run `pulumi up` again.");
+        }
+        const size = statSync(copy).size;
+        const checksum = await sha256(copy);
+        const total = Object.values(copyCounts).reduce((sum, rows) => sum + rows, 0);
+        const key = `${sqliteBackupDirectory(store, catalog, now())}/${path.basename(sqlite)}`;
+        onProgress(`copy checked (${total.toLocaleString("en-US")} rows in ${Object.keys(copyCounts).length} tables, `
+            + `${size.toLocaleString("en-US")} bytes); uploading to s3://${store.bucket}/${key}`);
+        await uploadVerified(s3, store, copy, key, size, checksum, dir, "application/vnd.sqlite3");
+        return `s3://${store.bucket}/${key}`;
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+        s3.destroy();
+    }
+}
+
+function sqliteBackupDirectory(store: BackupStore, catalog: string, moment: Date): string {
+    const dated = backupDirectory({ ...store, prefix: "" }, moment).slice(`${DATASET}/`.length);
+    return [store.prefix, "sqlite", catalog, dated].filter((part) => part !== "").join("/");
+}
+
+function rowCounts(db: DatabaseSync): Record<string, number> {
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all();
+    return Object.fromEntries(tables.map(({ name }) => {
+        const quoted = `"${String(name).replace(/"/g, '""')}"`;
+        return [String(name), Number(db.prepare(`SELECT count(*) AS n FROM ${quoted}`).get()!.n)];
+    }));
 }

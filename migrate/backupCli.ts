@@ -1,5 +1,6 @@
 /**
- * `npm run --silent backup -- create | restore [--source <s3 URI or YYYY-MM-DDTHH:MM:SS.sss>] | ls [store flags]`
+ * `npm run --silent backup -- create | restore [--source <s3 URI or YYYY-MM-DDTHH:MM:SS.sss>] | ls
+ *   | sqlite --sqlite <file> --catalog <name> [store flags]`
  *
  * PostgreSQL from the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE); the store's keys
  * from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY only. Where the store is comes from flags or their variables
@@ -9,27 +10,31 @@
  * Progress goes to stderr; stdout gets the backup's URI (create, restore) or the listing (ls).
  */
 import { parseArgs } from "node:util";
-import { type BackupContext, type BackupStore, createBackup, listBackups, restoreBackup } from "./backup";
+import { type BackupContext, type BackupStore, copySqlite, createBackup, listBackups, restoreBackup } from "./backup";
 import { MigrationError, UsageError } from "./errors";
 
-export const BACKUP_USAGE = "usage: npm run --silent backup -- create|restore|ls [--source <s3://… | "
+export const BACKUP_USAGE = "usage: npm run --silent backup -- create|restore|ls|sqlite [--source <s3://… | "
     + "YYYY-MM-DDTHH:MM:SS.sss>] [--endpoint <url>] [--bucket <b>] [--prefix <p>] [--region <r>] "
-    + "[--url-style path|vhost] [--pg-bin <dir>]\n"
+    + "[--url-style path|vhost] [--pg-bin <dir>] [--sqlite <file> --catalog <name>]\n"
     + "  create: pg_dump -Fc of the whole database to s3://<bucket>/<prefix>/catalog/<YYYY_MM_DD>/<HH_MM_SS_mmm>/"
     + "lakehouse.dump, then catalog/manifest.json.\n"
     + "  restore: the manifest's latest backup (or --source) back into the database, checked first, in one transaction.\n"
     + "  ls: the backups under the prefix, newest first.\n"
+    + "  sqlite: a checked snapshot of a SQLite catalog to <prefix>/sqlite/<catalog>/<YYYY_MM_DD>/<HH_MM_SS_mmm>/, "
+    + "taken before its migration.\n"
     + "  PostgreSQL from PG* variables; S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; store flags default to "
     + "S3_ENDPOINT, S3_BUCKET, S3_BACKUPS_PREFIX, AWS_REGION, S3_URL_STYLE.\n"
     + "  Exit 0: done; 1: refused or failed (manifest and database unchanged); 2: usage error.";
 
-type Action = "create" | "restore" | "ls";
+type Action = "create" | "restore" | "ls" | "sqlite";
 
 export interface BackupArguments {
     action: Action;
     store: BackupStore;
     source?: string;
     pgBin?: string;
+    sqlite?: string;
+    catalog?: string;
 }
 
 export function parseBackupArguments(argv: readonly string[], env: NodeJS.ProcessEnv): BackupArguments {
@@ -45,6 +50,8 @@ export function parseBackupArguments(argv: readonly string[], env: NodeJS.Proces
                 region: { type: "string" },
                 "url-style": { type: "string" },
                 "pg-bin": { type: "string" },
+                sqlite: { type: "string" },
+                catalog: { type: "string" },
             },
             allowPositionals: true,
             strict: true,
@@ -54,14 +61,17 @@ export function parseBackupArguments(argv: readonly string[], env: NodeJS.Proces
     }
     const { values, positionals } = parsed;
     const [action, ...extra] = positionals;
-    if (action !== "create" && action !== "restore" && action !== "ls") {
-        throw new UsageError(`the first argument must be create, restore or ls; got ${JSON.stringify(action ?? "")}`);
+    if (action !== "create" && action !== "restore" && action !== "ls" && action !== "sqlite") {
+        throw new UsageError(`the first argument must be create, restore, ls or sqlite; got ${JSON.stringify(action ?? "")}`);
     }
     if (extra.length > 0) {
         throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
     }
     if (values.source !== undefined && action !== "restore") {
         throw new UsageError("--source is only for restore");
+    }
+    if (action === "sqlite" ? !values.sqlite || !values.catalog : values.sqlite !== undefined || values.catalog !== undefined) {
+        throw new UsageError("sqlite needs both --sqlite <file> and --catalog <name>, and only sqlite takes them");
     }
     const bucket = values.bucket ?? env.S3_BUCKET;
     if (!bucket) {
@@ -85,6 +95,8 @@ export function parseBackupArguments(argv: readonly string[], env: NodeJS.Proces
             urlStyle },
         source: values.source,
         pgBin: values["pg-bin"],
+        sqlite: values.sqlite,
+        catalog: values.catalog,
     };
 }
 
@@ -107,6 +119,9 @@ export async function runBackupCli(argv: readonly string[], env: NodeJS.ProcessE
                 break;
             case "restore":
                 stdout(`${await restoreBackup(context, args.source)}\n`);
+                break;
+            case "sqlite":
+                stdout(`${await copySqlite(context, args.sqlite!, args.catalog!)}\n`);
                 break;
             case "ls": {
                 const { entries, latest } = await listBackups(args.store, env);

@@ -9,6 +9,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3Client } from "../../migrate/backup";
@@ -28,6 +29,7 @@ let s3: S3Endpoint;
 let client: S3Client;
 let dir: string;
 let data: string;
+let sqlite: string;
 
 function backupEnv(endpoint = s3.endpoint): NodeJS.ProcessEnv {
     return { ...db.env, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
@@ -65,7 +67,7 @@ beforeAll(async () => {
         urlStyle: "path" }, backupEnv());
     dir = mkdtempSync(path.join(tmpdir(), "backup-test-"));
     data = path.join(dir, "data") + "/";
-    const sqlite = path.join(dir, "lake.sqlite");
+    sqlite = path.join(dir, "lake.sqlite");
     await runDuckLake(NEWEST_LINE, [
         attachSqliteSql("lake", sqlite, data),
         "CREATE TABLE lake.t (id INTEGER, name VARCHAR)",
@@ -179,7 +181,7 @@ describe("backup create, ls and restore", () => {
         const cutter = await startUploadCutter(s3.endpoint);
         try {
             const cut = await backup("create", backupEnv(cutter.endpoint));
-            expect(cut.stderr).toMatch(/upload of the dump to .* failed.*The manifest is unchanged/s);
+            expect(cut.stderr).toMatch(/upload of lakehouse.dump to .* failed.*the manifest is unchanged/s);
             expect(cut.code).toBe(1);
             expect(cutter.cut()).toBeGreaterThan(0);
         } finally {
@@ -240,9 +242,44 @@ describe("backup create, ls and restore", () => {
         }
     }, 120_000);
 
+    it("copies a SQLite catalog from a consistent snapshot, checked, and refuses what it cannot copy", async () => {
+        const copied = await backup(`sqlite --sqlite ${sqlite} --catalog lake`);
+        expect(copied.code).toBe(0);
+        const uri = copied.stdout.trim();
+        expect(uri).toMatch(new RegExp(`^s3://${BUCKET}/${PREFIX}/sqlite/lake/\\d{4}_\\d{2}_\\d{2}/\\d{2}_\\d{2}_\\d{2}_\\d{3}/lake\\.sqlite$`));
+        const copy = path.join(dir, "copy.sqlite");
+        writeFileSync(copy, await getObject(uri.slice(`s3://${BUCKET}/`.length)));
+        const counts = (file: string) => {
+            const sqliteDb = new DatabaseSync(file, { readOnly: true });
+            try {
+                return sqliteDb.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all()
+                    .map(({ name }) => [name, sqliteDb.prepare(`SELECT count(*) AS n FROM "${String(name)}"`).get()!.n]);
+            } finally {
+                sqliteDb.close();
+            }
+        };
+        expect(counts(copy)).toEqual(counts(sqlite));
+        expect(counts(copy).length).toBeGreaterThan(20);
+
+        const garbage = path.join(dir, "garbage.sqlite");
+        writeFileSync(garbage, "not a database at all, but long enough to look like a header..........................");
+        const refused = await backup(`sqlite --sqlite ${garbage} --catalog lake`);
+        expect(refused.stderr).toMatch(/cannot copy the SQLite catalog .*garbage\.sqlite: .*The migration did not start/);
+        expect(refused.code).toBe(1);
+
+        const cutter = await startUploadCutter(s3.endpoint, "lake.sqlite");
+        try {
+            const cut = await backup(`sqlite --sqlite ${sqlite} --catalog lake`, backupEnv(cutter.endpoint));
+            expect(cut.stderr).toMatch(/upload of lake\.sqlite .* failed.*a migration waiting for this copy does not start/s);
+            expect(cut.code).toBe(1);
+        } finally {
+            await cutter.stop();
+        }
+    }, 60_000);
+
     it("exits 2 on a usage error and 1, naming the fix, without the S3 keys", async () => {
         const usage = await backup("frobnicate");
-        expect(usage.stderr).toMatch(/the first argument must be create, restore or ls/);
+        expect(usage.stderr).toMatch(/the first argument must be create, restore, ls or sqlite/);
         expect(usage.code).toBe(2);
         const noKey = await backup("ls", { ...backupEnv(), AWS_SECRET_ACCESS_KEY: "" });
         expect(noKey.stderr).toMatch(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set/);
@@ -258,13 +295,13 @@ interface UploadCutter {
 
 /**
  * A proxy in front of the S3 server that forwards every request, except that it drops the connection in the middle
- * of each upload of a dump: the network failing while the body is on its way.
+ * of each upload of `file`: the network failing while the body is on its way.
  */
-async function startUploadCutter(target: string): Promise<UploadCutter> {
+async function startUploadCutter(target: string, file = "lakehouse.dump"): Promise<UploadCutter> {
     let cut = 0;
     const [host, port] = target.split(":");
     const server: Server = createServer((incoming, outgoing) => {
-        if (incoming.method === "PUT" && (incoming.url ?? "").includes("lakehouse.dump")) {
+        if (incoming.method === "PUT" && (incoming.url ?? "").includes(file)) {
             cut += 1;
             incoming.once("data", () => incoming.socket.destroy());
             return;
