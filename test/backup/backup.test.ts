@@ -12,6 +12,8 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backupCreateCommand } from "../../components/catalogBackup";
+import { sqliteCopyCommand } from "../../components/catalogMigration";
 import { s3Client } from "../../migrate/backup";
 import { runShell, runStackMigration, schemaState } from "../migrate/support";
 import { type S3Endpoint, startS3 } from "../support/clients";
@@ -90,7 +92,8 @@ describe("backup create, ls and restore", () => {
         const before = await catalogState();
         expect(before).not.toBeNull();
 
-        const first = await backup("create");
+        // The exact command line the stack runs after a migration.
+        const first = await runShell(backupCreateCommand(), backupEnv());
         expect(first.stderr).toMatch(/backup: dumping database test_backup_\w+ on 127.0.0.1:\d+ with .*pg_dump \(PostgreSQL 15\)/);
         expect(first.code).toBe(0);
         const latest = first.stdout.trim();
@@ -243,7 +246,8 @@ describe("backup create, ls and restore", () => {
     }, 120_000);
 
     it("copies a SQLite catalog from a consistent snapshot, checked, and refuses what it cannot copy", async () => {
-        const copied = await backup(`sqlite --sqlite ${sqlite} --catalog lake`);
+        // The exact command line the stack runs before the catalog's migration.
+        const copied = await runShell(sqliteCopyCommand(sqlite, "lake"), backupEnv());
         expect(copied.code).toBe(0);
         const uri = copied.stdout.trim();
         expect(uri).toMatch(new RegExp(`^s3://${BUCKET}/${PREFIX}/sqlite/lake/\\d{4}_\\d{2}_\\d{2}/\\d{2}_\\d{2}_\\d{2}_\\d{3}/lake\\.sqlite$`));
