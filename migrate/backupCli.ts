@@ -4,8 +4,8 @@
  *
  * PostgreSQL from the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE); the store's keys
  * from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY only. Where the store is comes from flags or their variables
- * (--endpoint S3_ENDPOINT, --bucket S3_BUCKET, --prefix S3_BACKUPS_PREFIX, --region AWS_REGION,
- * --url-style S3_URL_STYLE), none of which carries a secret.
+ * (--endpoint S3_ENDPOINT, a URL or host:port with S3_USE_SSL=true|false; --bucket S3_BUCKET; --prefix
+ * S3_BACKUPS_PREFIX; --region AWS_REGION; --url-style S3_URL_STYLE), none of which carries a secret.
  * Exit codes: 0 done; 1 refused or failed (the manifest or the database unchanged); 2 usage error.
  * Progress goes to stderr; stdout gets the backup's URI (create, restore) or the listing (ls).
  */
@@ -23,7 +23,7 @@ export const BACKUP_USAGE = "usage: npm run --silent backup -- create|restore|ls
     + "  sqlite: a checked snapshot of a SQLite catalog to <prefix>/sqlite/<catalog>/<YYYY_MM_DD>/<HH_MM_SS_mmm>/, "
     + "taken before its migration.\n"
     + "  PostgreSQL from PG* variables; S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; store flags default to "
-    + "S3_ENDPOINT, S3_BUCKET, S3_BACKUPS_PREFIX, AWS_REGION, S3_URL_STYLE.\n"
+    + "S3_ENDPOINT (a URL, or host:port with S3_USE_SSL), S3_BUCKET, S3_BACKUPS_PREFIX, AWS_REGION, S3_URL_STYLE.\n"
     + "  Exit 0: done; 1: refused or failed (manifest and database unchanged); 2: usage error.";
 
 type Action = "create" | "restore" | "ls" | "sqlite";
@@ -81,9 +81,13 @@ export function parseBackupArguments(argv: readonly string[], env: NodeJS.Proces
     if (prefix === "") {
         throw new UsageError("the backups prefix is not set; pass --prefix or set S3_BACKUPS_PREFIX (e.g. backups)");
     }
-    const endpoint = values.endpoint ?? env.S3_ENDPOINT;
+    const given = values.endpoint ?? env.S3_ENDPOINT;
+    // The lakehouse's own variables name the endpoint as host:port, with S3_USE_SSL saying which scheme.
+    const endpoint = given === undefined || given === "" || /^https?:\/\//.test(given)
+        ? given
+        : `${env.S3_USE_SSL === "false" ? "http" : "https"}://${given}`;
     if (endpoint !== undefined && endpoint !== "" && !/^https?:\/\/[^/]+\/?$/.test(endpoint)) {
-        throw new UsageError(`the endpoint must be http(s)://host[:port]; got ${JSON.stringify(endpoint)}`);
+        throw new UsageError(`the endpoint must be host[:port] or http(s)://host[:port]; got ${JSON.stringify(given)}`);
     }
     const urlStyle = values["url-style"] ?? env.S3_URL_STYLE ?? "path";
     if (urlStyle !== "path" && urlStyle !== "vhost") {

@@ -112,6 +112,9 @@ describe("backup create, ls and restore", () => {
         expect(lines).toHaveLength(2);
         expect(lines[0]).toMatch(new RegExp(`^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3} => ${newest} \\([\\d,]+ bytes\\) latest$`));
         expect(lines[1]).toMatch(new RegExp(` => ${latest} \\([\\d,]+ bytes\\)$`));
+        // As the pipeline's scheduled job finds the endpoint: the stack's host:port and S3_USE_SSL variables.
+        const fromCiVariables = await backup("ls", { ...backupEnv(), S3_ENDPOINT: s3.endpoint, S3_USE_SSL: "false" });
+        expect(fromCiVariables.stdout).toBe(listed.stdout);
 
         await db.admin.query(`DROP SCHEMA ${SCHEMA} CASCADE`);
         expect(await catalogState()).toBeNull();
