@@ -253,7 +253,7 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
         const directory = backupDirectory(store, now());
         const key = `${directory}/${DUMP_FILE}`;
         onProgress(`uploading to s3://${store.bucket}/${key}`);
-        await uploadVerified(s3, store, file, key, size, checksum, dir, "application/octet-stream");
+        await uploadVerified(s3, store, file, key, size, checksum, dir, "application/octet-stream", onProgress);
 
         const latest = `s3://${store.bucket}/${directory}`;
         await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: manifestKey(store),
@@ -271,7 +271,7 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
  * names the object before it is known to be whole.
  */
 async function uploadVerified(s3: S3Client, store: BackupStore, file: string, key: string, size: number,
-    checksum: string, dir: string, contentType: string): Promise<void> {
+    checksum: string, dir: string, contentType: string, onProgress: (line: string) => void): Promise<void> {
     await new Upload({
         client: s3,
         params: { Bucket: store.bucket, Key: key, Body: createReadStream(file), ContentType: contentType,
@@ -284,6 +284,7 @@ async function uploadVerified(s3: S3Client, store: BackupStore, file: string, ke
             + "backup, and a migration waiting for this copy does not start. Fix: check the endpoint and the "
             + "credentials, then run the command again.");
     });
+    onProgress("uploaded; reading it back to compare its size and sha256");
     const readBack = path.join(dir, "read-back");
     await download(s3, store, key, readBack);
     const readSize = statSync(readBack).size;
@@ -493,7 +494,7 @@ export async function copySqlite(context: Omit<BackupContext, "pgBin">, sqlite: 
         const key = `${sqliteBackupDirectory(store, catalog, now())}/${path.basename(sqlite)}`;
         onProgress(`copy checked (${total.toLocaleString("en-US")} rows in ${Object.keys(copyCounts).length} tables, `
             + `${size.toLocaleString("en-US")} bytes); uploading to s3://${store.bucket}/${key}`);
-        await uploadVerified(s3, store, copy, key, size, checksum, dir, "application/vnd.sqlite3");
+        await uploadVerified(s3, store, copy, key, size, checksum, dir, "application/vnd.sqlite3", onProgress);
         return `s3://${store.bucket}/${key}`;
     } finally {
         rmSync(dir, { recursive: true, force: true });
