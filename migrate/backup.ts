@@ -11,6 +11,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { once } from "node:events";
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -129,7 +130,7 @@ export function sourceDirectory(store: BackupStore, source: string): string {
 }
 
 /** The PostgreSQL client program matching the server's major version, or a refusal naming both versions. */
-export async function matchingTool(tool: "pg_dump" | "pg_restore", serverMajor: number, pgBin: string | undefined)
+export async function matchingTool(tool: "pg_dump" | "pg_restore" | "psql", serverMajor: number, pgBin: string | undefined)
     : Promise<string> {
     const dir = pgBin ?? `/usr/lib/postgresql/${serverMajor}/bin`;
     const file = path.join(dir, tool);
@@ -331,8 +332,8 @@ export async function readManifest(s3: S3Client, store: BackupStore): Promise<st
 
 /**
  * Restores the whole database from a backup (the manifest's `latest` unless `source` is given): the archive is
- * downloaded, its checksum and table of contents checked, and only then applied by `pg_restore --single-transaction
- * --clean --if-exists --no-owner`, stopping at the first error so that the transaction rolls back.
+ * downloaded, its checksum compared and the whole archive read, and only then applied in one transaction that checks
+ * every table's row count before it commits (see {@link restoreChecked}).
  */
 export async function restoreBackup(context: BackupContext, source: string | undefined): Promise<string> {
     const { store, env, onProgress } = context;
@@ -356,26 +357,15 @@ export async function restoreBackup(context: BackupContext, source: string | und
         onProgress(expected === undefined
             ? "the dump carries no sha256 (written by another tool); checking that the whole archive reads"
             : `sha256 ${actual} matches the upload`);
-        const entries = await archiveContents(pgRestore, file, `${uri}/${DUMP_FILE}`);
-        const tables = entries.map((line) => /^\d+; \d+ \d+ TABLE (?!DATA )(\S+) (\S+) /.exec(line))
-            .filter((m): m is RegExpExecArray => m !== null).map((m) => ({ schema: m[1], table: m[2] }));
+        await archiveContents(pgRestore, file, `${uri}/${DUMP_FILE}`);
+        const psql = await matchingTool("psql", target.major, context.pgBin);
 
-        onProgress(`restoring ${tables.length} tables into database ${target.database} on ${target.where} in one `
-            + "transaction");
+        onProgress(`restoring into database ${target.database} on ${target.where} in one transaction, checked `
+            + "before it commits");
         const started = Date.now();
-        const restored = await runTool(pgRestore, ["--single-transaction", "--exit-on-error", "--clean", "--if-exists",
-            "--no-owner", "--dbname", target.database, file], libpqEnv(env));
-        if (restored.code !== 0) {
-            throw new MigrationError(`pg_restore of ${uri} into database ${target.database} failed and was rolled `
-                + `back, so the database is as before: ${restored.stderr.trim().slice(0, 500)}. Fix: the message `
-                + "above names the object; grant the restoring role what it needs, then run `backup restore` again.");
-        }
-        const missing = await missingTables(env, tables);
-        if (missing.length > 0) {
-            throw new MigrationError(`after restoring ${uri}, tables of the dump are missing from database `
-                + `${target.database}: ${missing.join(", ")}. Fix: check that PGDATABASE names the catalog database.`);
-        }
-        onProgress(`restored ${tables.length} tables in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        const tables = await restoreChecked(pgRestore, psql, file, env, uri, target.database);
+        onProgress(`restored ${tables.toLocaleString("en-US")} tables, each with the dump's row count, in `
+            + `${((Date.now() - started) / 1000).toFixed(1)} s`);
         return uri;
     } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -383,20 +373,110 @@ export async function restoreBackup(context: BackupContext, source: string | und
     }
 }
 
-async function missingTables(env: NodeJS.ProcessEnv, tables: { schema: string; table: string }[]): Promise<string[]> {
-    const client = await connect(env);
-    try {
-        const missing: string[] = [];
-        for (const { schema, table } of tables) {
-            const found = await client.query(
-                "SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2", [schema, table]);
-            if (found.rowCount === 0) {
-                missing.push(`${schema}.${table}`);
-            }
+/**
+ * Restores the archive as one psql transaction and checks it before the commit: `pg_restore` writes the script
+ * (`--clean --if-exists --no-owner`, so the drops and the re-creation are part of it), its COPY blocks are counted on
+ * the way through, and a last statement compares every table's row count with its block's. Any error, the check's
+ * included, rolls the whole transaction back (`ON_ERROR_STOP`). Returns the number of tables checked.
+ */
+async function restoreChecked(pgRestore: string, psql: string, file: string, env: NodeJS.ProcessEnv, uri: string,
+    database: string): Promise<number> {
+    const script = spawn(pgRestore, ["--clean", "--if-exists", "--no-owner", "--exit-on-error", "--file", "-", file],
+        { env: { PATH: process.env.PATH ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
+    const apply = spawn(psql, ["--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1",
+        "--output", "/dev/null"], { env: libpqEnv(env), stdio: ["pipe", "ignore", "pipe"] });
+    let scriptErrors = "";
+    let applyErrors = "";
+    script.stderr.on("data", (chunk: Buffer) => (scriptErrors += chunk.toString("utf8")));
+    apply.stderr.on("data", (chunk: Buffer) => (applyErrors += chunk.toString("utf8")));
+    let applyExited = false;
+    const applied = new Promise<number | null>((resolve, reject) => {
+        apply.on("error", reject);
+        apply.on("close", (code) => {
+            applyExited = true;
+            resolve(code);
+        });
+    });
+    // psql may stop reading at its first error; what it did not read no longer matters.
+    apply.stdin.on("error", () => undefined);
+
+    const counter = new CopyCounter();
+    const scripted = new Promise<number | null>((resolve, reject) => {
+        script.on("error", reject);
+        script.on("close", resolve);
+    });
+    for await (const chunk of script.stdout as AsyncIterable<Buffer>) {
+        counter.feed(chunk);
+        // Once psql has stopped, the rest of the script is only read to its end, so that pg_restore can exit.
+        if (!applyExited && !apply.stdin.write(chunk)) {
+            await Promise.race([once(apply.stdin, "drain"), applied]);
         }
-        return missing;
-    } finally {
-        await client.end();
+    }
+    const scriptCode = await scripted;
+    // Without a complete script the transaction must not commit: a failing statement makes psql roll it back.
+    apply.stdin.end(scriptCode === 0 ? restoreCheckSql(counter.finish())
+        : "DO $abort$ BEGIN RAISE EXCEPTION 'pg_restore did not produce the whole script'; END $abort$;\n");
+    const applyCode = await applied;
+    if (scriptCode !== 0 || applyCode !== 0) {
+        throw new MigrationError(`restoring ${uri} into database ${database} failed and was rolled back, so the `
+            + `database is as before: ${(scriptErrors + applyErrors).trim().slice(0, 600)}. Fix: the message names `
+            + "the object or the check that failed; grant the restoring role what it needs, or restore another backup.");
+    }
+    return counter.finish().size;
+}
+
+/** The statement that fails the restore's transaction unless every table holds its COPY block's row count. */
+export function restoreCheckSql(counts: Map<string, number>): string {
+    const checks = [...counts].map(([table, rows]) => `    SELECT count(*) INTO n FROM ${table};\n`
+        + `    IF n <> ${rows} THEN RAISE EXCEPTION 'restore check: % holds % rows, the dump %', `
+        + `${sqlLiteral(table)}, n, ${rows}; END IF;\n`);
+    return `DO $check$\nDECLARE n bigint;\nBEGIN\n${checks.join("")}END\n$check$;\n`;
+}
+
+function sqlLiteral(text: string): string {
+    return `'${text.replace(/'/g, "''")}'`;
+}
+
+// pg_dump's qualified table name: each part bare or double-quoted (with "" inside).
+const COPY_LINE = /^COPY ((?:"(?:[^"]|"")*"|[^\s."]+)\.(?:"(?:[^"]|"")*"|[^\s."]+)) (?:\(.*\) )?FROM stdin;$/;
+
+/**
+ * Counts the rows of each COPY block of a plain-format restore script, fed in arbitrary chunks. In COPY's text
+ * format every row is one line (newlines inside values are escaped), and a block ends with `\.`.
+ */
+export class CopyCounter {
+    private readonly counts = new Map<string, number>();
+    private current: string | undefined;
+    private partial = "";
+
+    feed(chunk: Buffer): void {
+        const lines = (this.partial + chunk.toString("utf8")).split("\n");
+        this.partial = lines.pop()!;
+        for (const line of lines) {
+            this.line(line);
+        }
+    }
+
+    finish(): Map<string, number> {
+        if (this.partial !== "") {
+            this.line(this.partial);
+            this.partial = "";
+        }
+        return this.counts;
+    }
+
+    private line(line: string): void {
+        if (this.current === undefined) {
+            const copy = COPY_LINE.exec(line);
+            if (copy) {
+                this.current = copy[1];
+                this.counts.set(this.current, this.counts.get(this.current) ?? 0);
+            }
+        } else if (line === "\\.") {
+            this.current = undefined;
+        } else {
+            this.counts.set(this.current, this.counts.get(this.current)! + 1);
+        }
     }
 }
 

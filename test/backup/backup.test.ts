@@ -14,7 +14,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/clie
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupCreateCommand } from "../../components/catalogBackup";
 import { sqliteCopyCommand } from "../../components/catalogMigration";
-import { s3Client } from "../../migrate/backup";
+import { CopyCounter, restoreCheckSql, s3Client } from "../../migrate/backup";
 import { runShell, runStackMigration, schemaState } from "../migrate/support";
 import { type S3Endpoint, startS3 } from "../support/clients";
 import { attachPostgresSql, attachSqliteSql, NEWEST_LINE, runDuckLake } from "../support/ducklake";
@@ -119,7 +119,8 @@ describe("backup create, ls and restore", () => {
         await db.admin.query(`DROP SCHEMA ${SCHEMA} CASCADE`);
         expect(await catalogState()).toBeNull();
         const restored = await backup("restore");
-        expect(restored.stderr).toMatch(/in one transaction/);
+        expect(restored.stderr).toMatch(/in one transaction, checked before it commits/);
+        expect(restored.stderr).toMatch(/restored \d+ tables, each with the dump's row count/);
         expect(restored.code).toBe(0);
         expect(restored.stdout.trim()).toBe(newest);
         expect(await catalogState()).toEqual(before);
@@ -181,6 +182,39 @@ describe("backup create, ls and restore", () => {
         expect(await catalogState()).toEqual(before);
     }, 120_000);
 
+    it("rolls a failing restore back whole: the database stays as it was, not half-restored", async () => {
+        // A grant to a role that is gone by restore time: pg_restore's script fails late, after the drops.
+        await db.admin.query(`CREATE ROLE backup_reader_${db.role}`);
+        await db.admin.query(`GRANT USAGE ON SCHEMA ${SCHEMA} TO backup_reader_${db.role}`);
+        const created = await backup("create");
+        expect(created.code).toBe(0);
+        await db.admin.query(`REVOKE USAGE ON SCHEMA ${SCHEMA} FROM backup_reader_${db.role}`);
+        await db.admin.query(`DROP ROLE backup_reader_${db.role}`);
+        await db.admin.query(`DELETE FROM ${SCHEMA}.ducklake_snapshot WHERE snapshot_id > 1`);
+        const changed = await catalogState();
+
+        const failed = await backup("restore");
+        expect(failed.stderr).toMatch(/failed and was rolled back, so the database is as before: .*backup_reader_.* does not exist/s);
+        expect(failed.code).toBe(1);
+        expect(await catalogState()).toEqual(changed);
+    }, 120_000);
+
+    it("checks every table's row count before the restore commits", async () => {
+        const counter = new CopyCounter();
+        const script = 'SET x = 1;\nCOPY lake."odd ""name""" (a, b) FROM stdin;\n1\tx\n2\ty\\nz\n\\.\n'
+            + "COPY lake.empty (a) FROM stdin;\n\\.\nCOPY lake.t FROM stdin;\n1\n";
+        // Fed in pieces that split lines and the block's end marker.
+        for (const piece of script.match(/[\s\S]{1,7}/g)!) {
+            counter.feed(Buffer.from(piece));
+        }
+        expect([...counter.finish()]).toEqual([['lake."odd ""name"""', 2], ["lake.empty", 0], ["lake.t", 1]]);
+
+        const rows = Number((await db.admin.query(`SELECT count(*) AS n FROM ${SCHEMA}.ducklake_snapshot`)).rows[0].n);
+        await db.admin.query(restoreCheckSql(new Map([[`${SCHEMA}.ducklake_snapshot`, rows]])));
+        await expect(db.admin.query(restoreCheckSql(new Map([[`${SCHEMA}.ducklake_snapshot`, rows + 1]]))))
+            .rejects.toThrow(`restore check: ${SCHEMA}.ducklake_snapshot holds ${rows} rows, the dump ${rows + 1}`);
+    });
+
     it("leaves the previous latest in place when the upload is interrupted", async () => {
         const previous = await manifest();
         const listedBefore = (await backup("ls")).stdout;
@@ -200,7 +234,7 @@ describe("backup create, ls and restore", () => {
 
     it("refuses a pg_dump of another major version, naming both and the fix", async () => {
         const fake = mkdtempSync(path.join(dir, "pg16-"));
-        for (const tool of ["pg_dump", "pg_restore"]) {
+        for (const tool of ["pg_dump", "pg_restore", "psql"]) {
             writeFileSync(path.join(fake, tool), `#!/bin/sh\necho "${tool} (PostgreSQL) 16.4"\n`);
             chmodSync(path.join(fake, tool), 0o755);
         }
@@ -217,7 +251,7 @@ describe("backup create, ls and restore", () => {
 
     it("passes the password and keys only in the environment, and the S3 keys not to PostgreSQL's programs", async () => {
         const spy = mkdtempSync(path.join(dir, "spy-"));
-        for (const tool of ["pg_dump", "pg_restore"]) {
+        for (const tool of ["pg_dump", "pg_restore", "psql"]) {
             // Records the program's own command line, as the kernel has it, and which secrets its environment holds.
             writeFileSync(path.join(spy, tool), [
                 "#!/bin/sh",
@@ -234,10 +268,14 @@ describe("backup create, ls and restore", () => {
         expect(restored.code).toBe(0);
         const dumpLog = readFileSync(path.join(spy, "pg_dump.log"), "utf8");
         const restoreLog = readFileSync(path.join(spy, "pg_restore.log"), "utf8");
+        const psqlLog = readFileSync(path.join(spy, "psql.log"), "utf8");
         expect(dumpLog).toContain("--format=custom --file");
         expect(dumpLog).toContain("env PGPASSWORD");
-        expect(restoreLog).toContain("--single-transaction");
-        for (const log of [dumpLog, restoreLog]) {
+        expect(restoreLog).toContain("--clean --if-exists --no-owner");
+        expect(restoreLog).not.toContain("env PGPASSWORD");
+        expect(psqlLog).toContain("--single-transaction");
+        expect(psqlLog).toContain("env PGPASSWORD");
+        for (const log of [dumpLog, restoreLog, psqlLog]) {
             expect(log).not.toContain(db.env.PGPASSWORD);
             expect(log).not.toContain(s3.secretAccessKey);
             expect(log).not.toContain("env AWS_SECRET_ACCESS_KEY");
