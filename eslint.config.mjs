@@ -2,7 +2,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", ".tools/", "bin/", ".pulumi-state/", "bench-output/"] },
+    { ignores: ["node_modules/", ".tools/", "bin/", ".pulumi-state/", "bench-output/", ".local/"] },
     ...tseslint.configs.recommended,
     {
         files: ["**/*.ts"],

@@ -69,7 +69,8 @@ export interface BackupStoreArgs {
  * While the SQLite file exists, every preview and update first runs the migration as a dry run (read-only),
  * logs a one-line plan and fails with the command's own message if the dry run refuses — except when the
  * schema holds the catalog with newer snapshots than the file: the catalog went on living in PostgreSQL after
- * its migration, the file is outdated, and that is only worth a warning. The dry run needs the
+ * its migration, the file is outdated, and that is only worth a warning. So is a refused login during a preview:
+ * a preview of a password rotation runs before the role has its new password. The dry run needs the
  * schema to exist: on the first preview, while the database and schema are still to be created, Pulumi skips
  * it and the plan shows nothing. The migration waits for the dry run: both take the schema's migration lock, so
  * running them side by side would make one of them refuse.
@@ -179,6 +180,14 @@ export class CatalogMigration extends pulumi.ComponentResource {
             }
             if (outcome.reason === "target-newer") {
                 pulumi.log.warn(`catalog \`${catalog}\`: ${outcome.message}`, this);
+                return undefined;
+            }
+            // A preview runs before the role is updated: after a password rotation the server still has the old
+            // one, so the dry run cannot log in yet. `pulumi up` runs it again once the role is updated (it waits for
+            // the role, whose name it uses), and fails there if the password is really wrong.
+            if (outcome.reason === "login-refused" && pulumi.runtime.isDryRun()) {
+                pulumi.log.warn(`catalog \`${catalog}\`: the dry run could not log in (${outcome.message}) Expected `
+                    + "when this update changes the role's password; otherwise `pulumi up` stops here.", this);
                 return undefined;
             }
             throw new Error(`catalog \`${catalog}\`: the migration's dry run refused: ${outcome.message}`);

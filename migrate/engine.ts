@@ -124,6 +124,11 @@ class Run {
             }
             const target = await this.step("inspect the target", () => inspectTarget(client, schema));
             const state = classifyTarget(plan, target, schema);
+            if (state instanceof MigrationError) {
+                // Tables DuckLake added while the catalog lived on in PostgreSQL are no reason to doubt that it did.
+                await this.refuseIfTargetWentOn(client, source);
+                throw state;
+            }
             if (state === "populated") {
                 await this.compareWithTarget(client, source, plan);
                 return this.result(dryRun ? "dry-run" : "unchanged", plan, "unchanged");
@@ -243,7 +248,7 @@ class Run {
 
     /** The target already holds the catalog's tables: it must hold exactly the source's rows. */
     private async compareWithTarget(client: Client, source: SourceCatalog, plan: CatalogPlan): Promise<void> {
-        const { schema, sqlite } = this.options;
+        const { schema } = this.options;
         this.progress(`schema ${schema} already holds a DuckLake ${plan.version} catalog; comparing it with the source`);
         const sourceDigests = await this.timed("load", async () => this.digestSource(source, plan));
         const differing = await this.timed("verify", () =>
@@ -251,26 +256,35 @@ class Run {
         if (differing.length === 0) {
             return;
         }
-        const snapshots = await client.query<{ count: string; last: string | null }>(
-            `SELECT count(*) AS count, max(snapshot_id)::text AS last FROM ${quoteIdentifier(schema)}.ducklake_snapshot`);
-        const targetSnapshots = Number(snapshots.rows[0].count);
-        const sourceSnapshots = sourceDigests.get("ducklake_snapshot")!.rows;
-        // Snapshot ids only grow, and expiring snapshots lowers the count: the last id tells whether the target
-        // went on from where the source stopped.
-        const targetLast = BigInt(snapshots.rows[0].last ?? -1);
-        const sourceLast = source.lastSnapshotId();
-        const newer = targetLast > sourceLast;
-        const found = `schema ${schema} already holds a DuckLake catalog with ${targetSnapshots} snapshots up to `
-            + `snapshot ${targetLast} (the source ${sqlite} has ${sourceSnapshots}, up to snapshot ${sourceLast})`;
-        if (newer) {
-            throw new MigrationError(`${found}: it went on living in PostgreSQL after an earlier migration; refusing `
-                + "to overwrite newer data. Nothing was changed. Fix: keep using the PostgreSQL catalog (the SQLite "
-                + "file is outdated and may be deleted), or migrate into another, empty schema.", "target-newer");
-        }
+        const found = await this.refuseIfTargetWentOn(client, source);
         throw new MigrationError(`${found} and different content in ${differing.map(({ table, expected, actual }) =>
             `${table} (${actual.rows} rows here, ${expected.rows} in the source)`).join(", ")}; refusing to overwrite `
             + "it. Nothing was changed. Fix: migrate into another, empty schema, or check that --sqlite and --schema "
             + "name the same catalog.");
+    }
+
+    /**
+     * Refuses with `target-newer` when the target's snapshots went beyond the source's; otherwise returns what was
+     * found, for the caller's own refusal.
+     */
+    private async refuseIfTargetWentOn(client: Client, source: SourceCatalog): Promise<string> {
+        const { schema, sqlite } = this.options;
+        const snapshots = await client.query<{ count: string; last: string | null }>(
+            `SELECT count(*) AS count, max(snapshot_id)::text AS last FROM ${quoteIdentifier(schema)}.ducklake_snapshot`);
+        const targetSnapshots = Number(snapshots.rows[0].count);
+        const [sourceSnapshots] = source.query("SELECT count(*) FROM ducklake_snapshot").get() as unknown as [bigint];
+        // Snapshot ids only grow, and expiring snapshots lowers the count: the last id tells whether the target
+        // went on from where the source stopped.
+        const targetLast = BigInt(snapshots.rows[0].last ?? -1);
+        const sourceLast = source.lastSnapshotId();
+        const found = `schema ${schema} already holds a DuckLake catalog with ${targetSnapshots} snapshots up to `
+            + `snapshot ${targetLast} (the source ${sqlite} has ${sourceSnapshots}, up to snapshot ${sourceLast})`;
+        if (targetLast > sourceLast) {
+            throw new MigrationError(`${found}: it went on living in PostgreSQL after an earlier migration; refusing `
+                + "to overwrite newer data. Nothing was changed. Fix: keep using the PostgreSQL catalog (the SQLite "
+                + "file is outdated and may be deleted), or migrate into another, empty schema.", "target-newer");
+        }
+        return found;
     }
 
     private result(status: MigrationStatus, plan: CatalogPlan, dryRunPlan?: "migrate" | "unchanged"): MigrationResult {
@@ -328,8 +342,12 @@ class Run {
 
 type TargetState = "empty" | "populated";
 
-/** Empty, or exactly the catalog's tables with DuckLake's columns and types; anything else is refused. */
-function classifyTarget(plan: CatalogPlan, target: TargetInspection, schema: string): TargetState {
+/**
+ * Empty, or exactly the catalog's tables with DuckLake's columns and types; anything else is refused. The refusal
+ * is returned rather than thrown when the only difference is inlined tables the source does not have: DuckLake adds
+ * those as it writes, so such a target may be this catalog gone on in PostgreSQL, which the caller checks.
+ */
+function classifyTarget(plan: CatalogPlan, target: TargetInspection, schema: string): TargetState | MigrationError {
     if (target.tables.size === 0 && target.otherObjects.length === 0) {
         return "empty";
     }
@@ -354,12 +372,21 @@ function classifyTarget(plan: CatalogPlan, target: TargetInspection, schema: str
         mistyped.length > 0 ? `tables not laid out as DuckLake ${plan.version} creates them: ${list(mistyped)}` : "",
     ].filter((problem) => problem !== "");
     if (problems.length > 0) {
-        throw new MigrationError(`schema ${schema} is neither empty nor a copy of this DuckLake ${plan.version} catalog: `
-            + `it has ${problems.join("; ")}. The migration never drops or overwrites anything, so nothing was `
-            + "changed. Fix: migrate into an empty schema, or move those objects out of this one.");
+        const refusal = new MigrationError(`schema ${schema} is neither empty nor a copy of this DuckLake `
+            + `${plan.version} catalog: it has ${problems.join("; ")}. The migration never drops or overwrites `
+            + "anything, so nothing was changed. Fix: migrate into an empty schema, or move those objects out of this one.");
+        const onlyNewInlinedTables = missing.length === 0 && mistyped.length === 0 && target.otherObjects.length === 0
+            && strays.every((stray) => DUCKLAKE_INLINED_TABLE.test(stray.replace(/^table /, "")));
+        if (onlyNewInlinedTables) {
+            return refusal;
+        }
+        throw refusal;
     }
     return "populated";
 }
+
+/** The tables DuckLake creates for inlined rows and deletes as it writes. */
+const DUCKLAKE_INLINED_TABLE = /^ducklake_inlined_(data_\d+_\d+|delete_\d+)$/;
 
 function list(items: readonly string[]): string {
     const shown = items.slice(0, 8).join(", ");

@@ -14,8 +14,12 @@ export class MigrationError extends Error {
     }
 }
 
-/** `target-newer`: the target holds this catalog with snapshots the source does not have. */
-export type RefusalReason = "refused" | "target-newer";
+/**
+ * `target-newer`: the target holds this catalog with snapshots the source does not have. `login-refused`:
+ * PostgreSQL refused the user or password; a preview meets this while the update it previews changes the role's
+ * password, which the server learns only when that update runs.
+ */
+export type RefusalReason = "refused" | "target-newer" | "login-refused";
 
 /** The command line itself is wrong. The command exits with code 2. */
 export class UsageError extends Error {

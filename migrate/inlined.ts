@@ -36,6 +36,12 @@ export interface InlinedColumnPlan {
     canonicalSql(column: string): string;
 }
 
+/** A field below a nested column, from ducklake_column: `path` is the dotted name below the column. */
+export interface InlinedField {
+    path: string;
+    duckdbType: string;
+}
+
 /** The DuckLake release line whose PostgreSQL backend writes a spec version (reference §1, §6 last table). */
 type ReleaseLine = "DL-1.3" | "DL-1.4" | "DL-1.5";
 
@@ -51,8 +57,9 @@ const RELEASE_LINE_BY_SPEC: Record<string, ReleaseLine> = {
     "1.1": "DL-1.5",
 };
 
-/** PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes); DuckLake's PG backend never inlines such a
- * column (`MaxIdentifierLength() = 63`, postgres_metadata_manager.hpp:28 @ v1.5-variegata, compared in bytes). */
+/** PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes). DuckDB 1.5.5's DuckLake writes the rows of such a
+ * column to Parquet on PostgreSQL (`MaxIdentifierLength() = 63`, compared in bytes); DuckDB 1.4.4 and 1.5.0 inline
+ * them under the truncated name and then fail to read them ("Referenced column … not found"). */
 const MAX_PG_IDENTIFIER_BYTES = 63;
 
 /** Thrown by a codec for one value; the plan turns it into a MigrationError naming the table and column. */
@@ -623,8 +630,11 @@ const float32Codec = floatCodec("real", toFloat32);
 const float64Codec = floatCodec("double precision", (source) => source);
 const varcharText = verbatimCodec("character varying");
 
-/** DL-1.3 never inlined on PostgreSQL in a supported way (refused at ATTACH; only a `set_option` workaround,
- * duckdb/ducklake#293), and its DDL went through the postgres scanner. These are its types that lose or break data. */
+/** DL-1.3 never inlined on PostgreSQL or SQLite in a supported way (DuckDB 1.3.2 refuses DATA_INLINING_ROW_LIMIT
+ * at ATTACH on both: "Data inlining is currently only supported on DuckDB catalogs"; only a `set_option`
+ * workaround, duckdb/ducklake#293, after which DuckDB 1.3.2 on PostgreSQL stores an inlined hugeint as a double
+ * and reads 5 back as NULL or as the double's bits, 4617315517961601024),
+ * and its DDL went through the postgres scanner. These are its types that lose or break data. */
 const SCANNER_REFUSALS = {
     int128: "the postgres scanner of DuckDB 1.3 maps int128 to double precision, which loses digits",
     timestamp_ns: "the postgres scanner of DuckDB 1.3 maps timestamp_ns to a microsecond timestamp, which loses digits",
@@ -684,31 +694,68 @@ const RULES: Record<string, Record<ReleaseLine, Rule>> = {
     time: same(timeCodec),
     timetz: same(timetzCodec),
     interval: same(intervalCodec),
-    // Nested values are VARCHAR from DL-1.4 on. DL-1.5 sends Value::ToString() for a list or map on both backends
-    // (ToSQLString, ducklake_util.cpp:210-252 @ v1.5-variegata), the text SQLite holds. A struct is rendered child
-    // by child with backend-specific CASTs (ducklake_util.cpp:173-195), and DL-1.4 renders lists with SQL
-    // literals where SQLite got DuckDB's cast, so those texts differ from the source and are refused.
-    list: { "DL-1.3": { refuse: SCANNER_REFUSALS.list },
-        "DL-1.4": { refuse: "DuckLake 0.3 on PostgreSQL stores a list as SQL literal text, not the text SQLite holds" },
-        "DL-1.5": varcharText },
-    map: { "DL-1.3": { refuse: SCANNER_REFUSALS.map },
-        "DL-1.4": { refuse: "DuckLake 0.3 on PostgreSQL stores a map as SQL literal text, not the text SQLite holds" },
-        "DL-1.5": varcharText },
-    struct: { "DL-1.3": { refuse: SCANNER_REFUSALS.struct },
-        "DL-1.4": { refuse: "DuckLake 0.3 on PostgreSQL stores a struct as SQL literal text, not the text SQLite holds" },
-        "DL-1.5": { refuse: "DuckLake on PostgreSQL renders a struct with PostgreSQL-specific casts of its "
-            + "children, which the SQLite text does not carry" } },
+    // Nested values are VARCHAR from DL-1.4 on, read back by DuckDB's cast of that text to the nested type.
+    // DL-1.5 writes a list or map as Value::ToString() on both backends, the text SQLite holds. DL-1.4 writes SQL
+    // literals on PostgreSQL (`['a', 'it''s']`) where SQLite got DuckDB's cast text (`[a, 'it\'s']`); its own
+    // PostgreSQL text reads back wrong (`its`), the SQLite text through the same cast reads back exactly, so the
+    // SQLite text is carried over. A DL-1.5 struct depends on its fields (see structFieldRefusal).
+    list: { "DL-1.3": { refuse: SCANNER_REFUSALS.list }, "DL-1.4": varcharText, "DL-1.5": varcharText },
+    map: { "DL-1.3": { refuse: SCANNER_REFUSALS.map }, "DL-1.4": varcharText, "DL-1.5": varcharText },
+    struct: { "DL-1.3": { refuse: SCANNER_REFUSALS.struct }, "DL-1.4": varcharText, "DL-1.5": varcharText },
 };
+
+/**
+ * DL-1.5 renders a struct field by field with a cast per field (ToSQLString). For these field types the cast
+ * differs by backend: `CAST('2024-01-02' AS DATE)` on SQLite, `CAST('2024-01-02' AS VARCHAR)` on PostgreSQL
+ * (`'…'::DATE` / `'…'::VARCHAR` on DuckDB 1.5.0), so the SQLite text is not what PostgreSQL would hold. Every other
+ * field type is written identically on both backends.
+ */
+const STRUCT_FIELDS_CAST_DIFFERENTLY: Record<string, string> = {
+    blob: "BLOB",
+    date: "DATE",
+    timestamp: "TIMESTAMP",
+    timestamp_us: "TIMESTAMP",
+    timestamp_s: "TIMESTAMP_S",
+    timestamp_ms: "TIMESTAMP_MS",
+    timestamp_ns: "TIMESTAMP_NS",
+};
+
+/** The refusal for a DL-1.5 struct with a field whose text differs between the backends, or is not known. Fields
+ * are checked at any depth, inside lists and maps too (where DuckLake writes them without casts), to stay on the
+ * side of what was seen written. At 1.0 (DuckDB 1.5.5's `CAST(… AS DATE)` form) DuckLake cannot read a date or
+ * timestamp field back from SQLite either, so the usual fix, a flush, fails there too; the message says so. */
+function structFieldRefusal(fields: readonly InlinedField[], specVersion: string): string | undefined {
+    for (const field of fields) {
+        const type = field.duckdbType.toLowerCase();
+        const known = Object.hasOwn(RULES, type) || DECIMAL_TYPE.test(type);
+        const cast = Object.hasOwn(STRUCT_FIELDS_CAST_DIFFERENTLY, type) ? STRUCT_FIELDS_CAST_DIFFERENTLY[type] : undefined;
+        if (cast !== undefined) {
+            const unreadable = specVersion === "1.0" && type !== "blob"
+                ? "; DuckLake 1.0 cannot read such a field back from SQLite either (\"Failed to read inlined data\"), "
+                    + "so the flush below fails as well until DuckLake reads its own struct text"
+                : "";
+            return `its field ${JSON.stringify(field.path)} (${field.duckdbType}) is written inside the struct text `
+                + `as a cast to ${cast} on SQLite but as a cast to VARCHAR on PostgreSQL, so the SQLite text is not `
+                + `what DuckLake would hold on PostgreSQL${unreadable}`;
+        }
+        if (!known) {
+            return `its field ${JSON.stringify(field.path)} has the type ${JSON.stringify(field.duckdbType)}, whose `
+                + "text inside a struct on PostgreSQL is not known";
+        }
+    }
+    return undefined;
+}
 
 function same(rule: Rule): Record<ReleaseLine, Rule> {
     return { "DL-1.3": rule, "DL-1.4": rule, "DL-1.5": rule };
 }
 
-/** Types DuckLake has but never inlines on PostgreSQL, or whose PG DDL is broken. */
+/** Types DuckLake has but never inlines (on SQLite either), or whose PG DDL is broken: DuckLake on PostgreSQL fails
+ * to commit a time_ns row. */
 const UNSUPPORTED: Record<string, string> = {
     time_ns: "DuckLake's PostgreSQL backend creates it as TIME_NS, which is not a PostgreSQL type",
-    variant: "DuckLake's PostgreSQL backend never inlines variant values",
-    geometry: "DuckLake's PostgreSQL backend never inlines geometry values",
+    variant: "DuckLake writes variant values to Parquet files and never inlines them",
+    geometry: "DuckLake writes geometry values to Parquet files and never inlines them",
 };
 
 const DECIMAL_TYPE = /^decimal\(([0-9]+),([0-9]+)\)$/;
@@ -731,9 +778,13 @@ function ruleFor(duckdbType: string, line: ReleaseLine): Rule {
 function flushFix(specVersion: string): string {
     const flush = "run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, so the rows "
         + "move to Parquet files, then migrate again";
-    // ducklake_flush_inlined_data does not exist on v1.3-ossivalis, the only line that writes 0.1 and 0.2.
+    // ducklake_flush_inlined_data does not exist on v1.3-ossivalis, the only line that writes 0.1 and 0.2. DuckDB
+    // 1.4 upgrades such a catalog to 0.3 on a plain ATTACH (it has no AUTOMATIC_MIGRATION option), while DuckDB 1.5
+    // fails to upgrade a 0.2 SQLite catalog (its migration needs an ALTER that SQLite lacks): the real-DuckLake
+    // upgrade test runs exactly this path.
     return RELEASE_LINE_BY_SPEC[specVersion] === "DL-1.3"
-        ? `attach the source with DuckDB 1.4 or later (AUTOMATIC_MIGRATION TRUE upgrades it to 0.3 or newer) and ${flush}`
+        ? `attach the source once with DuckDB 1.4 (a plain ATTACH upgrades it to spec 0.3; DuckDB 1.5 cannot upgrade `
+            + `it), then ${flush}`
         : flush;
 }
 
@@ -752,7 +803,8 @@ function refusal(table: string, column: string, duckdbType: string, problem: str
 export function planInlinedDataTable(args: {
     table: string;
     specVersion: string;
-    columns: { name: string; duckdbType: string }[];
+    /** `fields`: every field below a nested column, at any depth. */
+    columns: { name: string; duckdbType: string; fields?: readonly InlinedField[] }[];
 }): InlinedColumnPlan[] {
     const { table, specVersion } = args;
     const line = Object.hasOwn(RELEASE_LINE_BY_SPEC, specVersion) ? RELEASE_LINE_BY_SPEC[specVersion] : undefined;
@@ -763,15 +815,23 @@ export function planInlinedDataTable(args: {
             + "DuckDB and AUTOMATIC_MIGRATION TRUE to upgrade it to a released version, then migrate again.",
         );
     }
-    return args.columns.map(({ name, duckdbType }) => {
+    return args.columns.map(({ name, duckdbType, fields = [] }) => {
         const fail = (problem: string) => refusal(table, name, duckdbType, problem, specVersion);
         if (Buffer.byteLength(name, "utf8") > MAX_PG_IDENTIFIER_BYTES) {
             throw fail(`the name is longer than PostgreSQL's ${MAX_PG_IDENTIFIER_BYTES}-byte identifier limit, so `
-                + "PostgreSQL would truncate it (DuckLake never inlines such a column on PostgreSQL)");
+                + "PostgreSQL would truncate it (DuckLake writes such a column's rows to Parquet files on PostgreSQL, "
+                + "or, before DuckDB 1.5.5, inlines them under the truncated name and cannot read them back)");
         }
         const rule = ruleFor(duckdbType, line);
+        const cannotHold = (problem: string) =>
+            fail(`DuckLake ${specVersion} on PostgreSQL cannot hold this type faithfully: ${problem}`);
         if ("refuse" in rule) {
-            throw fail(`DuckLake ${specVersion} on PostgreSQL cannot hold this type faithfully: ${rule.refuse}`);
+            throw cannotHold(rule.refuse);
+        }
+        const fieldProblem = duckdbType.toLowerCase() === "struct" && line === "DL-1.5"
+            ? structFieldRefusal(fields, specVersion) : undefined;
+        if (fieldProblem !== undefined) {
+            throw cannotHold(fieldProblem);
         }
         const encode = (value: Exclude<SqliteValue, null>): Encoded => {
             try {

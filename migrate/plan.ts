@@ -22,7 +22,7 @@ import {
 } from "./canonical";
 import type { DigestAccumulator } from "./digest";
 import { MigrationError } from "./errors";
-import { type InlinedColumnPlan, type SqliteValue, planInlinedDataTable } from "./inlined";
+import { type InlinedColumnPlan, type InlinedField, type SqliteValue, planInlinedDataTable } from "./inlined";
 import type { SourceCatalog, SourceTable } from "./source";
 
 export interface TablePlan {
@@ -266,40 +266,68 @@ function inlinedPlan(source: SourceCatalog, spec: CatalogSpec, table: SourceTabl
     const columns = planInlinedDataTable({
         table: table.name,
         specVersion: spec.version,
-        columns: userColumns.map((name) => ({ name, duckdbType: types.get(name)! })),
+        columns: userColumns.map((name) => ({ name, ...types.get(name)! })),
     });
     return inlinedTablePlan(file, table.name, metadata, columns);
 }
 
 /**
  * The DuckLake types of an inlined table's user columns, from ducklake_column: the top-level column of that name,
- * and where the name was used by several column versions, the one alive at the table's schema version.
+ * and where the name was used by several column versions, the one alive at the table's schema version; with the
+ * fields below a nested column (at any depth), alive at that version too.
  */
 function inlinedColumnTypes(source: SourceCatalog, table: string, tableId: bigint, schemaVersion: bigint,
-    names: readonly string[]): Map<string, string> {
+    names: readonly string[]): Map<string, { duckdbType: string; fields: InlinedField[] }> {
+    type Row = [bigint, string, string, bigint | null, bigint | null, bigint | null];
     const rows = source.query(
-        "SELECT c.column_name, c.column_type, c.begin_snapshot, c.end_snapshot FROM ducklake_column c "
-        + "WHERE c.table_id = ? AND c.parent_column IS NULL",
-    ).all(tableId) as unknown as [string, string, bigint | null, bigint | null][];
-    const firstSnapshot = source.query("SELECT min(snapshot_id) FROM ducklake_snapshot WHERE schema_version = ?")
-        .get(schemaVersion) as unknown as [bigint | null] | undefined;
-    const at = firstSnapshot?.[0] ?? null;
-    const types = new Map<string, string>();
+        "SELECT c.column_id, c.column_name, c.column_type, c.begin_snapshot, c.end_snapshot, c.parent_column "
+        + "FROM ducklake_column c WHERE c.table_id = ?",
+    ).all(tableId) as unknown as Row[];
+    const at = schemaVersionStart(source, schemaVersion);
+    const isAlive = (row: Row) => at !== null && row[3] !== null && row[3] <= at && (row[4] === null || row[4] > at);
+    const fieldsBelow = (parent: Row, prefix: string): InlinedField[] => {
+        const children = rows.filter((row) => row[5] === parent[0]);
+        const alive = children.filter(isAlive);
+        return (alive.length > 0 ? alive : children).flatMap((child) => {
+            const path = `${prefix}${child[1]}`;
+            return [{ path, duckdbType: child[2] }, ...fieldsBelow(child, `${path}.`)];
+        });
+    };
+    const columns = new Map<string, { duckdbType: string; fields: InlinedField[] }>();
     for (const name of names) {
-        const candidates = rows.filter((row) => row[0] === name);
-        const distinctTypes = new Set(candidates.map((row) => row[1]));
-        const alive = at === null ? [] : candidates.filter((row) =>
-            row[2] !== null && row[2] <= at && (row[3] === null || row[3] > at));
-        const type = distinctTypes.size === 1 ? candidates[0][1] : alive.length === 1 ? alive[0][1] : undefined;
-        if (type === undefined) {
+        const candidates = rows.filter((row) => row[5] === null && row[1] === name);
+        const distinctTypes = new Set(candidates.map((row) => row[2]));
+        const alive = candidates.filter(isAlive);
+        const column = alive.length === 1 ? alive[0] : distinctTypes.size === 1 ? candidates[0] : undefined;
+        if (column === undefined) {
             throw new MigrationError(`source ${source.file}: the type of column ${JSON.stringify(name)} of the inlined `
                 + `data table ${table} cannot be determined from ducklake_column (table_id ${tableId}, schema version `
                 + `${schemaVersion}). Fix: run \`CALL ducklake_flush_inlined_data('<catalog alias>')\` on the source `
                 + "with DuckDB, so the rows move to Parquet files, then migrate again.");
         }
-        types.set(name, type);
+        columns.set(name, { duckdbType: column[2], fields: fieldsBelow(column, "") });
     }
-    return types;
+    return columns;
+}
+
+/**
+ * A snapshot at which `schemaVersion` was the catalog's schema version. Expiring snapshots may remove every snapshot
+ * of that version while its inlined table lives on; ducklake_schema_versions (spec 0.3 on) keeps when it began.
+ */
+function schemaVersionStart(source: SourceCatalog, schemaVersion: bigint): bigint | null {
+    const [surviving] = source.query("SELECT min(snapshot_id) FROM ducklake_snapshot WHERE schema_version = ?")
+        .get(schemaVersion) as unknown as [bigint | null];
+    if (surviving !== null) {
+        return surviving;
+    }
+    const recorded = source.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'ducklake_schema_versions'")
+        .get();
+    if (recorded === undefined) {
+        return null;
+    }
+    const [began] = source.query("SELECT min(begin_snapshot) FROM ducklake_schema_versions WHERE schema_version = ?")
+        .get(schemaVersion) as unknown as [bigint | null];
+    return began;
 }
 
 /** Inlined tables: bigint metadata columns first, then the planned user columns; no primary key. */
@@ -309,7 +337,14 @@ function inlinedTablePlan(file: string, name: string, bigintColumns: readonly st
         ...bigintColumns.map((column) => ({ name: column, pgType: "bigint" })),
         ...userColumns.map((column) => ({ name: column.name, pgType: column.pgType })),
     ];
-    const selectList = columns.map((column) => quoteIdentifier(column.name)).join(", ");
+    // node:sqlite ends a text value at its first NUL character; such a text is read as its bytes instead, so the
+    // codecs see it whole (the bytea columns keep it, the text columns refuse it).
+    const selectList = columns.map((column, index) => {
+        const quoted = quoteIdentifier(column.name);
+        return index < bigintColumns.length ? quoted
+            : `CASE WHEN typeof(${quoted}) = 'text' AND instr(${quoted}, char(0)) > 0 THEN CAST(${quoted} AS BLOB) `
+                + `ELSE ${quoted} END`;
+    }).join(", ");
     return {
         name,
         columns,

@@ -92,8 +92,10 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Cli
             throw error;
         }
     } catch (error) {
+        const code = (error as { code?: string }).code;
         throw new MigrationError(connectionMessage(error as Error & { code?: string },
-            { where, user, database, timeoutSeconds: connectTimeoutSeconds(env) }));
+            { where, user, database, timeoutSeconds: connectTimeoutSeconds(env) }),
+            code === "28P01" || code === "28000" ? "login-refused" : "refused");
     }
 }
 

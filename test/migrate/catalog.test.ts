@@ -154,6 +154,23 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
         expect(await schemaState(db.admin, schema)).toEqual(before);
     });
 
+    it("refuses as gone on a target where DuckLake also created inlined tables the source does not have", async () => {
+        // DuckLake creates an inlined table as it writes to a new table or a new schema version of one.
+        const table = `${schema}.ducklake_inlined_data_999999_999999`;
+        await db.admin.query(`CREATE TABLE ${table} (row_id bigint, begin_snapshot bigint, end_snapshot bigint, x integer)`);
+        try {
+            const before = await schemaState(db.admin, schema);
+            const result = await rerun(["--sqlite", file, "--schema", schema, "--json"], db.env);
+            expect(result.code).toBe(1);
+            expect(JSON.parse(result.stdout)).toMatchObject({
+                status: "refused", reason: "target-newer", message: expect.stringMatching(/went on living in PostgreSQL/),
+            });
+            expect(await schemaState(db.admin, schema)).toEqual(before);
+        } finally {
+            await db.admin.query(`DROP TABLE ${table}`);
+        }
+    });
+
     it("dry-runs into a new schema without creating it", async () => {
         const result = version === "1.0"
             ? await runStackMigration(file, `${schema}_dry`, db.env, true)

@@ -55,14 +55,15 @@ const CASES: Record<string, SqliteValue[]> = {
         "-2562047788:00:54.775808", "2562047788:00:54.775807", "-178956970 years -8 months -2147483648 days"],
     "list": ["[1, 2, NULL]", "[a, 'b c']"],
     "map": ["{k=v, 'x y'=1}"],
+    "struct": ["{'a': 1, 'b': 'it''s'}", "{'a': NULL, 'b': x}"],
 };
 
 const SPEC_VERSIONS = ["0.1", "0.3", "1.0"];
 
 /** Types a release line refuses (tested for their messages in inlined.test.ts). */
 const REFUSED: Record<string, string[]> = {
-    "0.1": ["int128", "timestamp_ns", "list", "map"],
-    "0.3": ["list", "map"],
+    "0.1": ["int128", "timestamp_ns", "list", "map", "struct"],
+    "0.3": [],
     "1.0": [],
 };
 

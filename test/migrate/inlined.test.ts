@@ -5,9 +5,9 @@ import { planInlinedDataTable, SqliteValue } from "../../migrate/inlined";
 const TABLE = "ducklake_inlined_data_3_7";
 const FLUSH = "Fix: run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, so the rows "
     + "move to Parquet files, then migrate again.";
-const FLUSH_AFTER_UPGRADE = "Fix: attach the source with DuckDB 1.4 or later (AUTOMATIC_MIGRATION TRUE upgrades it to "
-    + "0.3 or newer) and run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, so the "
-    + "rows move to Parquet files, then migrate again.";
+const FLUSH_AFTER_UPGRADE = "Fix: attach the source once with DuckDB 1.4 (a plain ATTACH upgrades it to spec 0.3; "
+    + "DuckDB 1.5 cannot upgrade it), then run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source "
+    + "with DuckDB, so the rows move to Parquet files, then migrate again.";
 
 function plan(specVersion: string, duckdbType: string, name = "v") {
     return planInlinedDataTable({ table: TABLE, specVersion, columns: [{ name, duckdbType }] })[0];
@@ -32,7 +32,7 @@ describe("planInlinedDataTable: PG types per release line", () => {
     const TYPES = ["boolean", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "int128",
         "uint128", "float32", "float64", "decimal(18,3)", "varchar", "json", "blob", "uuid", "date", "time", "timetz",
         "interval", "timestamp", "timestamp_us", "timestamp_s", "timestamp_ms", "timestamp_ns", "timestamptz", "list",
-        "map"];
+        "map", "struct"];
     const typesOf = (specVersion: string) => Object.fromEntries(TYPES.map((type) => {
         try {
             return [type, plan(specVersion, type).pgType];
@@ -51,6 +51,7 @@ describe("planInlinedDataTable: PG types per release line", () => {
             interval: "interval", timestamp: "character varying", timestamp_us: "character varying",
             timestamp_s: "character varying", timestamp_ms: "character varying", timestamp_ns: "character varying",
             timestamptz: "character varying", list: "character varying", map: "character varying",
+            struct: "character varying",
         };
         expect(typesOf("0.4")).toEqual(expected);
         expect(typesOf("1.0")).toEqual(expected);
@@ -68,7 +69,8 @@ describe("planInlinedDataTable: PG types per release line", () => {
             timetz: "time with time zone", interval: "interval", timestamp: "timestamp without time zone",
             timestamp_us: "timestamp without time zone", timestamp_s: "character varying",
             timestamp_ms: "character varying", timestamp_ns: "character varying",
-            timestamptz: "timestamp with time zone", list: "refused", map: "refused",
+            timestamptz: "timestamp with time zone", list: "character varying", map: "character varying",
+            struct: "character varying",
         });
     });
 
@@ -82,7 +84,7 @@ describe("planInlinedDataTable: PG types per release line", () => {
             interval: "interval", timestamp: "timestamp without time zone",
             timestamp_us: "timestamp without time zone", timestamp_s: "timestamp without time zone",
             timestamp_ms: "timestamp without time zone", timestamp_ns: "refused",
-            timestamptz: "timestamp with time zone", list: "refused", map: "refused",
+            timestamptz: "timestamp with time zone", list: "refused", map: "refused", struct: "refused",
         };
         expect(typesOf("0.1")).toEqual(expected);
         expect(typesOf("0.2")).toEqual(expected);
@@ -157,8 +159,9 @@ describe("refusals", () => {
     it("refuses a column name PostgreSQL would truncate", () => {
         expect(refusalOf(() => plan("1.0", "int32", "x".repeat(64)))).toBe(
             `inlined data table ${TABLE}, column "${"x".repeat(64)}" (int32): the name is longer than PostgreSQL's `
-            + "63-byte identifier limit, so PostgreSQL would truncate it (DuckLake never inlines such a column on "
-            + `PostgreSQL). ${FLUSH}`);
+            + "63-byte identifier limit, so PostgreSQL would truncate it (DuckLake writes such a column's rows to "
+            + "Parquet files on PostgreSQL, or, before DuckDB 1.5.5, inlines them under the truncated name and cannot "
+            + `read them back). ${FLUSH}`);
         expect(refusalOf(() => plan("1.0", "int32", "é".repeat(32)))).toContain("63-byte identifier limit");
         expect(plan("1.0", "int32", "x".repeat(63)).pgType).toBe("integer");
     });
@@ -171,14 +174,25 @@ describe("refusals", () => {
     });
 
     it("refuses types a line cannot hold", () => {
-        expect(refusalOf(() => plan("1.0", "struct"))).toBe(
+        const struct = (fields: { path: string; duckdbType: string }[]) => () => planInlinedDataTable({
+            table: TABLE, specVersion: "1.0", columns: [{ name: "v", duckdbType: "struct", fields }] });
+        expect(refusalOf(struct([{ path: "s", duckdbType: "struct" }, { path: "s.d", duckdbType: "date" }]))).toBe(
             `inlined data table ${TABLE}, column "v" (struct): DuckLake 1.0 on PostgreSQL cannot hold this type `
-            + "faithfully: DuckLake on PostgreSQL renders a struct with PostgreSQL-specific casts of its children, "
-            + `which the SQLite text does not carry. ${FLUSH}`);
-        expect(refusalOf(() => plan("0.3", "list"))).toBe(
-            `inlined data table ${TABLE}, column "v" (list): DuckLake 0.3 on PostgreSQL cannot hold this type `
-            + "faithfully: DuckLake 0.3 on PostgreSQL stores a list as SQL literal text, not the text SQLite holds. "
+            + "faithfully: its field \"s.d\" (date) is written inside the struct text as a cast to DATE on SQLite but "
+            + "as a cast to VARCHAR on PostgreSQL, so the SQLite text is not what DuckLake would hold on PostgreSQL; "
+            + "DuckLake 1.0 cannot read such a field back from SQLite either (\"Failed to read inlined data\"), so the "
+            + `flush below fails as well until DuckLake reads its own struct text. ${FLUSH}`);
+        expect(refusalOf(() => planInlinedDataTable({ table: TABLE, specVersion: "0.4",
+            columns: [{ name: "v", duckdbType: "struct", fields: [{ path: "b", duckdbType: "blob" }] }] }))).toBe(
+            `inlined data table ${TABLE}, column "v" (struct): DuckLake 0.4 on PostgreSQL cannot hold this type `
+            + "faithfully: its field \"b\" (blob) is written inside the struct text as a cast to BLOB on SQLite but "
+            + "as a cast to VARCHAR on PostgreSQL, so the SQLite text is not what DuckLake would hold on PostgreSQL. "
             + FLUSH);
+        expect(refusalOf(struct([{ path: "g", duckdbType: "geometry" }]))).toContain(
+            "its field \"g\" has the type \"geometry\", whose text inside a struct on PostgreSQL is not known");
+        expect(struct([{ path: "a", duckdbType: "int32" }, { path: "l", duckdbType: "list" },
+            { path: "l.element", duckdbType: "varchar" }, { path: "d", duckdbType: "decimal(9,2)" }])()[0].pgType)
+            .toBe("character varying");
         expect(refusalOf(() => plan("0.2", "int128"))).toBe(
             `inlined data table ${TABLE}, column "v" (int128): DuckLake 0.2 on PostgreSQL cannot hold this type `
             + "faithfully: the postgres scanner of DuckDB 1.3 maps int128 to double precision, which loses digits. "

@@ -278,6 +278,10 @@ describe("connections and targets", () => {
             + `authentication failed for user "${db.role}". The target is unchanged. Fix: set PGUSER and PGPASSWORD to `
             + "the catalog role's credentials.");
         expect(message).not.toContain(db.env.PGPASSWORD);
+        // The stack's preview tells a refused login apart (a password rotation it previews), by this reason.
+        const json = await runMigrateInProcess(["--sqlite", good, "--schema", SCHEMA, "--json"], { ...db.env, PGPASSWORD: "wrong" });
+        expect(json.code).toBe(1);
+        expect(JSON.parse(json.stdout)).toEqual({ status: "refused", reason: "login-refused", message });
     });
 
     it("an unreachable host", async () => {

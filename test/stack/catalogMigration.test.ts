@@ -259,9 +259,9 @@ describe("CatalogMigration under mocks", () => {
     });
 
     // A rejected Output fails the program through an unhandled rejection, so these run in their own process.
-    function dryRunFailure(kind: "refused" | "invoke-error", message: string) {
+    function dryRunFailure(kind: "refused" | "login-refused" | "invoke-error", message: string, mode = "up") {
         const script = path.join(__dirname, "support", "dryRunRefusal.ts");
-        return spawnSync(process.execPath, ["--import", "tsx", script, sqlitePath, kind, message], {
+        return spawnSync(process.execPath, ["--import", "tsx", script, sqlitePath, kind, message, mode], {
             cwd: PROJECT_DIR,
             encoding: "utf8",
         });
@@ -273,6 +273,23 @@ describe("CatalogMigration under mocks", () => {
         expect(run.stderr).toContain(
             "catalog `stage`: the migration's dry run refused: schema stage holds a different catalog. Fix: migrate into an empty schema.",
         );
+    });
+
+    const LOGIN_REFUSED = "PostgreSQL at db:5432 refused user lakehouse: password authentication failed for user "
+        + "\"lakehouse\". The target is unchanged. Fix: set PGUSER and PGPASSWORD to the catalog role's credentials.";
+
+    it("only warns when a preview's dry run cannot log in: a password rotation reaches the role only in the update", () => {
+        const run = dryRunFailure("login-refused", LOGIN_REFUSED, "preview");
+        expect(run.stderr).not.toContain("the migration's dry run refused");
+        expect(run.status).toBe(0);
+        expect(run.stderr).toContain(`catalog \`stage\`: the dry run could not log in (${LOGIN_REFUSED}) Expected when `
+            + "this update changes the role's password; otherwise `pulumi up` stops here.");
+    });
+
+    it("fails an update whose dry run cannot log in: by then the role has its password", () => {
+        const run = dryRunFailure("login-refused", LOGIN_REFUSED);
+        expect(run.status).not.toBe(0);
+        expect(run.stderr).toContain(`catalog \`stage\`: the migration's dry run refused: ${LOGIN_REFUSED}`);
     });
 
     it("fails the program when the dry run itself fails (a usage error, a crash)", () => {

@@ -98,18 +98,28 @@ describe("parseStackConfig on the dev stack", () => {
         expect(declared).toEqual(DEFAULTS);
     });
 
-    it("declares every key it reads in Pulumi.yaml, secrets as secret", () => {
-        const project = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as {
-            config: Record<string, { type: string; secret?: boolean; description?: string }>;
+    it("declares in Pulumi.yaml every key it reads that has a default, and every secret", () => {
+        const text = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8");
+        const project = parse(text) as {
+            config: Record<string, { type: string; secret?: boolean; description?: string; default?: unknown }>;
         };
         const secretKeys = Object.keys(SECRETS).map((key) => key.replace("lakehouse-catalog:", ""));
         for (const [key, decl] of Object.entries(project.config)) {
             expect(decl.description, key).toBeTruthy();
             expect(decl.secret === true, key).toBe(secretKeys.includes(key));
+            // The Pulumi CLI refuses a stack that leaves a declared key without a default unset ("Stack 'dev' is
+            // missing configuration values ..."): only the secrets, which every stack must set, may lack one.
+            expect(decl.default !== undefined || decl.secret === true, key).toBe(true);
         }
-        // catalogs and s3 are objects, which project config cannot declare; every other key is declared.
+        // catalogs and s3 are objects, which project config cannot declare; the optional keys without a default
+        // are listed in a comment instead.
         const devKeys = Object.keys(devStackConfig()).map((key) => key.replace("lakehouse-catalog:", ""));
-        expect(devKeys.filter((key) => !(key in project.config)).sort()).toEqual(["catalogs", "s3"]);
+        const undeclared = ["clientConfigDir", "clientPostgresHost", "clientPostgresPort", "clientS3Endpoint",
+            "kafkaBrokerEndpoint", "mlflowTrackingUri"];
+        expect(devKeys.filter((key) => !(key in project.config)).sort()).toEqual(["catalogs", "s3", ...undeclared].sort());
+        for (const key of [...undeclared, "mlserverDockerHost", "mlserverImage", "mlserverBuildContext", "gitlabProject"]) {
+            expect(text, key).toMatch(new RegExp(`^#   ${key} \\((string|integer)\\): `, "m"));
+        }
     });
 });
 

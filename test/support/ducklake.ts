@@ -146,8 +146,16 @@ const CHILD_SCRIPT = path.join(__dirname, "ducklakeChild.ts");
  * statements travel on stdin (an ATTACH may carry a password), never as arguments.
  */
 export function runDuckLake(line: DuckLakeLine, statements: readonly string[]): Promise<StatementResult[]> {
+    return runLineScript<StatementResult[]>(line, CHILD_SCRIPT, { statements });
+}
+
+/**
+ * Runs `script` (a module that reads `{ line, ...request }` as JSON on stdin and prints its JSON answer) in a fresh
+ * process, so that the process holds only this line's DuckDB.
+ */
+export function runLineScript<T>(line: DuckLakeLine, script: string, request: object): Promise<T> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", "tsx", CHILD_SCRIPT],
+        const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", "tsx", script],
             { stdio: ["pipe", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
@@ -156,11 +164,11 @@ export function runDuckLake(line: DuckLakeLine, statements: readonly string[]): 
         child.on("error", reject);
         child.on("close", (code) => {
             if (code === 0) {
-                resolve(JSON.parse(stdout) as StatementResult[]);
+                resolve(JSON.parse(stdout) as T);
             } else {
                 reject(new Error(`DuckDB ${line.duckdb} failed (exit ${code}): ${stderr.trim()}`));
             }
         });
-        child.stdin.end(JSON.stringify({ line: line.duckdb, statements }));
+        child.stdin.end(JSON.stringify({ line: line.duckdb, ...request }));
     });
 }

@@ -82,9 +82,10 @@ export const DEFAULT_MIGRATION_STDOUT = JSON.stringify({
 
 /**
  * Installs Pulumi mocks that record every registration with what the engine gets (parent, provider, version,
- * dependencies, secrecy, resource options), which `MockResourceArgs` alone does not show.
+ * dependencies, secrecy, resource options), which `MockResourceArgs` alone does not show. With `preview`, the
+ * program runs as under `pulumi preview` (`pulumi.runtime.isDryRun()`).
  */
-export async function installMocks(): Promise<Harness> {
+export async function installMocks(preview = false): Promise<Harness> {
     const harness: Harness = { registrations: [], migrationStdout: DEFAULT_MIGRATION_STDOUT, commandStdout: {} };
     await pulumi.runtime.setMocks(
         {
@@ -113,7 +114,7 @@ export async function installMocks(): Promise<Harness> {
         },
         "lakehouse-catalog",
         "dev",
-        false,
+        preview,
     );
     const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;
     const register = monitor.registerResource.bind(monitor);
