@@ -70,7 +70,8 @@ export function s3Client(store: BackupStore, env: NodeJS.ProcessEnv): S3Client {
         region: store.region,
         forcePathStyle: store.urlStyle === "path",
         credentials: { accessKeyId, secretAccessKey },
-        // MinIO and the like do not all speak the newer default checksums; the dump's own SHA-256 is checked below.
+        // Newer SDK releases add CRC checksums to every request by default, which not every S3-compatible store
+        // accepts; only what S3 requires is sent, and the files' own SHA-256 is compared after the upload instead.
         requestChecksumCalculation: "WHEN_REQUIRED",
         responseChecksumValidation: "WHEN_REQUIRED",
     });
@@ -232,18 +233,22 @@ function workDir(): string {
 export async function createBackup(context: BackupContext, now: () => Date = () => new Date()): Promise<string> {
     const { store, env, onProgress } = context;
     const s3 = s3Client(store, env);
-    const target = await server(env);
-    const pgDump = await matchingTool("pg_dump", target.major, context.pgBin);
-    const pgRestore = await matchingTool("pg_restore", target.major, context.pgBin);
+    const target = await server(env).catch((error: unknown) => {
+        s3.destroy();
+        throw error;
+    });
     const dir = workDir();
     try {
+        const pgDump = await matchingTool("pg_dump", target.major, context.pgBin);
+        const pgRestore = await matchingTool("pg_restore", target.major, context.pgBin);
         const file = path.join(dir, DUMP_FILE);
         onProgress(`dumping database ${target.database} on ${target.where} with ${pgDump} (PostgreSQL ${target.major})`);
         const started = Date.now();
         const dumped = await runTool(pgDump, ["--format=custom", "--file", file], libpqEnv(env));
         if (dumped.code !== 0) {
             throw new MigrationError(`pg_dump of database ${target.database} on ${target.where} failed: `
-                + `${dumped.stderr.trim().slice(0, 500)}. No backup was written and the manifest is unchanged.`);
+                + `${dumped.stderr.trim().slice(0, 500)}. No backup was written and the manifest is unchanged. Fix: `
+                + "pg_dump's message names the cause; the dumping role must be able to read every schema in the database.");
         }
         const entries = await archiveContents(pgRestore, file, `the fresh dump of ${target.database}`);
         const size = statSync(file).size;
@@ -258,7 +263,12 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
 
         const latest = `s3://${store.bucket}/${directory}`;
         await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: manifestKey(store),
-            Body: manifestBody(latest), ContentType: "application/json" }));
+            Body: manifestBody(latest), ContentType: "application/json" })).catch((error: Error) => {
+            throw new MigrationError(`the dump is stored and verified at ${latest}, but writing the manifest `
+                + `s3://${store.bucket}/${manifestKey(store)} failed: ${error.message}. \`latest\` still names the `
+                + "previous backup. Fix: check the credentials' write access, then run `backup create` again (or "
+                + `restore this one with --source ${latest}).`);
+        });
         onProgress(`manifest s3://${store.bucket}/${manifestKey(store)} now names ${latest}`);
         return latest;
     } finally {
@@ -539,6 +549,7 @@ export async function copySqlite(context: Omit<BackupContext, "pgBin">, sqlite: 
         onProgress(`copying ${sqlite} with VACUUM INTO`);
         let sourceCounts: Record<string, number>;
         try {
+            // A writer's lock is waited for a while (as the migration's source reader does), not failed on at once.
             const source = new DatabaseSync(path.resolve(sqlite), { readOnly: true, timeout: 5000 });
             try {
                 source.exec(`VACUUM INTO '${copy.replace(/'/g, "''")}'`);

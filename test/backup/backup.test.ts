@@ -230,6 +230,18 @@ describe("backup create, ls and restore", () => {
         expect(await manifest()).toBe(previous);
         // The multipart upload was aborted: no partial dump is listed.
         expect((await backup("ls")).stdout).toBe(listedBefore);
+
+        // The dump arrives, the manifest does not: the verified dump stays restorable by --source, `latest` unchanged.
+        const manifestCutter = await startUploadCutter(s3.endpoint, "manifest.json");
+        try {
+            const cut = await backup("create", backupEnv(manifestCutter.endpoint));
+            expect(cut.stderr).toMatch(/the dump is stored and verified at s3:\/\/\S+, but writing the manifest .* failed/s);
+            expect(cut.stderr).toMatch(/`latest` still names the previous backup/);
+            expect(cut.code).toBe(1);
+        } finally {
+            await manifestCutter.stop();
+        }
+        expect(await manifest()).toBe(previous);
     }, 120_000);
 
     it("refuses a pg_dump of another major version, naming both and the fix", async () => {
