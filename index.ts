@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { parseStackConfig, readStackConfig } from "./config";
 import { CatalogDatabase } from "./components/catalogDatabase";
-import { CatalogMigration } from "./components/catalogMigration";
+import { CatalogBackup } from "./components/catalogBackup";
+import { type BackupStoreArgs, CatalogMigration } from "./components/catalogMigration";
 import { ClientConfig } from "./components/clientConfig";
 import { Mlserver } from "./components/mlserver";
 import { GitlabVariables, gitlabVariablesArgs } from "./components/gitlabVariables";
@@ -26,7 +27,22 @@ const catalogDatabase = new CatalogDatabase("lakehouse", {
     schemas: config.catalogs.map((catalog) => catalog.schema),
 });
 
-// Each catalog moves from its SQLite file into its schema, as the catalog role, once the schema exists.
+// With a backups prefix, the stack keeps the SQLite originals and dumps the database in `dlctl backup`'s layout.
+const backupStore: BackupStoreArgs | undefined =
+    config.s3.backupsPrefix === undefined
+        ? undefined
+        : {
+              endpoint: `${config.s3.useSsl ? "https" : "http"}://${config.s3.endpoint}`,
+              bucket: config.s3.bucket,
+              prefix: config.s3.backupsPrefix,
+              region: config.s3.region,
+              urlStyle: config.s3.urlStyle,
+              accessKeyId: config.s3AccessKeyId,
+              secretAccessKey: config.s3SecretAccessKey,
+          };
+
+// Each catalog moves from its SQLite file into its schema, as the catalog role, once the schema exists and its
+// SQLite file is copied to the backups prefix.
 const migrations = config.catalogs.map(
     (catalog) =>
         new CatalogMigration(catalog.name, {
@@ -39,8 +55,29 @@ const migrations = config.catalogs.map(
             password: catalogDatabase.rolePassword,
             sslMode: config.postgres.sslMode,
             projectDir: __dirname,
+            backups: backupStore,
         }),
 );
+
+// A backup of the whole catalog database after every update that migrated a catalog.
+const catalogBackup =
+    backupStore === undefined
+        ? undefined
+        : new CatalogBackup(
+              "catalog-backup",
+              {
+                  host: config.postgres.host,
+                  port: config.postgres.port,
+                  database: catalogDatabase.databaseName,
+                  user: catalogDatabase.roleName,
+                  password: catalogDatabase.rolePassword,
+                  sslMode: config.postgres.sslMode,
+                  store: backupStore,
+                  migrated: migrations.map((migration) => migration.result),
+                  projectDir: __dirname,
+              },
+              { dependsOn: migrations },
+          );
 
 // DuckDB's init.sql and dbt's profiles.yml for the catalogs, as outputs and, with clientConfigDir, as files
 // written once every migration succeeded.
@@ -102,6 +139,10 @@ export const schemas = Object.fromEntries(config.catalogs.map((catalog) => [cata
 export const migrationStatus = Object.fromEntries(
     config.catalogs.map((catalog, index) => [catalog.name, migrations[index].result.apply((result) => result.status)]),
 );
+export const sqliteCopies = Object.fromEntries(
+    config.catalogs.map((catalog, index) => [catalog.name, migrations[index].sqliteCopy]),
+);
+export const latestBackup = catalogBackup?.latest;
 export const duckdbInitSql = clientConfig.initSql;
 export const dbtProfilesYml = clientConfig.profilesYml;
 export const mlserverContainer = mlserver?.container.name;

@@ -37,6 +37,24 @@ export interface CatalogMigrationArgs extends MigrationConnection {
     schema: pulumi.Input<string>;
     /** Project directory, where the migrate command runs. */
     projectDir: string;
+    /**
+     * Where the SQLite file is copied before its migration (`<prefix>/sqlite/<catalog>/…`); unset, no copy is taken.
+     * The migration waits for the copy and does not start if it fails.
+     */
+    backups?: BackupStoreArgs;
+}
+
+/** The backup store: where, and the keys, which reach the command only through its secret environment. */
+export interface BackupStoreArgs {
+    /** `http(s)://host:port` of the S3 endpoint. */
+    endpoint: pulumi.Input<string>;
+    bucket: pulumi.Input<string>;
+    /** The backups prefix (`S3_BACKUPS_PREFIX`). */
+    prefix: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+    urlStyle: pulumi.Input<"path" | "vhost">;
+    accessKeyId: pulumi.Input<string>;
+    secretAccessKey: pulumi.Input<string>;
 }
 
 /**
@@ -65,6 +83,8 @@ export class CatalogMigration extends pulumi.ComponentResource {
      * undefined value when the schema already went on from where the file stopped.
      */
     public readonly plan: pulumi.Output<MigrationResult | undefined> | undefined;
+    /** Where the SQLite file was copied before the migration (`s3://…`); undefined without `backups` or file. */
+    public readonly sqliteCopy: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: CatalogMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lakehouse-catalog:migration:CatalogMigration", name, {}, opts);
@@ -84,6 +104,12 @@ export class CatalogMigration extends pulumi.ComponentResource {
             );
         }
 
+        const copy = args.backups !== undefined && this.plan !== undefined
+            ? this.createSqliteCopy(name, args, args.backups, sqliteArgument, schema)
+            : undefined;
+        // Secret only because the keys went in; the command prints nothing but the copy's URI on stdout.
+        this.sqliteCopy = copy === undefined ? undefined : pulumi.unsecret(copy.stdout).apply((stdout) => stdout.trim());
+
         const migration = new command.local.Command(
             `${name}-migrate`,
             {
@@ -99,11 +125,33 @@ export class CatalogMigration extends pulumi.ComponentResource {
                 // first run from a workstation) may re-run a migration: its SQLite file may be gone by then, and the
                 // migrated catalog depends on neither.
                 ignoreChanges: ["environment.PGPASSWORD", "dir"],
+                dependsOn: copy === undefined ? [] : [copy],
             },
         );
         this.result = migration.stdout.apply((stdout) => parseMigrationResult(stdout, name));
 
-        this.registerOutputs({ result: this.result, plan: this.plan });
+        this.registerOutputs({ result: this.result, plan: this.plan, sqliteCopy: this.sqliteCopy });
+    }
+
+    /**
+     * The copy of the SQLite file, taken once: like the migration it runs again only when the file's path or the
+     * schema changes, so a later `pulumi up` does not copy the file again.
+     */
+    private createSqliteCopy(catalog: string, args: CatalogMigrationArgs, store: BackupStoreArgs,
+        sqliteArgument: string, schema: pulumi.Output<string>): command.local.Command {
+        return new command.local.Command(
+            `${catalog}-sqlite-copy`,
+            {
+                create: sqliteCopyCommand(sqliteArgument, catalog),
+                dir: args.projectDir,
+                environment: backupStoreEnvironment(store),
+                triggers: [sqliteArgument, schema],
+            },
+            {
+                parent: this,
+                ignoreChanges: ["environment.AWS_ACCESS_KEY_ID", "environment.AWS_SECRET_ACCESS_KEY", "dir"],
+            },
+        );
     }
 
     private createDryRun(
@@ -182,6 +230,24 @@ export function migrateCommand(sqlitePath: string, schema: string, options: { dr
         ...(options.dryRun ? ["--dry-run"] : []),
         "--json",
     ].join(" ");
+}
+
+/** The copy of a SQLite catalog to the backups prefix, taken before its migration. It never carries a secret. */
+export function sqliteCopyCommand(sqlitePath: string, catalog: string): string {
+    return `npm run --silent backup -- sqlite --sqlite ${shellQuote(sqlitePath)} --catalog ${shellQuote(catalog)}`;
+}
+
+/** The backup command's store variables; the keys go here, as secrets, and nowhere else. */
+export function backupStoreEnvironment(store: BackupStoreArgs): Record<string, pulumi.Input<string>> {
+    return {
+        S3_ENDPOINT: store.endpoint,
+        S3_BUCKET: store.bucket,
+        S3_BACKUPS_PREFIX: store.prefix,
+        AWS_REGION: store.region,
+        S3_URL_STYLE: store.urlStyle,
+        AWS_ACCESS_KEY_ID: pulumi.secret(store.accessKeyId),
+        AWS_SECRET_ACCESS_KEY: pulumi.secret(store.secretAccessKey),
+    };
 }
 
 /**

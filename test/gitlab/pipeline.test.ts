@@ -3,6 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { backupCreateCommand } from "../../components/catalogBackup";
 import { listCiVariables } from "../../components/gitlabVariables";
 
 const root = path.join(__dirname, "..", "..");
@@ -86,6 +87,8 @@ function jobsFor(context: Record<string, string>): string[] {
 const mergeRequest = { CI_PIPELINE_SOURCE: "merge_request_event", CI_DEFAULT_BRANCH: "main" };
 const defaultBranchPush = { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main" };
 const featureBranchPush = { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "feature", CI_DEFAULT_BRANCH: "main" };
+const schedule = { CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main" };
+const featureSchedule = { CI_PIPELINE_SOURCE: "schedule", CI_COMMIT_BRANCH: "feature", CI_DEFAULT_BRANCH: "main" };
 
 describe(".gitlab-ci.yml", () => {
     it("has the stages in order", () => {
@@ -99,6 +102,25 @@ describe(".gitlab-ci.yml", () => {
         expect(jobsFor(mergeRequest)).toEqual(["install", "typecheck", "lint", "test", "preview"]);
         expect(jobsFor(defaultBranchPush)).toEqual(["install", "typecheck", "lint", "test", "deploy"]);
         expect(jobsFor(featureBranchPush)).toEqual([]);
+    });
+
+    it("runs only the backup on a schedule of the default branch: no checks, never a deployment", () => {
+        expect(jobsFor(schedule)).toEqual(["backup"]);
+        expect(jobsFor(featureSchedule)).toEqual([]);
+    });
+
+    it("backs up with the stack's own command and variables, the secrets only in the environment", () => {
+        const backup = job("backup");
+        expect(backup.script.at(-1)).toBe(backupCreateCommand());
+        expect(backup.needs).toEqual([]);
+        expect(backup.resource_group).toBe("catalog-backup");
+        expect(backup.interruptible).toBe(false);
+        expect(backup.variables).toMatchObject({
+            PGHOST: "$PSQL_CATALOG_HOST", PGPORT: "$PSQL_CATALOG_PORT", PGDATABASE: "$PSQL_CATALOG_DB",
+            PGUSER: "$PSQL_CATALOG_USER", PGPASSWORD: "$PSQL_CATALOG_PASSWORD",
+            AWS_ACCESS_KEY_ID: "$S3_ACCESS_KEY_ID", AWS_SECRET_ACCESS_KEY: "$S3_SECRET_ACCESS_KEY",
+        });
+        expect(backup.script.join("\n")).not.toMatch(/PASSWORD|SECRET/);
     });
 
     it("uses the Node version scripts/setup.sh pins and the CLI release of the pinned SDK", () => {
@@ -212,13 +234,16 @@ describe(".gitlab-ci.yml", () => {
                 s3Region: "r",
                 s3UseSsl: true,
                 s3UrlStyle: "path",
+                s3BackupsPrefix: "backups",
                 s3AccessKeyId: pulumi.secret("access-key"),
                 s3SecretAccessKey: pulumi.secret("secret-key"),
                 mlflowTrackingUri: "m",
                 kafkaBrokerEndpoint: "k",
             }).map((variable) => variable.key),
         );
-        for (const name of ["preview", "deploy"]) {
+        // The backup command itself reads the stack's S3_ENDPOINT, S3_USE_SSL, S3_BUCKET, S3_BACKUPS_PREFIX and
+        // S3_URL_STYLE from its environment.
+        for (const name of ["preview", "deploy", "backup"]) {
             const resolved = job(name);
             const text = [
                 ...(resolved.before_script ?? []),

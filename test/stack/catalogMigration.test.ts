@@ -16,6 +16,7 @@ import {
     parseDryRun,
     parseMigrationResult,
     shellQuote,
+    sqliteCopyCommand,
 } from "../../components/catalogMigration";
 import { byType, type Harness, installMocks, plainStrings, PROJECT_DIR, promiseOf } from "../support/pulumiMocks";
 
@@ -311,5 +312,49 @@ describe("CatalogMigration under mocks", () => {
         expect(await promiseOf(component.result)).toMatchObject({ status: "migrated" });
         expect(runs).toEqual([]);
         expect(byType(harness.registrations, "command:local:Command")).toHaveLength(1);
+    });
+
+    describe("with a backups prefix", () => {
+        const KEY = "backup key with 'quotes'";
+        const STORE = {
+            endpoint: "http://minio:9000", bucket: "lakehouse", prefix: "backups/lake", region: "eu-west-1",
+            urlStyle: "path" as const, accessKeyId: pulumi.secret("AKIA-backups"), secretAccessKey: pulumi.secret(KEY),
+        };
+        const COPY = "s3://lakehouse/backups/lake/sqlite/stage/2026_01_02/03_04_05_678/stage's catalog.sqlite";
+
+        function backedUp(name: string, file: string): CatalogMigration {
+            harness.commandStdout[`${name}-sqlite-copy`] = `${COPY}\n`;
+            return new CatalogMigration(name, { ...CONNECTION, sqlitePath: file, schema: name, projectDir: PROJECT_DIR,
+                backups: STORE });
+        }
+
+        it("copies the SQLite file first, once, and starts the migration only after the copy", async () => {
+            const component = backedUp("copied", sqlitePath);
+            expect(await promiseOf(component.sqliteCopy!)).toBe(COPY);
+            expect(await pulumi.isSecret(component.sqliteCopy!)).toBe(false);
+            await promiseOf(component.result);
+            const commands = byType(harness.registrations, "command:local:Command");
+            const copy = commands.find((r) => r.name === "copied-sqlite-copy")!;
+            const migrate = commands.find((r) => r.name === "copied-migrate")!;
+            expect(copy.inputs.create).toBe(sqliteCopyCommand(sqlitePath, "copied"));
+            expect(copy.inputs.create).toBe(`npm run --silent backup -- sqlite --sqlite ${shellQuote(sqlitePath)} --catalog copied`);
+            expect(migrate.dependencies).toContain(copy.urn);
+            // Runs again only where the migration itself would: another file or another schema.
+            expect(copy.inputs.triggers).toEqual([sqlitePath, "copied"]);
+            expect(Object.keys(copy.inputs).sort()).toEqual(["create", "dir", "environment", "triggers"]);
+            expect(copy.ignoreChanges).toEqual(["environment.AWS_ACCESS_KEY_ID", "environment.AWS_SECRET_ACCESS_KEY", "dir"]);
+            expect(copy.inputs.environment).toEqual({
+                S3_ENDPOINT: "http://minio:9000", S3_BUCKET: "lakehouse", S3_BACKUPS_PREFIX: "backups/lake",
+                AWS_REGION: "eu-west-1", S3_URL_STYLE: "path", AWS_ACCESS_KEY_ID: "AKIA-backups", AWS_SECRET_ACCESS_KEY: KEY,
+            });
+            expect(plainStrings(copy.wireInputs).filter((s) => s.value.includes(KEY))).toEqual([]);
+        });
+
+        it("takes no copy when the SQLite file is gone: the migration is done or fails on its own", async () => {
+            const component = backedUp("gone", path.join(workDir, "deleted.sqlite"));
+            expect(component.sqliteCopy).toBeUndefined();
+            await promiseOf(component.result);
+            expect(byType(harness.registrations, "command:local:Command").map((r) => r.name)).toEqual(["gone-migrate"]);
+        });
     });
 });

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     buildStackConfig,
     byType,
+    DEFAULT_MIGRATION_STDOUT,
     DEPLOY_ENV,
     devStackConfig,
     fullStackConfig,
@@ -20,6 +21,7 @@ import {
 } from "../support/pulumiMocks";
 import { evaluateStack } from "./evaluate";
 import { migrateCommand } from "../../components/catalogMigration";
+import { backupCreateCommand } from "../../components/catalogBackup";
 
 const DATABASE = "lakehouse-catalog:postgres:CatalogDatabase";
 const MIGRATION = "lakehouse-catalog:migration:CatalogMigration";
@@ -36,9 +38,11 @@ const CONTAINER = "docker:index/container:Container";
 const BUILD_PROVIDER = "pulumi:providers:docker-build";
 const BUILD = "docker-build:index:Image";
 const GITLAB = "lakehouse-catalog:gitlab:GitlabVariables";
+const BACKUP = "lakehouse-catalog:backup:CatalogBackup";
 const GITLAB_PROVIDER = "pulumi:providers:gitlab";
 const VARIABLE = "gitlab:index/projectVariable:ProjectVariable";
 const CATALOGS = ["stage", "secure_stage", "graphs", "analytics"];
+const LATEST = "s3://lakehouse/backups/catalog/2026_01_02/03_04_05_678";
 
 function one(registrations: Registration[], type: string, name: string): Registration {
     const found = registrations.filter((r) => r.type === type && r.name === name);
@@ -53,6 +57,7 @@ describe("the dev stack under mocks", () => {
     beforeAll(async () => {
         harness = await installMocks();
         vi.resetModules();
+        harness.commandStdout["catalog-backup-create"] = `${LATEST}\n`;
         program = await runProgram(devStackConfig());
     });
 
@@ -70,6 +75,8 @@ describe("the dev stack under mocks", () => {
                 `${CLIENTS} clients`,
                 `${COMMAND} clients-init-sql`,
                 `${COMMAND} clients-profiles-yml`,
+                `${BACKUP} catalog-backup`,
+                `${COMMAND} catalog-backup-create`,
             ].sort(),
         );
     });
@@ -161,6 +168,29 @@ describe("the dev stack under mocks", () => {
         }
     });
 
+    it("runs `backup create` after the migrations, again whenever one of them ran, as the catalog role", async () => {
+        const backup = one(harness.registrations, COMMAND, "catalog-backup-create");
+        expect(backup.inputs.create).toBe(backupCreateCommand());
+        expect(backup.inputs.create).toBe("npm run --silent backup -- create");
+        expect(backup.inputs.dir).toBe(PROJECT_DIR);
+        expect(backup.inputs.environment).toEqual({
+            PGHOST: "localhost", PGPORT: "5432", PGDATABASE: "lakehouse", PGUSER: "lakehouse",
+            PGPASSWORD: SECRETS["lakehouse-catalog:rolePassword"], PGSSLMODE: "prefer",
+            S3_ENDPOINT: "http://localhost:9000", S3_BUCKET: "lakehouse", S3_BACKUPS_PREFIX: "backups",
+            AWS_REGION: "eu-west-1", S3_URL_STYLE: "path",
+            AWS_ACCESS_KEY_ID: SECRETS["lakehouse-catalog:s3AccessKeyId"],
+            AWS_SECRET_ACCESS_KEY: SECRETS["lakehouse-catalog:s3SecretAccessKey"],
+        });
+        // A migration that runs records a new result (its time at least), which replaces this Command: a new dump.
+        expect(backup.inputs.triggers).toEqual(CATALOGS.map(() => JSON.parse(DEFAULT_MIGRATION_STDOUT)));
+        const migrations = CATALOGS.map((c) => one(harness.registrations, COMMAND, `${c}-migrate`).urn);
+        expect(backup.dependencies).toEqual(expect.arrayContaining(migrations));
+        expect(backup.ignoreChanges).toEqual(["environment.PGPASSWORD", "environment.AWS_ACCESS_KEY_ID",
+            "environment.AWS_SECRET_ACCESS_KEY", "dir"]);
+        expect(await promiseOf(program.latestBackup!)).toBe(LATEST);
+        expect(await pulumi.isSecret(program.latestBackup!)).toBe(false);
+    });
+
     it("marks every secret input secret: no secret value is ever a plain string on the wire", () => {
         const secretValues = Object.values(SECRETS);
         const leaks = harness.registrations.flatMap((r) =>
@@ -236,6 +266,8 @@ describe("the full test stack (mlserver and GitLab enabled) under mocks", () => 
                 `${CLIENTS} clients <- (stack) [${[...commands].sort().join(", ")}]`,
                 `${COMMAND} clients-init-sql <- ${CLIENTS} clients [${[...commands, database, role].sort().join(", ")}]`,
                 `${COMMAND} clients-profiles-yml <- ${CLIENTS} clients [${[...commands, database, role].sort().join(", ")}]`,
+                `${BACKUP} catalog-backup <- (stack) [${[...commands].sort().join(", ")}]`,
+                `${COMMAND} catalog-backup-create <- ${BACKUP} catalog-backup [${[...commands, database, role].sort().join(", ")}]`,
                 `${MLSERVER} mlserver <- (stack) [${[...commands].sort().join(", ")}]`,
                 `${DOCKER} mlserver-docker <- ${MLSERVER} mlserver []`,
                 `${IMAGE} mlserver-image <- ${MLSERVER} mlserver []`,
@@ -332,7 +364,7 @@ describe("stack evaluation at scale", () => {
         const evaluation = await evaluateStack(catalogs);
         // role, database, provider, component + per catalog: schema, migration component, command;
         // client config: component, 2 files; mlserver: component, provider, image, container;
-        // GitLab: component, provider, 20 variables + 2 per catalog.
-        expect(evaluation.resources).toBe(4 + 3 * catalogs + 3 + 4 + 22 + 2 * catalogs);
+        // GitLab: component, provider, 20 variables + 2 per catalog; the backup after migrations: component, command.
+        expect(evaluation.resources).toBe(4 + 3 * catalogs + 3 + 4 + 22 + 2 * catalogs + 2);
     });
 });

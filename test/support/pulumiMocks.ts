@@ -46,8 +46,10 @@ export interface Harness {
     registrations: Registration[];
     /** Answers `command:local:run` invokes; unset means any invoke fails the test. */
     onRun?: (inputs: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>;
-    /** stdout every mocked Command reports (a migration's `--json` summary). */
+    /** stdout every mocked Command reports (a migration's `--json` summary)… */
     migrationStdout: string;
+    /** …except the Commands named here, which report their own (a backup's URI). */
+    commandStdout: Record<string, string>;
 }
 
 /** The fields of the generated RegisterResourceRequest that the tests read. */
@@ -84,13 +86,13 @@ export const DEFAULT_MIGRATION_STDOUT = JSON.stringify({
  * program runs as under `pulumi preview` (`pulumi.runtime.isDryRun()`).
  */
 export async function installMocks(preview = false): Promise<Harness> {
-    const harness: Harness = { registrations: [], migrationStdout: DEFAULT_MIGRATION_STDOUT };
+    const harness: Harness = { registrations: [], migrationStdout: DEFAULT_MIGRATION_STDOUT, commandStdout: {} };
     await pulumi.runtime.setMocks(
         {
             newResource: (args) => {
                 const state: Record<string, unknown> = { ...args.inputs };
                 if (args.type === "command:local:Command") {
-                    state.stdout = harness.migrationStdout;
+                    state.stdout = harness.commandStdout[args.name] ?? harness.migrationStdout;
                     state.stderr = "";
                 }
                 // The container runs the pulled image's ID, which only a real daemon knows.
