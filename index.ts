@@ -41,6 +41,16 @@ const backupStore: BackupStoreArgs | undefined =
               secretAccessKey: config.s3SecretAccessKey,
           };
 
+// How the migrations and the backups reach the catalog database: as the catalog role.
+const catalogRoleConnection = {
+    host: config.postgres.host,
+    port: config.postgres.port,
+    database: catalogDatabase.databaseName,
+    user: catalogDatabase.roleName,
+    password: catalogDatabase.rolePassword,
+    sslMode: config.postgres.sslMode,
+};
+
 // Each catalog moves from its SQLite file into its schema, as the catalog role, once the schema exists and its
 // SQLite file is copied to the backups prefix.
 const migrations = config.catalogs.map(
@@ -48,12 +58,7 @@ const migrations = config.catalogs.map(
         new CatalogMigration(catalog.name, {
             sqlitePath: catalog.sqlite,
             schema: catalogDatabase.schemas[catalog.schema].name,
-            host: config.postgres.host,
-            port: config.postgres.port,
-            database: catalogDatabase.databaseName,
-            user: catalogDatabase.roleName,
-            password: catalogDatabase.rolePassword,
-            sslMode: config.postgres.sslMode,
+            ...catalogRoleConnection,
             projectDir: __dirname,
             backups: backupStore,
         }),
@@ -66,12 +71,7 @@ const catalogBackup =
         : new CatalogBackup(
               "catalog-backup",
               {
-                  host: config.postgres.host,
-                  port: config.postgres.port,
-                  database: catalogDatabase.databaseName,
-                  user: catalogDatabase.roleName,
-                  password: catalogDatabase.rolePassword,
-                  sslMode: config.postgres.sslMode,
+                  ...catalogRoleConnection,
                   store: backupStore,
                   migrated: migrations.map((migration) => migration.result),
                   projectDir: __dirname,
