@@ -209,7 +209,11 @@ export function parseStackConfig(raw: RawStackConfig, projectDir: string): Stack
     }
 
     const postgres: PostgresConfig = {
-        host: check.nonEmpty("postgresHost", raw.plain.postgresHost ?? DEFAULTS.postgresHost, "the server to connect to"),
+        host: check.nonEmpty(
+            "postgresHost",
+            raw.plain.postgresHost ?? DEFAULTS.postgresHost,
+            "the server to connect to",
+        ),
         port: check.port("postgresPort", raw.plain.postgresPort ?? String(DEFAULTS.postgresPort)),
         adminUser: check.nonEmpty(
             "postgresAdminUser",
@@ -345,7 +349,12 @@ class Checker {
                 value,
             );
         } else if (Buffer.byteLength(value) > MAX_IDENTIFIER_BYTES) {
-            this.fail(key, `be at most ${MAX_IDENTIFIER_BYTES} bytes`, "PostgreSQL silently truncates longer names", value);
+            this.fail(
+                key,
+                `be at most ${MAX_IDENTIFIER_BYTES} bytes`,
+                "PostgreSQL silently truncates longer names",
+                value,
+            );
         } else if (value.startsWith("pg_") || RESERVED[kind].includes(value)) {
             this.fail(
                 key,
@@ -367,7 +376,9 @@ class Checker {
                 "the consumers connect to PostgreSQL there",
             ),
             postgresPort:
-                plain.clientPostgresPort === undefined ? postgres.port : this.port("clientPostgresPort", plain.clientPostgresPort),
+                plain.clientPostgresPort === undefined
+                    ? postgres.port
+                    : this.port("clientPostgresPort", plain.clientPostgresPort),
             s3Endpoint: this.nonEmpty(
                 "clientS3Endpoint",
                 plain.clientS3Endpoint ?? s3.endpoint,
@@ -530,8 +541,10 @@ class Checker {
             region: this.nonEmpty(`${key}.region`, s3.region, "S3 signatures include the region"),
             useSsl: useSsl === true,
             urlStyle: this.oneOf(`${key}.urlStyle`, s3.urlStyle, S3_URL_STYLES, "S3 addressing style"),
-            exportsPrefix: s3.exportsPrefix === undefined ? undefined : this.s3Prefix(`${key}.exportsPrefix`, s3.exportsPrefix),
-            backupsPrefix: s3.backupsPrefix === undefined ? undefined : this.s3Prefix(`${key}.backupsPrefix`, s3.backupsPrefix),
+            exportsPrefix:
+                s3.exportsPrefix === undefined ? undefined : this.s3Prefix(`${key}.exportsPrefix`, s3.exportsPrefix),
+            backupsPrefix:
+                s3.backupsPrefix === undefined ? undefined : this.s3Prefix(`${key}.backupsPrefix`, s3.backupsPrefix),
         };
     }
 
@@ -565,12 +578,7 @@ class Checker {
                 return;
             }
             if (first !== undefined) {
-                this.fail(
-                    `catalogs[${index}].${field}`,
-                    `differ from catalogs[${first}].${field}`,
-                    why,
-                    value,
-                );
+                this.fail(`catalogs[${index}].${field}`, `differ from catalogs[${first}].${field}`, why, value);
             } else {
                 seen.set(value, index);
             }

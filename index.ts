@@ -93,7 +93,12 @@ const clientConfig = new ClientConfig(
         s3Region: config.s3.region,
         s3UseSsl: config.s3.useSsl,
         s3UrlStyle: config.s3.urlStyle,
-        catalogs: config.catalogs.map(({ name, schema, s3Prefix, encrypted }) => ({ name, schema, s3Prefix, encrypted })),
+        catalogs: config.catalogs.map(({ name, schema, s3Prefix, encrypted }) => ({
+            name,
+            schema,
+            s3Prefix,
+            encrypted,
+        })),
         outputDir: config.consumers.configDir,
     },
     { dependsOn: migrations },

@@ -18,8 +18,14 @@ export interface LimitRun {
 }
 
 /** Loads the core tables of `sqlite` (spec `version`) into `schema` the plain way, timing psql from start to exit. */
-export async function runLimit(sqlite: string, version: string, schema: string, database: BenchDatabase,
-    rows: number, workDir: string): Promise<LimitRun> {
+export async function runLimit(
+    sqlite: string,
+    version: string,
+    schema: string,
+    database: BenchDatabase,
+    rows: number,
+    workDir: string,
+): Promise<LimitRun> {
     const spec = loadCatalogSpec(version);
     const script = [
         `CREATE SCHEMA ${schema};`,

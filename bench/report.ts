@@ -98,29 +98,52 @@ const phaseNames = ["read", "load", "keys", "verify"] as const;
  * Anything missing is reported back word for word, so a change on the engine side shows up in the bench output
  * instead of as zeros.
  */
-export function readPhases(summary: Record<string, unknown>): { phases: Phases; all: Record<string, number> } | { missing: string } {
+export function readPhases(
+    summary: Record<string, unknown>,
+): { phases: Phases; all: Record<string, number> } | { missing: string } {
     const phases = summary.phases;
     if (typeof phases !== "object" || phases === null) {
-        return { missing: `the engine's --json output has no "phases" object (keys: ${Object.keys(summary).join(", ")})` };
+        return {
+            missing: `the engine's --json output has no "phases" object (keys: ${Object.keys(summary).join(", ")})`,
+        };
     }
     const values: Record<string, unknown> = { ...phases, read: summary.readSeconds };
     const absent = phaseNames.filter((name) => typeof values[name] !== "number");
     if (absent.length > 0) {
         return {
-            missing: `the engine's --json output lacks numeric ${absent.map((name) => (name === "read" ? "readSeconds" : `phases.${name}`)).join(", ")} ` +
+            missing:
+                `the engine's --json output lacks numeric ${absent.map((name) => (name === "read" ? "readSeconds" : `phases.${name}`)).join(", ")} ` +
                 `(phases: ${JSON.stringify(phases)}, readSeconds: ${JSON.stringify(summary.readSeconds)})`,
         };
     }
-    const all = Object.fromEntries(Object.entries(phases).filter(([, seconds]) => typeof seconds === "number")) as Record<string, number>;
+    const all = Object.fromEntries(
+        Object.entries(phases).filter(([, seconds]) => typeof seconds === "number"),
+    ) as Record<string, number>;
     return {
-        phases: { read: Number(values.read), load: Number(values.load), keys: Number(values.keys), verify: Number(values.verify) },
+        phases: {
+            read: Number(values.read),
+            load: Number(values.load),
+            keys: Number(values.keys),
+            verify: Number(values.verify),
+        },
         all,
     };
 }
 
 /** The human-readable report: one row per migration, then the stack timings. */
 export function formatReport(result: BenchResult): string {
-    const header = ["run", "rows", "seconds", "rows/s", "peak RSS MB", "read s", "load s", "keys s", "verify s", "vs runbook"];
+    const header = [
+        "run",
+        "rows",
+        "seconds",
+        "rows/s",
+        "peak RSS MB",
+        "read s",
+        "load s",
+        "keys s",
+        "verify s",
+        "vs runbook",
+    ];
     const engine = result.engine;
     const lines: string[][] = [
         header,
@@ -151,8 +174,18 @@ export function formatReport(result: BenchResult): string {
     }
 
     const shapeLines: string[][] = [
-        ["shape", "rows", "seconds", "rows/s", "limit rows/s", "ratio", "peak RSS MB", "dry run s", "re-run s",
-            "compared dry run s"],
+        [
+            "shape",
+            "rows",
+            "seconds",
+            "rows/s",
+            "limit rows/s",
+            "ratio",
+            "peak RSS MB",
+            "dry run s",
+            "re-run s",
+            "compared dry run s",
+        ],
         ...result.shapes.map((run) => [
             run.shape,
             integer(run.rows),
@@ -176,7 +209,9 @@ export function formatReport(result: BenchResult): string {
             `${fixed(result.startupSeconds.median, 3)} s`,
         "",
         ...table(shapeLines),
-        ...result.shapes.flatMap((run) => (run.limit.error === undefined ? [] : [`  limit of ${run.shape} failed: ${run.limit.error}`])),
+        ...result.shapes.flatMap((run) =>
+            run.limit.error === undefined ? [] : [`  limit of ${run.shape} failed: ${run.limit.error}`],
+        ),
         "",
         ...table(lines),
         "",
@@ -186,7 +221,9 @@ export function formatReport(result: BenchResult): string {
     ];
     if (engine.enginePhases !== null) {
         const phases = Object.entries(engine.enginePhases).map(([phase, seconds]) => `${phase} ${fixed(seconds)} s`);
-        out.push(`  engine phases: ${phases.join(", ")}; read (inside load, overlapping COPY) ${fixed(engine.phases?.read ?? 0)} s`);
+        out.push(
+            `  engine phases: ${phases.join(", ")}; read (inside load, overlapping COPY) ${fixed(engine.phases?.read ?? 0)} s`,
+        );
     }
     if (engine.phasesMissing !== undefined) {
         out.push(`  phases missing: ${engine.phasesMissing}`);
@@ -218,7 +255,9 @@ export function formatReport(result: BenchResult): string {
 function table(rows: string[][]): string[] {
     const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
     return rows.map((row) =>
-        row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  "),
+        row
+            .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
+            .join("  "),
     );
 }
 

@@ -76,7 +76,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { json: boolean }
         throw new UsageError(`${(error as Error).message}\n${usage}`);
     }
     const millions = Number(parsed.values["rows-millions"]);
-    if (parsed.values["rows-millions"] === undefined || !Number.isFinite(millions) || millions <= 0 || millions > 1000) {
+    if (
+        parsed.values["rows-millions"] === undefined ||
+        !Number.isFinite(millions) ||
+        millions <= 0 ||
+        millions > 1000
+    ) {
         throw new UsageError(
             `--rows-millions must be a number of millions of catalog rows above 0 and at most 1000 (e.g. 0.02, 2, 11); ` +
                 `got ${parsed.values["rows-millions"] ?? "nothing"}\n${usage}`,
@@ -85,9 +90,16 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { json: boolean }
     const shapes = parsed.values.shapes.split(",");
     const unknown = shapes.filter((shape) => !(SHAPES as readonly string[]).includes(shape));
     if (unknown.length > 0 || shapes.length === 0) {
-        throw new UsageError(`--shapes takes a comma-separated list of ${SHAPES.join(", ")}; got ${unknown.join(", ")}\n${usage}`);
+        throw new UsageError(
+            `--shapes takes a comma-separated list of ${SHAPES.join(", ")}; got ${unknown.join(", ")}\n${usage}`,
+        );
     }
-    return { rows: Math.round(millions * 1e6), keep: parsed.values.keep, json: parsed.values.json, shapes: shapes as Shape[] };
+    return {
+        rows: Math.round(millions * 1e6),
+        keep: parsed.values.keep,
+        json: parsed.values.json,
+        shapes: shapes as Shape[],
+    };
 }
 
 async function runBench(options: BenchOptions): Promise<BenchResult> {
@@ -122,7 +134,12 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
             shapes.push({
                 shape,
                 rows,
-                catalog: { specVersion: source.version, generateSeconds, tables: source.tables, keptAt: options.keep ? sqlite : null },
+                catalog: {
+                    specVersion: source.version,
+                    generateSeconds,
+                    tables: source.tables,
+                    keptAt: options.keep ? sqlite : null,
+                },
                 engine,
                 limit,
                 limitRatio: limit.exitCode === 0 ? engine.rowsPerSecond / limit.rowsPerSecond : null,
@@ -156,14 +173,16 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
 
 /** Wall seconds of `migrate --help` through the stack's program: node, the build check and every engine module. */
 function timeStartup(): { best: number; median: number } {
-    const seconds = [0, 1, 2, 3, 4].map(() => {
-        const started = process.hrtime.bigint();
-        const child = spawnSync("sh", ["-c", `${MIGRATE_PROGRAM} --help`], { cwd: projectDir, stdio: "ignore" });
-        if (child.status !== 0) {
-            throw new Error(`\`${MIGRATE_PROGRAM} --help\` exited ${child.status}`);
-        }
-        return Number(process.hrtime.bigint() - started) / 1e9;
-    }).sort((a, b) => a - b);
+    const seconds = [0, 1, 2, 3, 4]
+        .map(() => {
+            const started = process.hrtime.bigint();
+            const child = spawnSync("sh", ["-c", `${MIGRATE_PROGRAM} --help`], { cwd: projectDir, stdio: "ignore" });
+            if (child.status !== 0) {
+                throw new Error(`\`${MIGRATE_PROGRAM} --help\` exited ${child.status}`);
+            }
+            return Number(process.hrtime.bigint() - started) / 1e9;
+        })
+        .sort((a, b) => a - b);
     return { best: seconds[0], median: seconds[2] };
 }
 
@@ -189,7 +208,12 @@ async function runNoop(sqlite: string, schema: string, database: BenchDatabase):
     return { dryRun, rerun, dryRunCompared };
 }
 
-async function runEngine(sqlite: string, schema: string, database: BenchDatabase, sourceRows: number): Promise<MigrationRun> {
+async function runEngine(
+    sqlite: string,
+    schema: string,
+    database: BenchDatabase,
+    sourceRows: number,
+): Promise<MigrationRun> {
     await checkpoint();
     // The stack's own command line, through a shell as the Command provider runs it.
     const command = migrateCommand(sqlite, schema, { dryRun: false });
@@ -204,7 +228,9 @@ async function runEngine(sqlite: string, schema: string, database: BenchDatabase
     }
     const summary = parseSummary(run.stdout);
     if (summary.status !== "migrated") {
-        throw new Error(`the migration into an empty schema reported status ${String(summary.status)}, expected migrated`);
+        throw new Error(
+            `the migration into an empty schema reported status ${String(summary.status)}, expected migrated`,
+        );
     }
     if (summary.totalRows !== sourceRows) {
         throw new Error(`the migration reported ${String(summary.totalRows)} rows; the source holds ${sourceRows}`);
@@ -236,7 +262,9 @@ async function runBaseline(sqlite: string, database: BenchDatabase, sourceRows: 
     }
     const problems = [...result.problems];
     if (rowsArrived !== sourceRows) {
-        problems.push(`the runbook left ${rowsArrived} rows in schema ${runbookSchema}; the source holds ${sourceRows}`);
+        problems.push(
+            `the runbook left ${rowsArrived} rows in schema ${runbookSchema}; the source holds ${sourceRows}`,
+        );
     }
     return {
         seconds: result.seconds,
@@ -272,7 +300,11 @@ function evaluateStack(catalogs: number): StackEvaluation {
     const processSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     const line = child.stdout.trim().split("\n").pop() ?? "";
     if (child.status !== 0 || !line.startsWith("{")) {
-        const reason = (child.stderr || child.stdout || String(child.error ?? "")).trim().split("\n").slice(0, 3).join(" | ");
+        const reason = (child.stderr || child.stdout || String(child.error ?? ""))
+            .trim()
+            .split("\n")
+            .slice(0, 3)
+            .join(" | ");
         return { catalogs, processSeconds: null, programSeconds: null, resources: null, error: reason };
     }
     const parsed = JSON.parse(line) as { resources: number; milliseconds: number };
@@ -289,7 +321,8 @@ function readSource(sqlite: string): { version: string; tables: Record<string, n
         for (const { name } of names) {
             tables[name] = Number((db.prepare(`SELECT count(*) AS n FROM "${name}"`).get() as { n: number }).n);
         }
-        const version = db.prepare("SELECT value FROM ducklake_metadata WHERE key = 'version'").get() as { value: string } | undefined;
+        const version = db.prepare("SELECT value FROM ducklake_metadata WHERE key = 'version'").get() as
+            { value: string } | undefined;
         return { version: version?.value ?? "unknown", tables };
     } finally {
         db.close();

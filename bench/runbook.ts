@@ -43,7 +43,11 @@ export async function runRunbook(sqlite: string, schema: string, connection: Ben
     });
 
     const problems: string[] = [];
-    for (const [name, run] of [["psql -c", created], ["pgloader", loaded], ["psql -f fix.sql", fixed]] as const) {
+    for (const [name, run] of [
+        ["psql -c", created],
+        ["pgloader", loaded],
+        ["psql -f fix.sql", fixed],
+    ] as const) {
         if (run.exitCode !== 0) {
             problems.push(`${name} exited ${run.exitCode}: ${lastLines(run.stderr)}`);
         }
@@ -67,7 +71,10 @@ export async function runRunbook(sqlite: string, schema: string, connection: Ben
 
 /** pgloader's log lines at ERROR or FATAL level (it logs them and still exits 0). */
 function pgloaderErrorLines(log: string): string[] {
-    return log.split("\n").filter((line) => /^\S+ (ERROR|FATAL) /.test(line)).map((line) => line.trim());
+    return log
+        .split("\n")
+        .filter((line) => /^\S+ (ERROR|FATAL) /.test(line))
+        .map((line) => line.trim());
 }
 
 function lastLines(text: string): string {

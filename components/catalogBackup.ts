@@ -43,8 +43,12 @@ export class CatalogBackup extends pulumi.ComponentResource {
             {
                 parent: this,
                 // New credentials or another checkout are no reason for a backup; a migration is.
-                ignoreChanges: ["environment.PGPASSWORD", "environment.AWS_ACCESS_KEY_ID",
-                    "environment.AWS_SECRET_ACCESS_KEY", "dir"],
+                ignoreChanges: [
+                    "environment.PGPASSWORD",
+                    "environment.AWS_ACCESS_KEY_ID",
+                    "environment.AWS_SECRET_ACCESS_KEY",
+                    "dir",
+                ],
             },
         );
         // The URI is secret only because the keys went in; the command prints nothing else on stdout.

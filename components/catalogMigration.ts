@@ -93,9 +93,7 @@ export class CatalogMigration extends pulumi.ComponentResource {
         const schema = pulumi.output(args.schema);
         const sqliteArgument = commandPath(args.projectDir, args.sqlitePath);
 
-        this.plan = fs.existsSync(args.sqlitePath)
-            ? this.createDryRun(name, args, schema, environment)
-            : undefined;
+        this.plan = fs.existsSync(args.sqlitePath) ? this.createDryRun(name, args, schema, environment) : undefined;
         if (this.plan === undefined) {
             pulumi.log.info(
                 `catalog \`${name}\`: ${args.sqlitePath} is absent, so no dry run; ` +
@@ -104,11 +102,13 @@ export class CatalogMigration extends pulumi.ComponentResource {
             );
         }
 
-        const copy = args.backups !== undefined && this.plan !== undefined
-            ? this.createSqliteCopy(name, args, args.backups, sqliteArgument, schema)
-            : undefined;
+        const copy =
+            args.backups !== undefined && this.plan !== undefined
+                ? this.createSqliteCopy(name, args, args.backups, sqliteArgument, schema)
+                : undefined;
         // Secret only because the keys went in; the command prints nothing but the copy's URI on stdout.
-        this.sqliteCopy = copy === undefined ? undefined : pulumi.unsecret(copy.stdout).apply((stdout) => stdout.trim());
+        this.sqliteCopy =
+            copy === undefined ? undefined : pulumi.unsecret(copy.stdout).apply((stdout) => stdout.trim());
 
         const migration = new command.local.Command(
             `${name}-migrate`,
@@ -137,8 +137,13 @@ export class CatalogMigration extends pulumi.ComponentResource {
      * The copy of the SQLite file, taken once: like the migration it runs again only when the file's path or the
      * schema changes, so a later `pulumi up` does not copy the file again.
      */
-    private createSqliteCopy(catalog: string, args: CatalogMigrationArgs, store: BackupStoreArgs,
-        sqliteArgument: string, schema: pulumi.Output<string>): command.local.Command {
+    private createSqliteCopy(
+        catalog: string,
+        args: CatalogMigrationArgs,
+        store: BackupStoreArgs,
+        sqliteArgument: string,
+        schema: pulumi.Output<string>,
+    ): command.local.Command {
         return new command.local.Command(
             `${catalog}-sqlite-copy`,
             {
@@ -186,8 +191,11 @@ export class CatalogMigration extends pulumi.ComponentResource {
             // one, so the dry run cannot log in yet. `pulumi up` runs it again once the role is updated (it waits for
             // the role, whose name it uses), and fails there if the password is really wrong.
             if (outcome.reason === "login-refused" && pulumi.runtime.isDryRun()) {
-                pulumi.log.warn(`catalog \`${catalog}\`: the dry run could not log in (${outcome.message}) Expected `
-                    + "when this update changes the role's password; otherwise `pulumi up` stops here.", this);
+                pulumi.log.warn(
+                    `catalog \`${catalog}\`: the dry run could not log in (${outcome.message}) Expected ` +
+                        "when this update changes the role's password; otherwise `pulumi up` stops here.",
+                    this,
+                );
                 return undefined;
             }
             throw new Error(`catalog \`${catalog}\`: the migration's dry run refused: ${outcome.message}`);

@@ -62,8 +62,10 @@ export function s3Client(store: BackupStore, env: NodeJS.ProcessEnv): S3Client {
     const accessKeyId = env.AWS_ACCESS_KEY_ID;
     const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
     if (!accessKeyId || !secretAccessKey) {
-        throw new MigrationError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set (the backup store's "
-            + "credentials are read from the environment only). Fix: export them before running the command.");
+        throw new MigrationError(
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set (the backup store's " +
+                "credentials are read from the environment only). Fix: export them before running the command.",
+        );
     }
     return new S3Client({
         endpoint: store.endpoint,
@@ -118,40 +120,57 @@ export function sourceDirectory(store: BackupStore, source: string): string {
     }
     const bucketPrefix = `s3://${store.bucket}/`;
     if (!source.startsWith(bucketPrefix)) {
-        throw new MigrationError(`backup source ${JSON.stringify(source)} is neither s3://${store.bucket}/… nor `
-            + "YYYY-MM-DDTHH:MM:SS.sss. Fix: pass a URI that `backup ls` prints, or its timestamp.");
+        throw new MigrationError(
+            `backup source ${JSON.stringify(source)} is neither s3://${store.bucket}/… nor ` +
+                "YYYY-MM-DDTHH:MM:SS.sss. Fix: pass a URI that `backup ls` prints, or its timestamp.",
+        );
     }
-    const key = source.slice(bucketPrefix.length).replace(new RegExp(`/${DUMP_FILE}$`), "").replace(/\/$/, "");
+    const key = source
+        .slice(bucketPrefix.length)
+        .replace(new RegExp(`/${DUMP_FILE}$`), "")
+        .replace(/\/$/, "");
     if (!key.startsWith(`${datasetKey(store)}/`) || takenOf(key.slice(datasetKey(store).length + 1)) === undefined) {
-        throw new MigrationError(`backup source ${JSON.stringify(source)} is not a backup under `
-            + `s3://${store.bucket}/${datasetKey(store)}/<YYYY_MM_DD>/<HH_MM_SS_mmm>. Fix: pass a URI that \`backup ls\` `
-            + "prints, or check the bucket and prefix.");
+        throw new MigrationError(
+            `backup source ${JSON.stringify(source)} is not a backup under ` +
+                `s3://${store.bucket}/${datasetKey(store)}/<YYYY_MM_DD>/<HH_MM_SS_mmm>. Fix: pass a URI that \`backup ls\` ` +
+                "prints, or check the bucket and prefix.",
+        );
     }
     return key;
 }
 
 /** The PostgreSQL client program matching the server's major version, or a refusal naming both versions. */
-export async function matchingTool(tool: "pg_dump" | "pg_restore" | "psql", serverMajor: number, pgBin: string | undefined)
-    : Promise<string> {
+export async function matchingTool(
+    tool: "pg_dump" | "pg_restore" | "psql",
+    serverMajor: number,
+    pgBin: string | undefined,
+): Promise<string> {
     const dir = pgBin ?? `/usr/lib/postgresql/${serverMajor}/bin`;
     const file = path.join(dir, tool);
-    const fix = `Fix: install the PostgreSQL ${serverMajor} client programs (Debian: apt-get install `
-        + `postgresql-client-${serverMajor}) or pass --pg-bin <directory of PostgreSQL ${serverMajor}'s ${tool}>.`;
+    const fix =
+        `Fix: install the PostgreSQL ${serverMajor} client programs (Debian: apt-get install ` +
+        `postgresql-client-${serverMajor}) or pass --pg-bin <directory of PostgreSQL ${serverMajor}'s ${tool}>.`;
     if (!existsSync(file)) {
-        throw new MigrationError(`${tool} is not at ${file}, and the server is PostgreSQL ${serverMajor}; `
-            + `${tool} must match the server's major version. ${fix}`);
+        throw new MigrationError(
+            `${tool} is not at ${file}, and the server is PostgreSQL ${serverMajor}; ` +
+                `${tool} must match the server's major version. ${fix}`,
+        );
     }
     const version = await runTool(file, ["--version"], { PATH: process.env.PATH ?? "" });
     const match = /\(PostgreSQL\) (\d+)/.exec(version.stdout);
     if (version.code !== 0 || !match) {
-        throw new MigrationError(`${file} --version failed or printed no PostgreSQL version `
-            + `(${JSON.stringify((version.stdout + version.stderr).trim().slice(0, 200))}). ${fix}`);
+        throw new MigrationError(
+            `${file} --version failed or printed no PostgreSQL version ` +
+                `(${JSON.stringify((version.stdout + version.stderr).trim().slice(0, 200))}). ${fix}`,
+        );
     }
     const toolMajor = Number(match[1]);
     if (toolMajor !== serverMajor) {
-        throw new MigrationError(`${file} is PostgreSQL ${toolMajor}, but the server is PostgreSQL ${serverMajor}; `
-            + `${tool} must match the server's major version (an older one cannot read the server, a newer one `
-            + `writes archives the server's own tools cannot restore). ${fix}`);
+        throw new MigrationError(
+            `${file} is PostgreSQL ${toolMajor}, but the server is PostgreSQL ${serverMajor}; ` +
+                `${tool} must match the server's major version (an older one cannot read the server, a newer one ` +
+                `writes archives the server's own tools cannot restore). ${fix}`,
+        );
     }
     return file;
 }
@@ -177,8 +196,16 @@ function runTool(file: string, args: readonly string[], env: NodeJS.ProcessEnv):
 
 /** The libpq environment only, so that no other variable (e.g. the S3 keys) reaches the PostgreSQL programs. */
 function libpqEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-    return Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith("PG") || name === "PATH"
-        || name === "HOME" || name === "LANG" || name.startsWith("LC_")));
+    return Object.fromEntries(
+        Object.entries(env).filter(
+            ([name]) =>
+                name.startsWith("PG") ||
+                name === "PATH" ||
+                name === "HOME" ||
+                name === "LANG" ||
+                name.startsWith("LC_"),
+        ),
+    );
 }
 
 interface Server {
@@ -190,10 +217,16 @@ interface Server {
 async function server(env: NodeJS.ProcessEnv): Promise<Server> {
     const client = await connect(env);
     try {
-        const row = (await client.query<{ version: string; database: string }>(
-            "SELECT current_setting('server_version_num') AS version, current_database() AS database")).rows[0];
-        return { major: Math.floor(Number(row.version) / 10000), database: row.database,
-            where: `${env.PGHOST ?? "localhost"}:${env.PGPORT ?? "5432"}` };
+        const row = (
+            await client.query<{ version: string; database: string }>(
+                "SELECT current_setting('server_version_num') AS version, current_database() AS database",
+            )
+        ).rows[0];
+        return {
+            major: Math.floor(Number(row.version) / 10000),
+            database: row.database,
+            where: `${env.PGHOST ?? "localhost"}:${env.PGPORT ?? "5432"}`,
+        };
     } finally {
         await client.end();
     }
@@ -215,9 +248,11 @@ async function archiveContents(pgRestore: string, file: string, what: string): P
     const listed = await runTool(pgRestore, ["--list", file], env);
     const read = listed.code === 0 ? await runTool(pgRestore, ["--file", "/dev/null", file], env) : listed;
     if (read.code !== 0) {
-        throw new MigrationError(`${what} is not a complete pg_dump archive: pg_restore failed to read it with `
-            + `${JSON.stringify(read.stderr.trim().slice(0, 300))}. Nothing was changed. Fix: choose another `
-            + "backup (`backup ls`).");
+        throw new MigrationError(
+            `${what} is not a complete pg_dump archive: pg_restore failed to read it with ` +
+                `${JSON.stringify(read.stderr.trim().slice(0, 300))}. Nothing was changed. Fix: choose another ` +
+                "backup (`backup ls`).",
+        );
     }
     return listed.stdout.split("\n").filter((line) => line !== "" && !line.startsWith(";"));
 }
@@ -242,19 +277,25 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
         const pgDump = await matchingTool("pg_dump", target.major, context.pgBin);
         const pgRestore = await matchingTool("pg_restore", target.major, context.pgBin);
         const file = path.join(dir, DUMP_FILE);
-        onProgress(`dumping database ${target.database} on ${target.where} with ${pgDump} (PostgreSQL ${target.major})`);
+        onProgress(
+            `dumping database ${target.database} on ${target.where} with ${pgDump} (PostgreSQL ${target.major})`,
+        );
         const started = Date.now();
         const dumped = await runTool(pgDump, ["--format=custom", "--file", file], libpqEnv(env));
         if (dumped.code !== 0) {
-            throw new MigrationError(`pg_dump of database ${target.database} on ${target.where} failed: `
-                + `${dumped.stderr.trim().slice(0, 500)}. No backup was written and the manifest is unchanged. Fix: `
-                + "pg_dump's message names the cause; the dumping role must be able to read every schema in the database.");
+            throw new MigrationError(
+                `pg_dump of database ${target.database} on ${target.where} failed: ` +
+                    `${dumped.stderr.trim().slice(0, 500)}. No backup was written and the manifest is unchanged. Fix: ` +
+                    "pg_dump's message names the cause; the dumping role must be able to read every schema in the database.",
+            );
         }
         const entries = await archiveContents(pgRestore, file, `the fresh dump of ${target.database}`);
         const size = statSync(file).size;
         const checksum = await sha256(file);
-        onProgress(`dumped ${size.toLocaleString("en-US")} bytes (${entries.length} archive entries) in `
-            + `${((Date.now() - started) / 1000).toFixed(1)} s; sha256 ${checksum}`);
+        onProgress(
+            `dumped ${size.toLocaleString("en-US")} bytes (${entries.length} archive entries) in ` +
+                `${((Date.now() - started) / 1000).toFixed(1)} s; sha256 ${checksum}`,
+        );
 
         const directory = backupDirectory(store, now());
         const key = `${directory}/${DUMP_FILE}`;
@@ -262,13 +303,23 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
         await uploadVerified(s3, store, file, key, size, checksum, dir, "application/octet-stream", onProgress);
 
         const latest = `s3://${store.bucket}/${directory}`;
-        await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: manifestKey(store),
-            Body: manifestBody(latest), ContentType: "application/json" })).catch((error: Error) => {
-            throw new MigrationError(`the dump is stored and verified at ${latest}, but writing the manifest `
-                + `s3://${store.bucket}/${manifestKey(store)} failed: ${error.message}. \`latest\` still names the `
-                + "previous backup. Fix: check the credentials' write access, then run `backup create` again (or "
-                + `restore this one with --source ${latest}).`);
-        });
+        await s3
+            .send(
+                new PutObjectCommand({
+                    Bucket: store.bucket,
+                    Key: manifestKey(store),
+                    Body: manifestBody(latest),
+                    ContentType: "application/json",
+                }),
+            )
+            .catch((error: Error) => {
+                throw new MigrationError(
+                    `the dump is stored and verified at ${latest}, but writing the manifest ` +
+                        `s3://${store.bucket}/${manifestKey(store)} failed: ${error.message}. \`latest\` still names the ` +
+                        "previous backup. Fix: check the credentials' write access, then run `backup create` again (or " +
+                        `restore this one with --source ${latest}).`,
+                );
+            });
         onProgress(`manifest s3://${store.bucket}/${manifestKey(store)} now names ${latest}`);
         return latest;
     } finally {
@@ -281,20 +332,38 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
  * Uploads a file with its SHA-256 as metadata, then reads it back and compares size and SHA-256, so that nothing
  * names the object before it is known to be whole.
  */
-async function uploadVerified(s3: S3Client, store: BackupStore, file: string, key: string, size: number,
-    checksum: string, dir: string, contentType: string, onProgress: (line: string) => void): Promise<void> {
+async function uploadVerified(
+    s3: S3Client,
+    store: BackupStore,
+    file: string,
+    key: string,
+    size: number,
+    checksum: string,
+    dir: string,
+    contentType: string,
+    onProgress: (line: string) => void,
+): Promise<void> {
     await new Upload({
         client: s3,
-        params: { Bucket: store.bucket, Key: key, Body: createReadStream(file), ContentType: contentType,
-            Metadata: { [CHECKSUM_METADATA]: checksum } },
+        params: {
+            Bucket: store.bucket,
+            Key: key,
+            Body: createReadStream(file),
+            ContentType: contentType,
+            Metadata: { [CHECKSUM_METADATA]: checksum },
+        },
         // A failed multipart upload is aborted, so no partial object stays behind.
         leavePartsOnError: false,
-    }).done().catch((error: Error) => {
-        throw new MigrationError(`upload of ${path.basename(file)} to s3://${store.bucket}/${key} failed: `
-            + `${error.message}. Nothing names it: the manifest is unchanged, so \`latest\` still names the previous `
-            + "backup, and a migration waiting for this copy does not start. Fix: check the endpoint and the "
-            + "credentials, then run the command again.");
-    });
+    })
+        .done()
+        .catch((error: Error) => {
+            throw new MigrationError(
+                `upload of ${path.basename(file)} to s3://${store.bucket}/${key} failed: ` +
+                    `${error.message}. Nothing names it: the manifest is unchanged, so \`latest\` still names the previous ` +
+                    "backup, and a migration waiting for this copy does not start. Fix: check the endpoint and the " +
+                    "credentials, then run the command again.",
+            );
+        });
     onProgress("uploaded; reading it back to compare its size and sha256");
     const readBack = path.join(dir, "read-back");
     await download(s3, store, key, readBack);
@@ -302,16 +371,20 @@ async function uploadVerified(s3: S3Client, store: BackupStore, file: string, ke
     const readChecksum = await sha256(readBack);
     rmSync(readBack);
     if (readSize !== size || readChecksum !== checksum) {
-        throw new MigrationError(`s3://${store.bucket}/${key} read back differs from what was uploaded `
-            + `(${readSize} bytes, sha256 ${readChecksum}; expected ${size} bytes, sha256 ${checksum}). Nothing names `
-            + "it. Fix: check the S3 endpoint, then run the command again.");
+        throw new MigrationError(
+            `s3://${store.bucket}/${key} read back differs from what was uploaded ` +
+                `(${readSize} bytes, sha256 ${readChecksum}; expected ${size} bytes, sha256 ${checksum}). Nothing names ` +
+                "it. Fix: check the S3 endpoint, then run the command again.",
+        );
     }
 }
 
 async function download(s3: S3Client, store: BackupStore, key: string, file: string): Promise<Record<string, string>> {
     const response = await s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: key })).catch((error: Error) => {
-        throw new MigrationError(`cannot read s3://${store.bucket}/${key}: ${error.message}. Nothing was changed. `
-            + "Fix: check the bucket, the prefix and the credentials; `backup ls` lists what exists.");
+        throw new MigrationError(
+            `cannot read s3://${store.bucket}/${key}: ${error.message}. Nothing was changed. ` +
+                "Fix: check the bucket, the prefix and the credentials; `backup ls` lists what exists.",
+        );
     });
     await pipeline(response.Body as Readable, createWriteStream(file, { mode: 0o600 }));
     return response.Metadata ?? {};
@@ -320,10 +393,13 @@ async function download(s3: S3Client, store: BackupStore, key: string, file: str
 /** The manifest's `latest`, checked to be `dlctl`'s format. */
 export async function readManifest(s3: S3Client, store: BackupStore): Promise<string> {
     const where = `s3://${store.bucket}/${manifestKey(store)}`;
-    const response = await s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: manifestKey(store) }))
+    const response = await s3
+        .send(new GetObjectCommand({ Bucket: store.bucket, Key: manifestKey(store) }))
         .catch((error: Error) => {
-            throw new MigrationError(`cannot read the manifest ${where}: ${error.message}. Fix: run \`backup create\` `
-                + "first, or pass --source with a backup that `backup ls` prints.");
+            throw new MigrationError(
+                `cannot read the manifest ${where}: ${error.message}. Fix: run \`backup create\` ` +
+                    "first, or pass --source with a backup that `backup ls` prints.",
+            );
         });
     const text = await response.Body!.transformToString("utf8");
     let manifest: unknown;
@@ -334,8 +410,10 @@ export async function readManifest(s3: S3Client, store: BackupStore): Promise<st
     }
     const latest = (manifest as { latest?: unknown } | undefined)?.latest;
     if ((manifest as { dataset?: unknown } | undefined)?.dataset !== DATASET || typeof latest !== "string") {
-        throw new MigrationError(`the manifest ${where} is not {"dataset": "catalog", "latest": "s3://…"}; got `
-            + `${JSON.stringify(text.slice(0, 200))}. Fix: pass --source with a backup that \`backup ls\` prints.`);
+        throw new MigrationError(
+            `the manifest ${where} is not {"dataset": "catalog", "latest": "s3://…"}; got ` +
+                `${JSON.stringify(text.slice(0, 200))}. Fix: pass --source with a backup that \`backup ls\` prints.`,
+        );
     }
     return latest;
 }
@@ -360,22 +438,30 @@ export async function restoreBackup(context: BackupContext, source: string | und
         const expected = metadata[CHECKSUM_METADATA];
         const actual = await sha256(file);
         if (expected !== undefined && expected !== actual) {
-            throw new MigrationError(`${uri}/${DUMP_FILE} has sha256 ${actual}, but was uploaded with ${expected}: `
-                + `the stored dump is damaged. Database ${target.database} was not touched. Fix: restore another `
-                + "backup (`backup ls`).");
+            throw new MigrationError(
+                `${uri}/${DUMP_FILE} has sha256 ${actual}, but was uploaded with ${expected}: ` +
+                    `the stored dump is damaged. Database ${target.database} was not touched. Fix: restore another ` +
+                    "backup (`backup ls`).",
+            );
         }
-        onProgress(expected === undefined
-            ? "the dump carries no sha256 (written by another tool); checking that the whole archive reads"
-            : `sha256 ${actual} matches the upload`);
+        onProgress(
+            expected === undefined
+                ? "the dump carries no sha256 (written by another tool); checking that the whole archive reads"
+                : `sha256 ${actual} matches the upload`,
+        );
         await archiveContents(pgRestore, file, `${uri}/${DUMP_FILE}`);
         const psql = await matchingTool("psql", target.major, context.pgBin);
 
-        onProgress(`restoring into database ${target.database} on ${target.where} in one transaction, checked `
-            + "before it commits");
+        onProgress(
+            `restoring into database ${target.database} on ${target.where} in one transaction, checked ` +
+                "before it commits",
+        );
         const started = Date.now();
         const tables = await restoreChecked(pgRestore, psql, file, env, uri, target.database);
-        onProgress(`restored ${tables.toLocaleString("en-US")} tables, each with the dump's row count, in `
-            + `${((Date.now() - started) / 1000).toFixed(1)} s`);
+        onProgress(
+            `restored ${tables.toLocaleString("en-US")} tables, each with the dump's row count, in ` +
+                `${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
         return uri;
     } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -389,12 +475,23 @@ export async function restoreBackup(context: BackupContext, source: string | und
  * the way through, and a last statement compares every table's row count with its block's. Any error, the check's
  * included, rolls the whole transaction back (`ON_ERROR_STOP`). Returns the number of tables checked.
  */
-async function restoreChecked(pgRestore: string, psql: string, file: string, env: NodeJS.ProcessEnv, uri: string,
-    database: string): Promise<number> {
-    const script = spawn(pgRestore, ["--clean", "--if-exists", "--no-owner", "--exit-on-error", "--file", "-", file],
-        { env: { PATH: process.env.PATH ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
-    const apply = spawn(psql, ["--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1",
-        "--output", "/dev/null"], { env: libpqEnv(env), stdio: ["pipe", "ignore", "pipe"] });
+async function restoreChecked(
+    pgRestore: string,
+    psql: string,
+    file: string,
+    env: NodeJS.ProcessEnv,
+    uri: string,
+    database: string,
+): Promise<number> {
+    const script = spawn(pgRestore, ["--clean", "--if-exists", "--no-owner", "--exit-on-error", "--file", "-", file], {
+        env: { PATH: process.env.PATH ?? "" },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    const apply = spawn(
+        psql,
+        ["--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1", "--output", "/dev/null"],
+        { env: libpqEnv(env), stdio: ["pipe", "ignore", "pipe"] },
+    );
     let scriptErrors = "";
     let applyErrors = "";
     script.stderr.on("data", (chunk: Buffer) => (scriptErrors += chunk.toString("utf8")));
@@ -424,22 +521,30 @@ async function restoreChecked(pgRestore: string, psql: string, file: string, env
     }
     const scriptCode = await scripted;
     // Without a complete script the transaction must not commit: a failing statement makes psql roll it back.
-    apply.stdin.end(scriptCode === 0 ? restoreCheckSql(counter.finish())
-        : "DO $abort$ BEGIN RAISE EXCEPTION 'pg_restore did not produce the whole script'; END $abort$;\n");
+    apply.stdin.end(
+        scriptCode === 0
+            ? restoreCheckSql(counter.finish())
+            : "DO $abort$ BEGIN RAISE EXCEPTION 'pg_restore did not produce the whole script'; END $abort$;\n",
+    );
     const applyCode = await applied;
     if (scriptCode !== 0 || applyCode !== 0) {
-        throw new MigrationError(`restoring ${uri} into database ${database} failed and was rolled back, so the `
-            + `database is as before: ${(scriptErrors + applyErrors).trim().slice(0, 600)}. Fix: the message names `
-            + "the object or the check that failed; grant the restoring role what it needs, or restore another backup.");
+        throw new MigrationError(
+            `restoring ${uri} into database ${database} failed and was rolled back, so the ` +
+                `database is as before: ${(scriptErrors + applyErrors).trim().slice(0, 600)}. Fix: the message names ` +
+                "the object or the check that failed; grant the restoring role what it needs, or restore another backup.",
+        );
     }
     return counter.finish().size;
 }
 
 /** The statement that fails the restore's transaction unless every table holds its COPY block's row count. */
 export function restoreCheckSql(counts: Map<string, number>): string {
-    const checks = [...counts].map(([table, rows]) => `    SELECT count(*) INTO n FROM ${table};\n`
-        + `    IF n <> ${rows} THEN RAISE EXCEPTION 'restore check: % holds % rows, the dump %', `
-        + `${sqlLiteral(table)}, n, ${rows}; END IF;\n`);
+    const checks = [...counts].map(
+        ([table, rows]) =>
+            `    SELECT count(*) INTO n FROM ${table};\n` +
+            `    IF n <> ${rows} THEN RAISE EXCEPTION 'restore check: % holds % rows, the dump %', ` +
+            `${sqlLiteral(table)}, n, ${rows}; END IF;\n`,
+    );
     return `DO $check$\nDECLARE n bigint;\nBEGIN\n${checks.join("")}END\n$check$;\n`;
 }
 
@@ -491,19 +596,24 @@ export class CopyCounter {
 }
 
 /** Every backup under the prefix, newest first, whatever the prefix's depth. */
-export async function listBackups(store: BackupStore, env: NodeJS.ProcessEnv): Promise<{ entries: BackupEntry[];
-    latest: string | undefined; }> {
+export async function listBackups(
+    store: BackupStore,
+    env: NodeJS.ProcessEnv,
+): Promise<{ entries: BackupEntry[]; latest: string | undefined }> {
     const s3 = s3Client(store, env);
     try {
         const base = `${datasetKey(store)}/`;
         const entries: BackupEntry[] = [];
         let token: string | undefined;
         do {
-            const page = await s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: base,
-                ContinuationToken: token })).catch((error: Error) => {
-                throw new MigrationError(`cannot list s3://${store.bucket}/${base}: ${error.message}. Fix: check the `
-                    + "endpoint, the bucket and the credentials.");
-            });
+            const page = await s3
+                .send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: base, ContinuationToken: token }))
+                .catch((error: Error) => {
+                    throw new MigrationError(
+                        `cannot list s3://${store.bucket}/${base}: ${error.message}. Fix: check the ` +
+                            "endpoint, the bucket and the credentials.",
+                    );
+                });
             for (const object of page.Contents ?? []) {
                 const rest = object.Key!.slice(base.length);
                 if (!rest.endsWith(`/${DUMP_FILE}`)) {
@@ -531,16 +641,24 @@ export async function listBackups(store: BackupStore, env: NodeJS.ProcessEnv): P
  * writer is active, unlike a plain file copy), checked with `PRAGMA quick_check` and per-table row counts against
  * the source, uploaded and read back. Returns the copy's URI.
  */
-export async function copySqlite(context: Omit<BackupContext, "pgBin">, sqlite: string, catalog: string,
-    now: () => Date = () => new Date()): Promise<string> {
+export async function copySqlite(
+    context: Omit<BackupContext, "pgBin">,
+    sqlite: string,
+    catalog: string,
+    now: () => Date = () => new Date(),
+): Promise<string> {
     const { store, env, onProgress } = context;
     if (!existsSync(sqlite)) {
-        throw new MigrationError(`the SQLite catalog ${sqlite} does not exist, so it cannot be copied before its `
-            + "migration. Fix: point the catalog's `sqlite` at the file.");
+        throw new MigrationError(
+            `the SQLite catalog ${sqlite} does not exist, so it cannot be copied before its ` +
+                "migration. Fix: point the catalog's `sqlite` at the file.",
+        );
     }
     if (!/^[A-Za-z0-9_.-]+$/.test(catalog)) {
-        throw new MigrationError(`catalog name ${JSON.stringify(catalog)} cannot name a backup folder; it must be `
-            + "letters, digits, `_`, `.` or `-`. Fix: pass the catalog's name as the stack's config has it.");
+        throw new MigrationError(
+            `catalog name ${JSON.stringify(catalog)} cannot name a backup folder; it must be ` +
+                "letters, digits, `_`, `.` or `-`. Fix: pass the catalog's name as the stack's config has it.",
+        );
     }
     const s3 = s3Client(store, env);
     const dir = workDir();
@@ -558,33 +676,44 @@ export async function copySqlite(context: Omit<BackupContext, "pgBin">, sqlite: 
                 source.close();
             }
         } catch (error) {
-            throw new MigrationError(`cannot copy the SQLite catalog ${sqlite}: ${(error as Error).message}. The `
-                + "migration did not start. Fix: check that the file is a SQLite database and readable.");
+            throw new MigrationError(
+                `cannot copy the SQLite catalog ${sqlite}: ${(error as Error).message}. The ` +
+                    "migration did not start. Fix: check that the file is a SQLite database and readable.",
+            );
         }
         const copied = new DatabaseSync(copy, { readOnly: true });
         let copyCounts: Record<string, number>;
         try {
-            const check = copied.prepare("PRAGMA quick_check").all().map((row) => Object.values(row)[0]);
+            const check = copied
+                .prepare("PRAGMA quick_check")
+                .all()
+                .map((row) => Object.values(row)[0]);
             if (check.length !== 1 || check[0] !== "ok") {
-                throw new MigrationError(`the copy of ${sqlite} fails SQLite's quick_check: ${check.join("; ")}. `
-                    + "The migration did not start. Fix: run `PRAGMA integrity_check` on the file and repair it.");
+                throw new MigrationError(
+                    `the copy of ${sqlite} fails SQLite's quick_check: ${check.join("; ")}. ` +
+                        "The migration did not start. Fix: run `PRAGMA integrity_check` on the file and repair it.",
+                );
             }
             copyCounts = rowCounts(copied);
         } finally {
             copied.close();
         }
         if (JSON.stringify(copyCounts) !== JSON.stringify(sourceCounts)) {
-            throw new MigrationError(`the copy of ${sqlite} does not hold the rows the file holds now (copy `
-                + `${JSON.stringify(copyCounts)}, file ${JSON.stringify(sourceCounts)}): something wrote to it during the `
-                + "copy. The migration did not start. Fix: stop every DuckLake client writing to this catalog, then "
-                + "run `pulumi up` again.");
+            throw new MigrationError(
+                `the copy of ${sqlite} does not hold the rows the file holds now (copy ` +
+                    `${JSON.stringify(copyCounts)}, file ${JSON.stringify(sourceCounts)}): something wrote to it during the ` +
+                    "copy. The migration did not start. Fix: stop every DuckLake client writing to this catalog, then " +
+                    "run `pulumi up` again.",
+            );
         }
         const size = statSync(copy).size;
         const checksum = await sha256(copy);
         const total = Object.values(copyCounts).reduce((sum, rows) => sum + rows, 0);
         const key = `${sqliteBackupDirectory(store, catalog, now())}/${path.basename(sqlite)}`;
-        onProgress(`copy checked (${total.toLocaleString("en-US")} rows in ${Object.keys(copyCounts).length} tables, `
-            + `${size.toLocaleString("en-US")} bytes); uploading to s3://${store.bucket}/${key}`);
+        onProgress(
+            `copy checked (${total.toLocaleString("en-US")} rows in ${Object.keys(copyCounts).length} tables, ` +
+                `${size.toLocaleString("en-US")} bytes); uploading to s3://${store.bucket}/${key}`,
+        );
         await uploadVerified(s3, store, copy, key, size, checksum, dir, "application/vnd.sqlite3", onProgress);
         return `s3://${store.bucket}/${key}`;
     } finally {
@@ -600,8 +729,10 @@ function sqliteBackupDirectory(store: BackupStore, catalog: string, moment: Date
 
 function rowCounts(db: DatabaseSync): Record<string, number> {
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all();
-    return Object.fromEntries(tables.map(({ name }) => {
-        const quoted = `"${String(name).replace(/"/g, '""')}"`;
-        return [String(name), Number(db.prepare(`SELECT count(*) AS n FROM ${quoted}`).get()!.n)];
-    }));
+    return Object.fromEntries(
+        tables.map(({ name }) => {
+            const quoted = `"${String(name).replace(/"/g, '""')}"`;
+            return [String(name), Number(db.prepare(`SELECT count(*) AS n FROM ${quoted}`).get()!.n)];
+        }),
+    );
 }

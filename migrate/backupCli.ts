@@ -13,18 +13,19 @@ import { parseArgs } from "node:util";
 import { type BackupContext, type BackupStore, copySqlite, createBackup, listBackups, restoreBackup } from "./backup";
 import { MigrationError, UsageError } from "./errors";
 
-export const BACKUP_USAGE = "usage: npm run --silent backup -- create|restore|ls|sqlite [--source <s3://… | "
-    + "YYYY-MM-DDTHH:MM:SS.sss>] [--endpoint <url>] [--bucket <b>] [--prefix <p>] [--region <r>] "
-    + "[--url-style path|vhost] [--pg-bin <dir>] [--sqlite <file> --catalog <name>]\n"
-    + "  create: pg_dump -Fc of the whole database to s3://<bucket>/<prefix>/catalog/<YYYY_MM_DD>/<HH_MM_SS_mmm>/"
-    + "lakehouse.dump, then catalog/manifest.json.\n"
-    + "  restore: the manifest's latest backup (or --source) back into the database, checked first, in one transaction.\n"
-    + "  ls: the backups under the prefix, newest first.\n"
-    + "  sqlite: a checked snapshot of a SQLite catalog to <prefix>/sqlite/<catalog>/<YYYY_MM_DD>/<HH_MM_SS_mmm>/, "
-    + "taken before its migration.\n"
-    + "  PostgreSQL from PG* variables; S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; store flags default to "
-    + "S3_ENDPOINT (a URL, or host:port with S3_USE_SSL), S3_BUCKET, S3_BACKUPS_PREFIX, AWS_REGION, S3_URL_STYLE.\n"
-    + "  Exit 0: done; 1: refused or failed (manifest and database unchanged); 2: usage error.";
+export const BACKUP_USAGE =
+    "usage: npm run --silent backup -- create|restore|ls|sqlite [--source <s3://… | " +
+    "YYYY-MM-DDTHH:MM:SS.sss>] [--endpoint <url>] [--bucket <b>] [--prefix <p>] [--region <r>] " +
+    "[--url-style path|vhost] [--pg-bin <dir>] [--sqlite <file> --catalog <name>]\n" +
+    "  create: pg_dump -Fc of the whole database to s3://<bucket>/<prefix>/catalog/<YYYY_MM_DD>/<HH_MM_SS_mmm>/" +
+    "lakehouse.dump, then catalog/manifest.json.\n" +
+    "  restore: the manifest's latest backup (or --source) back into the database, checked first, in one transaction.\n" +
+    "  ls: the backups under the prefix, newest first.\n" +
+    "  sqlite: a checked snapshot of a SQLite catalog to <prefix>/sqlite/<catalog>/<YYYY_MM_DD>/<HH_MM_SS_mmm>/, " +
+    "taken before its migration.\n" +
+    "  PostgreSQL from PG* variables; S3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; store flags default to " +
+    "S3_ENDPOINT (a URL, or host:port with S3_USE_SSL), S3_BUCKET, S3_BACKUPS_PREFIX, AWS_REGION, S3_URL_STYLE.\n" +
+    "  Exit 0: done; 1: refused or failed (manifest and database unchanged); 2: usage error.";
 
 type Action = "create" | "restore" | "ls" | "sqlite";
 
@@ -62,7 +63,9 @@ export function parseBackupArguments(argv: readonly string[], env: NodeJS.Proces
     const { values, positionals } = parsed;
     const [action, ...extra] = positionals;
     if (action !== "create" && action !== "restore" && action !== "ls" && action !== "sqlite") {
-        throw new UsageError(`the first argument must be create, restore, ls or sqlite; got ${JSON.stringify(action ?? "")}`);
+        throw new UsageError(
+            `the first argument must be create, restore, ls or sqlite; got ${JSON.stringify(action ?? "")}`,
+        );
     }
     if (extra.length > 0) {
         throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
@@ -70,7 +73,11 @@ export function parseBackupArguments(argv: readonly string[], env: NodeJS.Proces
     if (values.source !== undefined && action !== "restore") {
         throw new UsageError("--source is only for restore");
     }
-    if (action === "sqlite" ? !values.sqlite || !values.catalog : values.sqlite !== undefined || values.catalog !== undefined) {
+    if (
+        action === "sqlite"
+            ? !values.sqlite || !values.catalog
+            : values.sqlite !== undefined || values.catalog !== undefined
+    ) {
         throw new UsageError("sqlite needs both --sqlite <file> and --catalog <name>, and only sqlite takes them");
     }
     const bucket = values.bucket ?? env.S3_BUCKET;
@@ -83,9 +90,10 @@ export function parseBackupArguments(argv: readonly string[], env: NodeJS.Proces
     }
     const given = values.endpoint ?? env.S3_ENDPOINT;
     // The lakehouse's own variables name the endpoint as host:port, with S3_USE_SSL saying which scheme.
-    const endpoint = given === undefined || given === "" || /^https?:\/\//.test(given)
-        ? given
-        : `${env.S3_USE_SSL === "false" ? "http" : "https"}://${given}`;
+    const endpoint =
+        given === undefined || given === "" || /^https?:\/\//.test(given)
+            ? given
+            : `${env.S3_USE_SSL === "false" ? "http" : "https"}://${given}`;
     if (endpoint !== undefined && endpoint !== "" && !/^https?:\/\/[^/]+\/?$/.test(endpoint)) {
         throw new UsageError(`the endpoint must be host[:port] or http(s)://host[:port]; got ${JSON.stringify(given)}`);
     }
@@ -95,8 +103,13 @@ export function parseBackupArguments(argv: readonly string[], env: NodeJS.Proces
     }
     return {
         action,
-        store: { endpoint: endpoint || undefined, bucket, prefix, region: values.region ?? env.AWS_REGION ?? "us-east-1",
-            urlStyle },
+        store: {
+            endpoint: endpoint || undefined,
+            bucket,
+            prefix,
+            region: values.region ?? env.AWS_REGION ?? "us-east-1",
+            urlStyle,
+        },
         source: values.source,
         pgBin: values["pg-bin"],
         sqlite: values.sqlite,
@@ -105,8 +118,12 @@ export function parseBackupArguments(argv: readonly string[], env: NodeJS.Proces
 }
 
 /** Runs the command with `argv` (without node and script) and returns its exit code. */
-export async function runBackupCli(argv: readonly string[], env: NodeJS.ProcessEnv, stdout: (text: string) => void,
-    stderr: (text: string) => void): Promise<number> {
+export async function runBackupCli(
+    argv: readonly string[],
+    env: NodeJS.ProcessEnv,
+    stdout: (text: string) => void,
+    stderr: (text: string) => void,
+): Promise<number> {
     let args: BackupArguments;
     try {
         args = parseBackupArguments(argv, env);
@@ -114,8 +131,12 @@ export async function runBackupCli(argv: readonly string[], env: NodeJS.ProcessE
         stderr(`backup: ${(error as Error).message}\n${BACKUP_USAGE}\n`);
         return 2;
     }
-    const context: BackupContext = { store: args.store, env, pgBin: args.pgBin,
-        onProgress: (line) => stderr(`backup: ${line}\n`) };
+    const context: BackupContext = {
+        store: args.store,
+        env,
+        pgBin: args.pgBin,
+        onProgress: (line) => stderr(`backup: ${line}\n`),
+    };
     try {
         switch (args.action) {
             case "create":
@@ -130,8 +151,10 @@ export async function runBackupCli(argv: readonly string[], env: NodeJS.ProcessE
             case "ls": {
                 const { entries, latest } = await listBackups(args.store, env);
                 for (const entry of entries) {
-                    stdout(`${entry.taken} => ${entry.uri} (${entry.size.toLocaleString("en-US")} bytes)`
-                        + `${entry.uri === latest ? " latest" : ""}\n`);
+                    stdout(
+                        `${entry.taken} => ${entry.uri} (${entry.size.toLocaleString("en-US")} bytes)` +
+                            `${entry.uri === latest ? " latest" : ""}\n`,
+                    );
                 }
                 break;
             }
@@ -142,15 +165,21 @@ export async function runBackupCli(argv: readonly string[], env: NodeJS.ProcessE
             stderr(`backup: ${error.message}\n`);
             return 1;
         }
-        stderr(`backup: unexpected failure: ${(error as Error).stack ?? String(error)}\n`
-            + "The manifest moves only after a verified upload and a restore is one transaction, so neither changed.\n");
+        stderr(
+            `backup: unexpected failure: ${(error as Error).stack ?? String(error)}\n` +
+                "The manifest moves only after a verified upload and a restore is one transaction, so neither changed.\n",
+        );
         return 1;
     }
 }
 
 if (require.main === module) {
-    void runBackupCli(process.argv.slice(2), process.env, (text) => process.stdout.write(text),
-        (text) => process.stderr.write(text)).then((code) => {
+    void runBackupCli(
+        process.argv.slice(2),
+        process.env,
+        (text) => process.stdout.write(text),
+        (text) => process.stderr.write(text),
+    ).then((code) => {
         process.exitCode = code;
     });
 }

@@ -16,8 +16,9 @@ export const COPY_NULL = "\\N";
 export const ESCAPE_PATTERN = "*[\\\t\n\r]*";
 
 function sqliteEscaped(column: string): string {
-    const escaped = `replace(replace(replace(replace(${column}, '\\', '\\\\'), char(10), '\\n'), char(13), '\\r'), `
-        + "char(9), '\\t')";
+    const escaped =
+        `replace(replace(replace(replace(${column}, '\\', '\\\\'), char(10), '\\n'), char(13), '\\r'), ` +
+        "char(9), '\\t')";
     // Most values need no escaping; the GLOB test is cheaper than four replace() copies.
     return `CASE WHEN ${column} GLOB :escape_pattern THEN ${escaped} ELSE ${column} END`;
 }
@@ -40,8 +41,10 @@ function sqliteCopyField(table: string, column: string, pgType: CoreType): strin
         case "character varying":
         case "timestamp with time zone":
             // A blob in a text column would reach PostgreSQL as its raw bytes; refuse it instead.
-            return `CASE WHEN typeof(${quoted}) = 'blob' THEN lakehouse_refuse_blob(${sqlString(table)}, ${sqlString(column)}) `
-                + `ELSE ifnull(${sqliteEscaped(quoted)}, '\\N') END`;
+            return (
+                `CASE WHEN typeof(${quoted}) = 'blob' THEN lakehouse_refuse_blob(${sqlString(table)}, ${sqlString(column)}) ` +
+                `ELSE ifnull(${sqliteEscaped(quoted)}, '\\N') END`
+            );
     }
 }
 
@@ -68,8 +71,10 @@ export function pgCanonicalField(column: string, pgType: CoreType): string {
 
 /** A PostgreSQL expression escaping a text expression as in COPY text format. */
 export function pgCopyEscaped(expression: string): string {
-    return `replace(replace(replace(replace(${expression}, '\\', '\\\\'), E'\\n', '\\n'), E'\\r', '\\r'), `
-        + "E'\\t', '\\t')";
+    return (
+        `replace(replace(replace(replace(${expression}, '\\', '\\\\'), E'\\n', '\\n'), E'\\r', '\\r'), ` +
+        "E'\\t', '\\t')"
+    );
 }
 
 export function copyEscape(text: string): string {
@@ -83,7 +88,8 @@ export function sqlString(text: string): string {
 }
 
 // What DuckDB writes when it casts TIMESTAMPTZ to VARCHAR: `YYYY-MM-DD HH:MM:SS[.f{1,6}]±HH[:MM[:SS]]`.
-const TIMESTAMPTZ = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?([+-])(\d{2})(?::(\d{2})(?::(\d{2}))?)?$/;
+const TIMESTAMPTZ =
+    /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?([+-])(\d{2})(?::(\d{2})(?::(\d{2}))?)?$/;
 
 /**
  * The canonical (UTC, PostgreSQL ISO output) text of a timestamptz written by DuckDB, e.g.
@@ -96,10 +102,24 @@ export function canonicalTimestamptz(text: string): string | undefined {
         return undefined;
     }
     const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
-    const [offsetHours, offsetMinutes, offsetSecondsPart] = [Number(match[9]), Number(match[10] ?? 0), Number(match[11] ?? 0)];
+    const [offsetHours, offsetMinutes, offsetSecondsPart] = [
+        Number(match[9]),
+        Number(match[10] ?? 0),
+        Number(match[11] ?? 0),
+    ];
     const offsetSeconds = (match[8] === "-" ? -1 : 1) * (offsetHours * 3600 + offsetMinutes * 60 + offsetSecondsPart);
-    const valid = year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month)
-        && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 15 && offsetMinutes <= 59 && offsetSecondsPart <= 59;
+    const valid =
+        year >= 1 &&
+        month >= 1 &&
+        month <= 12 &&
+        day >= 1 &&
+        day <= daysInMonth(year, month) &&
+        hour <= 23 &&
+        minute <= 59 &&
+        second <= 59 &&
+        offsetHours <= 15 &&
+        offsetMinutes <= 59 &&
+        offsetSecondsPart <= 59;
     if (!valid) {
         return undefined;
     }
@@ -112,9 +132,11 @@ export function canonicalTimestamptz(text: string): string | undefined {
     }
     // PostgreSQL prints the fraction without trailing zeros, and none at all when it is zero.
     const fraction = (match[7] ?? "").replace(/0+$/, "").replace(/^\.$/, "");
-    return `${pad(utcYear, 4)}-${pad(instant.getUTCMonth() + 1, 2)}-${pad(instant.getUTCDate(), 2)} `
-        + `${pad(instant.getUTCHours(), 2)}:${pad(instant.getUTCMinutes(), 2)}:${pad(instant.getUTCSeconds(), 2)}`
-        + `${fraction}+00`;
+    return (
+        `${pad(utcYear, 4)}-${pad(instant.getUTCMonth() + 1, 2)}-${pad(instant.getUTCDate(), 2)} ` +
+        `${pad(instant.getUTCHours(), 2)}:${pad(instant.getUTCMinutes(), 2)}:${pad(instant.getUTCSeconds(), 2)}` +
+        `${fraction}+00`
+    );
 }
 
 function pad(value: number, width: number): string {

@@ -10,7 +10,11 @@ import * as path from "node:path";
 export type CoreType = "bigint" | "character varying" | "boolean" | "uuid" | "timestamp with time zone";
 
 const CORE_TYPES: ReadonlySet<string> = new Set<CoreType>([
-    "bigint", "character varying", "boolean", "uuid", "timestamp with time zone",
+    "bigint",
+    "character varying",
+    "boolean",
+    "uuid",
+    "timestamp with time zone",
 ]);
 
 export interface ColumnSpec {
@@ -40,13 +44,14 @@ export interface CatalogSpec {
 }
 
 /** The placeholder for the quoted target schema. It is psql's variable syntax, so the files also run under psql. */
-export const SCHEMA_PLACEHOLDER = ":\"schema\"";
+export const SCHEMA_PLACEHOLDER = ':"schema"';
 
 export const SQL_DIR = path.join(__dirname, "..", "sql", "ducklake");
 
 /** The spec versions with a DDL file, in file-name order. */
 export function supportedVersions(): string[] {
-    return fs.readdirSync(SQL_DIR)
+    return fs
+        .readdirSync(SQL_DIR)
         .filter((file) => file.endsWith(".sql"))
         .map((file) => file.slice(0, -".sql".length))
         .sort();
@@ -98,7 +103,7 @@ function parseColumn(version: string, line: string): ColumnSpec {
 }
 
 export function quoteIdentifier(name: string): string {
-    return `"${name.replaceAll("\"", "\"\"")}"`;
+    return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** A statement of a DDL file with the schema placeholder replaced by the quoted schema. */

@@ -11,10 +11,11 @@ import { parseArgs } from "node:util";
 import { type MigrationResult, migrateCatalog } from "./engine";
 import { MigrationError, type RefusalReason, UsageError } from "./errors";
 
-export const USAGE = "usage: npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json] | --help\n"
-    + "  Copies a DuckLake catalog from a SQLite file into a PostgreSQL schema, verified, in one transaction.\n"
-    + "  Connection from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE.\n"
-    + "  Exit 0: migrated, unchanged or dry run done; 1: refused or failed (target unchanged); 2: usage error.";
+export const USAGE =
+    "usage: npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json] | --help\n" +
+    "  Copies a DuckLake catalog from a SQLite file into a PostgreSQL schema, verified, in one transaction.\n" +
+    "  Connection from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE.\n" +
+    "  Exit 0: migrated, unchanged or dry run done; 1: refused or failed (target unchanged); 2: usage error.";
 
 export interface CliArguments {
     sqlite: string;
@@ -45,12 +46,18 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
             throw new UsageError(`--${key} is required`);
         }
     }
-    return { sqlite: values.sqlite!, schema: values.schema!, dryRun: values["dry-run"] ?? false, json: values.json ?? false };
+    return {
+        sqlite: values.sqlite!,
+        schema: values.schema!,
+        dryRun: values["dry-run"] ?? false,
+        json: values.json ?? false,
+    };
 }
 
 export function summary(result: MigrationResult): string {
     const rows = `${result.totalRows.toLocaleString("en-US")} rows in ${Object.keys(result.rows).length} tables`;
-    const rate = result.seconds > 0 ? `, ${Math.round(result.totalRows / result.seconds).toLocaleString("en-US")} rows/s` : "";
+    const rate =
+        result.seconds > 0 ? `, ${Math.round(result.totalRows / result.seconds).toLocaleString("en-US")} rows/s` : "";
     const what = `${result.source} (DuckLake ${result.ducklakeVersion})`;
     switch (result.status) {
         case "migrated":
@@ -60,8 +67,8 @@ export function summary(result: MigrationResult): string {
         case "dry-run":
             return result.plan === "unchanged"
                 ? `dry run: schema ${result.schema} already holds exactly ${what} (${rows}); a run would change nothing`
-                : `dry run: would create the DuckLake ${result.ducklakeVersion} tables in schema ${result.schema} and `
-                    + `copy ${what}: ${rows}; nothing was written`;
+                : `dry run: would create the DuckLake ${result.ducklakeVersion} tables in schema ${result.schema} and ` +
+                      `copy ${what}: ${rows}; nothing was written`;
     }
 }
 
@@ -78,8 +85,12 @@ export function refusal(error: MigrationError): MigrationRefusal {
 }
 
 /** Runs the command with `argv` (without node and script) and returns its exit code. */
-export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, stdout: (text: string) => void,
-    stderr: (text: string) => void): Promise<number> {
+export async function runCli(
+    argv: readonly string[],
+    env: NodeJS.ProcessEnv,
+    stdout: (text: string) => void,
+    stderr: (text: string) => void,
+): Promise<number> {
     if (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h")) {
         stdout(`${USAGE}\n`);
         return 0;
@@ -113,16 +124,22 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, st
             }
             return 1;
         }
-        stderr(`migrate: unexpected failure: ${(error as Error).stack ?? String(error)}\n`
-            + "The PostgreSQL transaction was not committed, so the target is unchanged.\n");
+        stderr(
+            `migrate: unexpected failure: ${(error as Error).stack ?? String(error)}\n` +
+                "The PostgreSQL transaction was not committed, so the target is unchanged.\n",
+        );
         return 1;
     }
 }
 
 /** The process entry point, called by scripts/migrate.cjs once it has checked the build. */
 export function main(): void {
-    void runCli(process.argv.slice(2), process.env, (text) => process.stdout.write(text),
-        (text) => process.stderr.write(text)).then((code) => {
+    void runCli(
+        process.argv.slice(2),
+        process.env,
+        (text) => process.stdout.write(text),
+        (text) => process.stderr.write(text),
+    ).then((code) => {
         process.exitCode = code;
     });
 }

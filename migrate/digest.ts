@@ -96,12 +96,24 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): void {
         a = (a + word(bytes, at)) | 0;
         b = (b + word(bytes, at + 4)) | 0;
         c = (c + word(bytes, at + 8)) | 0;
-        a = (a - c) | 0; a ^= rotate(c, 4); c = (c + b) | 0;
-        b = (b - a) | 0; b ^= rotate(a, 6); a = (a + c) | 0;
-        c = (c - b) | 0; c ^= rotate(b, 8); b = (b + a) | 0;
-        a = (a - c) | 0; a ^= rotate(c, 16); c = (c + b) | 0;
-        b = (b - a) | 0; b ^= rotate(a, 19); a = (a + c) | 0;
-        c = (c - b) | 0; c ^= rotate(b, 4); b = (b + a) | 0;
+        a = (a - c) | 0;
+        a ^= rotate(c, 4);
+        c = (c + b) | 0;
+        b = (b - a) | 0;
+        b ^= rotate(a, 6);
+        a = (a + c) | 0;
+        c = (c - b) | 0;
+        c ^= rotate(b, 8);
+        b = (b + a) | 0;
+        a = (a - c) | 0;
+        a ^= rotate(c, 16);
+        c = (c + b) | 0;
+        b = (b - a) | 0;
+        b ^= rotate(a, 19);
+        a = (a + c) | 0;
+        c = (c - b) | 0;
+        c ^= rotate(b, 4);
+        b = (b + a) | 0;
         at += 12;
         remaining -= 12;
     }
@@ -116,13 +128,20 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): void {
             a = (a + (byte << (8 * offset))) | 0;
         }
     }
-    c ^= b; c = (c - rotate(b, 14)) | 0;
-    a ^= c; a = (a - rotate(c, 11)) | 0;
-    b ^= a; b = (b - rotate(a, 25)) | 0;
-    c ^= b; c = (c - rotate(b, 16)) | 0;
-    a ^= c; a = (a - rotate(c, 4)) | 0;
-    b ^= a; b = (b - rotate(a, 14)) | 0;
-    c ^= b; c = (c - rotate(b, 24)) | 0;
+    c ^= b;
+    c = (c - rotate(b, 14)) | 0;
+    a ^= c;
+    a = (a - rotate(c, 11)) | 0;
+    b ^= a;
+    b = (b - rotate(a, 25)) | 0;
+    c ^= b;
+    c = (c - rotate(b, 16)) | 0;
+    a ^= c;
+    a = (a - rotate(c, 4)) | 0;
+    b ^= a;
+    b = (b - rotate(a, 14)) | 0;
+    c ^= b;
+    c = (c - rotate(b, 24)) | 0;
     hashResult[0] = b;
     hashResult[1] = c;
 }

@@ -68,9 +68,11 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 function validateSchemaName(schema: string): void {
     if (!SCHEMA_NAME.test(schema) || schema.startsWith("pg_")) {
-        throw new UsageError(`--schema must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63 `
-            + `characters; not starting with a digit or pg_) so that every consumer can name it unquoted; got `
-            + `${JSON.stringify(schema)}`);
+        throw new UsageError(
+            `--schema must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63 ` +
+                `characters; not starting with a digit or pg_) so that every consumer can name it unquoted; got ` +
+                `${JSON.stringify(schema)}`,
+        );
     }
 }
 
@@ -130,9 +132,11 @@ class Run {
             if (error instanceof MigrationError) {
                 throw error;
             }
-            throw new MigrationError(`reading the catalog layout of ${this.options.sqlite} failed: `
-                + `${(error as Error).message}. Nothing was written. Fix: check the file with `
-                + "`sqlite3 <file> 'PRAGMA integrity_check'`, or restore it from a backup.");
+            throw new MigrationError(
+                `reading the catalog layout of ${this.options.sqlite} failed: ` +
+                    `${(error as Error).message}. Nothing was written. Fix: check the file with ` +
+                    "`sqlite3 <file> 'PRAGMA integrity_check'`, or restore it from a backup.",
+            );
         }
     }
 
@@ -150,11 +154,12 @@ class Run {
             if (record === undefined || !sameSource(record.source, identity)) {
                 return undefined;
             }
-            if (!await this.lock(client)) {
+            if (!(await this.lock(client))) {
                 return undefined;
             }
             const layout = await this.step("inspect the target", async () =>
-                targetLayout(client, schema, await inspectTarget(client, schema)));
+                targetLayout(client, schema, await inspectTarget(client, schema)),
+            );
             if (!sameLayout(record.target, layout)) {
                 return undefined;
             }
@@ -164,8 +169,13 @@ class Run {
             }
             Object.assign(this.rows, record.rows);
             this.progress(`schema ${schema} holds exactly what the migration of this unchanged file recorded`);
-            return this.result(this.options.dryRun ? "dry-run" : "unchanged", record.ducklakeVersion,
-                Object.keys(record.rows), "unchanged", "fingerprint");
+            return this.result(
+                this.options.dryRun ? "dry-run" : "unchanged",
+                record.ducklakeVersion,
+                Object.keys(record.rows),
+                "unchanged",
+                "fingerprint",
+            );
         } finally {
             await client.query("ROLLBACK").catch(() => undefined);
             await client.end().catch(() => undefined);
@@ -176,16 +186,22 @@ class Run {
     private async begin(client: Client, readOnly: boolean): Promise<void> {
         await this.step("start the transaction", () => client.query(readOnly ? "BEGIN READ ONLY" : "BEGIN"));
         // Canonical text output depends on these; LOCAL keeps them inside this transaction.
-        await this.step("configure the session", () => client.query(
-            "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'; "
-            + "SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'; "
-            + `SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`));
+        await this.step("configure the session", () =>
+            client.query(
+                "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'; " +
+                    "SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'; " +
+                    `SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`,
+            ),
+        );
     }
 
     private async lock(client: Client): Promise<boolean> {
-        const locked = await this.step("take the migration lock", () => client.query<{ locked: boolean }>(
-            "SELECT pg_try_advisory_xact_lock(hashtext('lakehouse-catalog migrate'), hashtext($1)) AS locked",
-            [this.options.schema]));
+        const locked = await this.step("take the migration lock", () =>
+            client.query<{ locked: boolean }>(
+                "SELECT pg_try_advisory_xact_lock(hashtext('lakehouse-catalog migrate'), hashtext($1)) AS locked",
+                [this.options.schema],
+            ),
+        );
         return locked.rows[0].locked;
     }
 
@@ -202,10 +218,14 @@ class Run {
         }
         const after = sourceIdentity(sqlite);
         let text: string | null = null;
-        if (this.snapshotRows !== undefined && sameSource(this.sourceBefore!, after)
-            && settled(after, this.sourceBeforeAt)) {
+        if (
+            this.snapshotRows !== undefined &&
+            sameSource(this.sourceBefore!, after) &&
+            settled(after, this.sourceBeforeAt)
+        ) {
             const layout = await this.step("inspect the target", async () =>
-                targetLayout(client, schema, await inspectTarget(client, schema)));
+                targetLayout(client, schema, await inspectTarget(client, schema)),
+            );
             const record: FingerprintRecord = {
                 source: after,
                 target: { ...layout, snapshots: snapshotsText(this.snapshotRows, source.lastSnapshotId()) },
@@ -215,8 +235,11 @@ class Run {
             text = encodeRecord(record);
         }
         if (text !== comment.comment) {
-            await this.step("record the fingerprint", () => client.query(
-                `COMMENT ON SCHEMA ${quoteIdentifier(schema)} IS ${text === null ? "NULL" : `'${text.replace(/'/g, "''")}'`}`));
+            await this.step("record the fingerprint", () =>
+                client.query(
+                    `COMMENT ON SCHEMA ${quoteIdentifier(schema)} IS ${text === null ? "NULL" : `'${text.replace(/'/g, "''")}'`}`,
+                ),
+            );
         }
     }
 
@@ -225,10 +248,12 @@ class Run {
         let committed = false;
         try {
             await this.begin(client, dryRun === true);
-            if (!await this.lock(client)) {
-                throw new MigrationError(`another migration of schema ${schema} is running (it holds the advisory `
-                    + "lock), so this one stops without touching it. Fix: wait for it to finish, then run again; a "
-                    + "re-run of a finished migration reports \"unchanged\".");
+            if (!(await this.lock(client))) {
+                throw new MigrationError(
+                    `another migration of schema ${schema} is running (it holds the advisory ` +
+                        "lock), so this one stops without touching it. Fix: wait for it to finish, then run again; a " +
+                        're-run of a finished migration reports "unchanged".',
+                );
             }
             const target = await this.step("inspect the target", () => inspectTarget(client, schema));
             const state = classifyTarget(plan, target, schema);
@@ -246,7 +271,13 @@ class Run {
                     await this.step("commit", () => client.query("COMMIT"));
                     committed = true;
                 }
-                return this.result(dryRun ? "dry-run" : "unchanged", plan.version, tableNames(plan), "unchanged", "content");
+                return this.result(
+                    dryRun ? "dry-run" : "unchanged",
+                    plan.version,
+                    tableNames(plan),
+                    "unchanged",
+                    "content",
+                );
             }
             if (dryRun) {
                 this.progress("dry run: reading the source as a migration would");
@@ -268,7 +299,8 @@ class Run {
     private async load(client: Client, source: SourceCatalog, plan: CatalogPlan): Promise<void> {
         const { schema } = this.options;
         await this.step(`create schema ${schema}`, () =>
-            client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`));
+            client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`),
+        );
         for (const table of plan.tables) {
             await this.step(`create table ${table.name}`, () => client.query(table.createSql(schema)));
         }
@@ -278,7 +310,8 @@ class Run {
                 const digest = new DigestAccumulator();
                 const columns = table.columns.map((column) => column.name);
                 await this.step(`load table ${table.name}`, () =>
-                    copyInto(client, schema, table.name, columns, this.reading(table, source, digest)));
+                    copyInto(client, schema, table.name, columns, this.reading(table, source, digest)),
+                );
                 sourceDigests.set(table.name, digest.digest());
                 if (table.name === "ducklake_snapshot") {
                     this.snapshotRows = sourceDigests.get(table.name)!.rows;
@@ -290,7 +323,8 @@ class Run {
                 if (table.primaryKeySql) {
                     this.progress(`building the primary key of ${table.name}`);
                     await this.step(`build the primary key of ${table.name}`, () =>
-                        client.query(table.primaryKeySql!(schema)));
+                        client.query(table.primaryKeySql!(schema)),
+                    );
                 }
             }
         });
@@ -310,9 +344,11 @@ class Run {
                 if (error instanceof MigrationError) {
                     throw error;
                 }
-                throw new MigrationError(`reading table ${table.name} from ${this.options.sqlite} failed: `
-                    + `${(error as Error).message}. Nothing was written; schema ${this.options.schema} is unchanged. `
-                    + "Fix: check the file with `sqlite3 <file> 'PRAGMA integrity_check'`, or restore it from a backup.");
+                throw new MigrationError(
+                    `reading table ${table.name} from ${this.options.sqlite} failed: ` +
+                        `${(error as Error).message}. Nothing was written; schema ${this.options.schema} is unchanged. ` +
+                        "Fix: check the file with `sqlite3 <file> 'PRAGMA integrity_check'`, or restore it from a backup.",
+                );
             }
             this.readSeconds += (performance.now() - before) / 1000;
             if (next.done) {
@@ -340,13 +376,18 @@ class Run {
     }
 
     /** The tables whose rows in the target differ from the source's, with both digests. */
-    private async differingTables(client: Client, plan: CatalogPlan, sourceDigests: Map<string, Digest>,
-        action: "verify" | "compare"): Promise<{ table: string; expected: Digest; actual: Digest }[]> {
+    private async differingTables(
+        client: Client,
+        plan: CatalogPlan,
+        sourceDigests: Map<string, Digest>,
+        action: "verify" | "compare",
+    ): Promise<{ table: string; expected: Digest; actual: Digest }[]> {
         const differing: { table: string; expected: Digest; actual: Digest }[] = [];
         for (const table of plan.tables) {
             const expected = sourceDigests.get(table.name)!;
             const actual = await this.step(`${action} table ${table.name}`, () =>
-                targetDigest(client, this.options.schema, table.name, table.canonicalFields));
+                targetDigest(client, this.options.schema, table.name, table.canonicalFields),
+            );
             if (actual.rows !== expected.rows || actual.sum !== expected.sum) {
                 differing.push({ table: table.name, expected, actual });
             }
@@ -360,29 +401,40 @@ class Run {
         const [first] = await this.differingTables(client, plan, sourceDigests, "verify");
         if (first !== undefined) {
             const { table, expected, actual } = first;
-            throw new MigrationError(`verification failed for table ${table}: the source ${sqlite} has `
-                + `${expected.rows} rows (digest ${expected.sum}), PostgreSQL read back ${actual.rows} rows `
-                + `(digest ${actual.sum}). Nothing was committed; schema ${schema} is unchanged. A source value `
-                + "does not convert exactly to its PostgreSQL type (for example text where DuckLake writes a "
-                + "number or a boolean). Fix: correct that value in the source with DuckDB, then migrate again.");
+            throw new MigrationError(
+                `verification failed for table ${table}: the source ${sqlite} has ` +
+                    `${expected.rows} rows (digest ${expected.sum}), PostgreSQL read back ${actual.rows} rows ` +
+                    `(digest ${actual.sum}). Nothing was committed; schema ${schema} is unchanged. A source value ` +
+                    "does not convert exactly to its PostgreSQL type (for example text where DuckLake writes a " +
+                    "number or a boolean). Fix: correct that value in the source with DuckDB, then migrate again.",
+            );
         }
     }
 
     /** The target already holds the catalog's tables: it must hold exactly the source's rows. */
     private async compareWithTarget(client: Client, source: SourceCatalog, plan: CatalogPlan): Promise<void> {
         const { schema } = this.options;
-        this.progress(`schema ${schema} already holds a DuckLake ${plan.version} catalog; comparing it with the source`);
+        this.progress(
+            `schema ${schema} already holds a DuckLake ${plan.version} catalog; comparing it with the source`,
+        );
         const sourceDigests = await this.timed("load", async () => this.digestSource(source, plan));
         const differing = await this.timed("verify", () =>
-            this.differingTables(client, plan, sourceDigests, "compare"));
+            this.differingTables(client, plan, sourceDigests, "compare"),
+        );
         if (differing.length === 0) {
             return;
         }
         const found = await this.refuseIfTargetWentOn(client, source);
-        throw new MigrationError(`${found} and different content in ${differing.map(({ table, expected, actual }) =>
-            `${table} (${actual.rows} rows here, ${expected.rows} in the source)`).join(", ")}; refusing to overwrite `
-            + "it. Nothing was changed. Fix: migrate into another, empty schema, or check that --sqlite and --schema "
-            + "name the same catalog.");
+        throw new MigrationError(
+            `${found} and different content in ${differing
+                .map(
+                    ({ table, expected, actual }) =>
+                        `${table} (${actual.rows} rows here, ${expected.rows} in the source)`,
+                )
+                .join(", ")}; refusing to overwrite ` +
+                "it. Nothing was changed. Fix: migrate into another, empty schema, or check that --sqlite and --schema " +
+                "name the same catalog.",
+        );
     }
 
     /**
@@ -392,25 +444,35 @@ class Run {
     private async refuseIfTargetWentOn(client: Client, source: SourceCatalog): Promise<string> {
         const { schema, sqlite } = this.options;
         const snapshots = await client.query<{ count: string; last: string | null }>(
-            `SELECT count(*) AS count, max(snapshot_id)::text AS last FROM ${quoteIdentifier(schema)}.ducklake_snapshot`);
+            `SELECT count(*) AS count, max(snapshot_id)::text AS last FROM ${quoteIdentifier(schema)}.ducklake_snapshot`,
+        );
         const targetSnapshots = Number(snapshots.rows[0].count);
         const [sourceSnapshots] = source.query("SELECT count(*) FROM ducklake_snapshot").get() as unknown as [bigint];
         // Snapshot ids only grow, and expiring snapshots lowers the count: the last id tells whether the target
         // went on from where the source stopped.
         const targetLast = BigInt(snapshots.rows[0].last ?? -1);
         const sourceLast = source.lastSnapshotId();
-        const found = `schema ${schema} already holds a DuckLake catalog with ${targetSnapshots} snapshots up to `
-            + `snapshot ${targetLast} (the source ${sqlite} has ${sourceSnapshots}, up to snapshot ${sourceLast})`;
+        const found =
+            `schema ${schema} already holds a DuckLake catalog with ${targetSnapshots} snapshots up to ` +
+            `snapshot ${targetLast} (the source ${sqlite} has ${sourceSnapshots}, up to snapshot ${sourceLast})`;
         if (targetLast > sourceLast) {
-            throw new MigrationError(`${found}: it went on living in PostgreSQL after an earlier migration; refusing `
-                + "to overwrite newer data. Nothing was changed. Fix: keep using the PostgreSQL catalog (the SQLite "
-                + "file is outdated and may be deleted), or migrate into another, empty schema.", "target-newer");
+            throw new MigrationError(
+                `${found}: it went on living in PostgreSQL after an earlier migration; refusing ` +
+                    "to overwrite newer data. Nothing was changed. Fix: keep using the PostgreSQL catalog (the SQLite " +
+                    "file is outdated and may be deleted), or migrate into another, empty schema.",
+                "target-newer",
+            );
         }
         return found;
     }
 
-    private result(status: MigrationStatus, version: string, tables: readonly string[],
-        dryRunPlan?: "migrate" | "unchanged", checkedBy?: "fingerprint" | "content"): MigrationResult {
+    private result(
+        status: MigrationStatus,
+        version: string,
+        tables: readonly string[],
+        dryRunPlan?: "migrate" | "unchanged",
+        checkedBy?: "fingerprint" | "content",
+    ): MigrationResult {
         const rows = Object.fromEntries(tables.map((table) => [table, this.rows[table] ?? 0]));
         return {
             status,
@@ -496,11 +558,16 @@ function classifyTarget(plan: CatalogPlan, target: TargetInspection, schema: str
         mistyped.length > 0 ? `tables not laid out as DuckLake ${plan.version} creates them: ${list(mistyped)}` : "",
     ].filter((problem) => problem !== "");
     if (problems.length > 0) {
-        const refusal = new MigrationError(`schema ${schema} is neither empty nor a copy of this DuckLake `
-            + `${plan.version} catalog: it has ${problems.join("; ")}. The migration never drops or overwrites `
-            + "anything, so nothing was changed. Fix: migrate into an empty schema, or move those objects out of this one.");
-        const onlyNewInlinedTables = missing.length === 0 && mistyped.length === 0 && target.otherObjects.length === 0
-            && strays.every((stray) => DUCKLAKE_INLINED_TABLE.test(stray.replace(/^table /, "")));
+        const refusal = new MigrationError(
+            `schema ${schema} is neither empty nor a copy of this DuckLake ` +
+                `${plan.version} catalog: it has ${problems.join("; ")}. The migration never drops or overwrites ` +
+                "anything, so nothing was changed. Fix: migrate into an empty schema, or move those objects out of this one.",
+        );
+        const onlyNewInlinedTables =
+            missing.length === 0 &&
+            mistyped.length === 0 &&
+            target.otherObjects.length === 0 &&
+            strays.every((stray) => DUCKLAKE_INLINED_TABLE.test(stray.replace(/^table /, "")));
         if (onlyNewInlinedTables) {
             return refusal;
         }
@@ -526,35 +593,49 @@ function stepFailure(what: string, error: DatabaseError & { code?: string }, opt
     const detail = [error.message, error.detail, error.where].filter((part) => part).join("; ");
     switch (error.code) {
         case "55P03":
-            return `could not ${what}: another session held a lock for more than ${LOCK_TIMEOUT} (${detail}). `
-                + `${unchanged} Fix: stop the sessions using schema ${options.schema}, then run again.`;
+            return (
+                `could not ${what}: another session held a lock for more than ${LOCK_TIMEOUT} (${detail}). ` +
+                `${unchanged} Fix: stop the sessions using schema ${options.schema}, then run again.`
+            );
         case "57014":
-            return `could not ${what}: PostgreSQL cancelled the statement (${detail}), for example because of a `
-                + `statement_timeout. ${unchanged} Fix: raise statement_timeout for this role, then run again.`;
+            return (
+                `could not ${what}: PostgreSQL cancelled the statement (${detail}), for example because of a ` +
+                `statement_timeout. ${unchanged} Fix: raise statement_timeout for this role, then run again.`
+            );
         case "42501":
-            return `could not ${what}: permission denied (${detail}). ${unchanged} Fix: run the migration as the `
-                + "catalog role that owns the database (it needs CREATE there).";
+            return (
+                `could not ${what}: permission denied (${detail}). ${unchanged} Fix: run the migration as the ` +
+                "catalog role that owns the database (it needs CREATE there)."
+            );
         case "23505":
-            return `could not ${what}: the source has duplicate values where DuckLake's PostgreSQL catalog has a `
-                + `primary key (${detail}). ${unchanged} Fix: the source ${options.sqlite} is damaged; restore it `
-                + "from a backup.";
+            return (
+                `could not ${what}: the source has duplicate values where DuckLake's PostgreSQL catalog has a ` +
+                `primary key (${detail}). ${unchanged} Fix: the source ${options.sqlite} is damaged; restore it ` +
+                "from a backup."
+            );
         case "22P02":
         case "22003":
         case "22007":
         case "22008":
         case "22021":
         case "22P04":
-            return `could not ${what}: PostgreSQL rejected a source value (${detail}). ${unchanged} Fix: correct `
-                + `that value in ${options.sqlite} with DuckDB, then migrate again.`;
+            return (
+                `could not ${what}: PostgreSQL rejected a source value (${detail}). ${unchanged} Fix: correct ` +
+                `that value in ${options.sqlite} with DuckDB, then migrate again.`
+            );
         case "57P01":
         case "57P02":
         case "57P03":
-            return `could not ${what}: the PostgreSQL server ended the session (${detail}). ${unchanged} `
-                + "Fix: run again once the server is available.";
+            return (
+                `could not ${what}: the PostgreSQL server ended the session (${detail}). ${unchanged} ` +
+                "Fix: run again once the server is available."
+            );
     }
     if (error.code === undefined || /connection|terminat|ECONNRESET|EPIPE/i.test(error.message)) {
-        return `could not ${what}: the connection to PostgreSQL was lost (${error.message}). The server rolls back `
-            + `the unfinished transaction, so schema ${options.schema} is unchanged. Fix: run again.`;
+        return (
+            `could not ${what}: the connection to PostgreSQL was lost (${error.message}). The server rolls back ` +
+            `the unfinished transaction, so schema ${options.schema} is unchanged. Fix: run again.`
+        );
     }
     return `could not ${what}: ${detail}. ${unchanged} Fix: correct the cause named above, then run again.`;
 }

@@ -9,7 +9,10 @@ export class MigrationError extends Error {
      * @param reason what kind of refusal this is, for callers that act on it (the stack tells "the catalog went on
      * living in PostgreSQL" apart from every other refusal).
      */
-    constructor(message: string, readonly reason: RefusalReason = "refused") {
+    constructor(
+        message: string,
+        readonly reason: RefusalReason = "refused",
+    ) {
         super(message);
     }
 }

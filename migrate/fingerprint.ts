@@ -142,22 +142,32 @@ export function ownComment(comment: string | null): boolean {
     return comment === null || comment.startsWith(PREFIX);
 }
 
-export async function schemaComment(client: Client, schema: string): Promise<{ comment: string | null; owner: boolean } | undefined> {
+export async function schemaComment(
+    client: Client,
+    schema: string,
+): Promise<{ comment: string | null; owner: boolean } | undefined> {
     const result = await client.query<{ comment: string | null; owner: boolean }>(
-        "SELECT obj_description(oid, 'pg_namespace') AS comment, pg_has_role(nspowner, 'MEMBER') AS owner "
-        + "FROM pg_namespace WHERE nspname = $1", [schema]);
+        "SELECT obj_description(oid, 'pg_namespace') AS comment, pg_has_role(nspowner, 'MEMBER') AS owner " +
+            "FROM pg_namespace WHERE nspname = $1",
+        [schema],
+    );
     return result.rows[0];
 }
 
 /** The target's tables as they stand; the snapshot digest is added by the caller once the layout matched. */
-export async function targetLayout(client: Client, schema: string,
-    inspection: TargetInspection): Promise<Omit<TargetIdentity, "snapshots">> {
+export async function targetLayout(
+    client: Client,
+    schema: string,
+    inspection: TargetInspection,
+): Promise<Omit<TargetIdentity, "snapshots">> {
     const structure = createHash("sha256")
-        .update(JSON.stringify([[...inspection.tables.entries()], inspection.otherObjects])).digest("hex");
+        .update(JSON.stringify([[...inspection.tables.entries()], inspection.otherObjects]))
+        .digest("hex");
     const relations = await client.query<{ relname: string; identity: string }>(
-        "SELECT relname, oid::text || '/' || relfilenode::text AS identity FROM pg_class "
-        + "WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1) AND relkind = 'r' ORDER BY relname",
-        [schema]);
+        "SELECT relname, oid::text || '/' || relfilenode::text AS identity FROM pg_class " +
+            "WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1) AND relkind = 'r' ORDER BY relname",
+        [schema],
+    );
     return { structure, tables: Object.fromEntries(relations.rows.map((row) => [row.relname, row.identity])) };
 }
 

@@ -168,10 +168,10 @@ function integerTextCodec(pgType: string, min: bigint, max: bigint): Codec {
 
 const FLOAT_TEXT = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?$/i;
 const NON_FINITE_TEXT: Record<string, number> = {
-    "nan": NaN,
+    nan: NaN,
     "-nan": NaN,
-    "inf": Infinity,
-    "infinity": Infinity,
+    inf: Infinity,
+    infinity: Infinity,
     "+inf": Infinity,
     "+infinity": Infinity,
     "-inf": -Infinity,
@@ -222,7 +222,7 @@ function nextFloat32Toward(from: number, toward: number): number {
     const view = new DataView(new ArrayBuffer(4));
     view.setFloat32(0, from);
     const bits = view.getUint32(0);
-    const awayFromZero = (toward > from) === (from >= 0);
+    const awayFromZero = toward > from === from >= 0;
     view.setUint32(0, from === 0 ? (toward > 0 ? 1 : 0x80000001) : awayFromZero ? bits + 1 : bits - 1);
     return view.getFloat32(0);
 }
@@ -300,7 +300,9 @@ function decimalCodec(precision: number, scale: number): Codec {
             const integer = (match?.[2] ?? "").replace(/^0+(?=[0-9])/, "");
             const integerDigits = integer === "0" ? 0 : integer.length;
             if (!match || fraction.length > scale || integerDigits > precision - scale) {
-                throw new ValueRefused(`expected DuckDB's text of a decimal(${precision},${scale}), got ${describe(value)}`);
+                throw new ValueRefused(
+                    `expected DuckDB's text of a decimal(${precision},${scale}), got ${describe(value)}`,
+                );
             }
             const digits = integer + (scale > 0 ? "." + fraction.padEnd(scale, "0") : "");
             const text = /[1-9]/.test(digits) ? match[1] + digits : digits;
@@ -408,8 +410,8 @@ function epochDay(text: string): number | undefined {
     const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
     const date = new Date(0);
     date.setUTCFullYear(year, month - 1, day);
-    const valid = year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1
-        && date.getUTCDate() === day;
+    const valid =
+        year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
     return valid ? Math.round(date.getTime() / 86_400_000) : undefined;
 }
 
@@ -583,14 +585,20 @@ function parseInterval(text: string): { months: bigint; days: bigint; micros: bi
         if (!time || i + 1 !== tokens.length) {
             return undefined;
         }
-        const magnitude = ((BigInt(time[2]) * 60n + BigInt(time[3])) * 60n + BigInt(time[4])) * 1_000_000n
-            + BigInt((time[5] ?? "").padEnd(6, "0"));
+        const magnitude =
+            ((BigInt(time[2]) * 60n + BigInt(time[3])) * 60n + BigInt(time[4])) * 1_000_000n +
+            BigInt((time[5] ?? "").padEnd(6, "0"));
         micros = time[1] === "-" ? -magnitude : magnitude;
     } else if (i === 0) {
         return undefined;
     }
-    const fits = months >= INT32_MIN && months <= INT32_MAX && days >= INT32_MIN && days <= INT32_MAX
-        && micros >= INT64_MIN && micros <= INT64_MAX;
+    const fits =
+        months >= INT32_MIN &&
+        months <= INT32_MAX &&
+        days >= INT32_MIN &&
+        days <= INT32_MAX &&
+        micros >= INT64_MIN &&
+        micros <= INT64_MAX;
     return fits ? { months, days, micros } : undefined;
 }
 
@@ -607,9 +615,9 @@ const intervalCodec: Codec = {
     // The fields back out of PostgreSQL exactly: year/month are the month field split with truncation, and
     // hour, minute and microseconds (seconds included) split the time field the same way.
     canonicalSql: (column) =>
-        `(extract(year from ${column}) * 12 + extract(month from ${column}))::bigint || ' months ' || `
-        + `extract(day from ${column})::bigint || ' days ' || (extract(hour from ${column}) * 3600000000 + `
-        + `extract(minute from ${column}) * 60000000 + extract(microseconds from ${column}))::bigint || ' microseconds'`,
+        `(extract(year from ${column}) * 12 + extract(month from ${column}))::bigint || ' months ' || ` +
+        `extract(day from ${column})::bigint || ' days ' || (extract(hour from ${column}) * 3600000000 + ` +
+        `extract(minute from ${column}) * 60000000 + extract(microseconds from ${column}))::bigint || ' microseconds'`,
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -639,8 +647,9 @@ const SCANNER_REFUSALS = {
     int128: "the postgres scanner of DuckDB 1.3 maps int128 to double precision, which loses digits",
     timestamp_ns: "the postgres scanner of DuckDB 1.3 maps timestamp_ns to a microsecond timestamp, which loses digits",
     struct: "the postgres scanner of DuckDB 1.3 cannot create a column for an unnamed struct",
-    list: "the postgres scanner of DuckDB 1.3 maps a list to a PostgreSQL array of its child type, whose children "
-        + "are not known here",
+    list:
+        "the postgres scanner of DuckDB 1.3 maps a list to a PostgreSQL array of its child type, whose children " +
+        "are not known here",
     map: "the postgres scanner of DuckDB 1.3 stores a map as the text of a DuckDB re-cast, not as the SQLite text",
 };
 
@@ -658,26 +667,40 @@ const RULES: Record<string, Record<ReleaseLine, Rule>> = {
     int32: same(integerCodec("integer", ...INT32)),
     int64: same(integerCodec("bigint", ...INT64)),
     // UTINYINT/USMALLINT -> INTEGER from DL-1.4 on; the DL-1.3 scanner widens every unsigned type to BIGINT.
-    uint8: { "DL-1.3": integerCodec("bigint", ...UINT8), "DL-1.4": integerCodec("integer", ...UINT8),
-        "DL-1.5": integerCodec("integer", ...UINT8) },
-    uint16: { "DL-1.3": integerCodec("bigint", ...UINT16), "DL-1.4": integerCodec("integer", ...UINT16),
-        "DL-1.5": integerCodec("integer", ...UINT16) },
+    uint8: {
+        "DL-1.3": integerCodec("bigint", ...UINT8),
+        "DL-1.4": integerCodec("integer", ...UINT8),
+        "DL-1.5": integerCodec("integer", ...UINT8),
+    },
+    uint16: {
+        "DL-1.3": integerCodec("bigint", ...UINT16),
+        "DL-1.4": integerCodec("integer", ...UINT16),
+        "DL-1.5": integerCodec("integer", ...UINT16),
+    },
     uint32: same(integerCodec("bigint", ...UINT32)),
     // UBIGINT, HUGEINT, UHUGEINT are not native from DL-1.4 on (VARCHAR); the DL-1.3 scanner has UBIGINT ->
     // DECIMAL(20,0), HUGEINT -> DOUBLE (lossy) and UHUGEINT -> VARCHAR.
-    uint64: { "DL-1.3": integerTextCodec("numeric(20,0)", ...UINT64),
+    uint64: {
+        "DL-1.3": integerTextCodec("numeric(20,0)", ...UINT64),
         "DL-1.4": integerTextCodec("character varying", ...UINT64),
-        "DL-1.5": integerTextCodec("character varying", ...UINT64) },
-    int128: { "DL-1.3": { refuse: SCANNER_REFUSALS.int128 }, "DL-1.4": integerTextCodec("character varying", ...INT128),
-        "DL-1.5": integerTextCodec("character varying", ...INT128) },
+        "DL-1.5": integerTextCodec("character varying", ...UINT64),
+    },
+    int128: {
+        "DL-1.3": { refuse: SCANNER_REFUSALS.int128 },
+        "DL-1.4": integerTextCodec("character varying", ...INT128),
+        "DL-1.5": integerTextCodec("character varying", ...INT128),
+    },
     uint128: same(integerTextCodec("character varying", ...UINT128)),
     // FLOAT -> REAL on DL-1.5 and the DL-1.3 scanner, but DL-1.4 leaves the DuckDB name FLOAT, i.e. float8.
     float32: { "DL-1.3": float32Codec, "DL-1.4": float32AsDoubleCodec, "DL-1.5": float32Codec },
     float64: same(float64Codec),
     // VARCHAR (and JSON, a VARCHAR alias) -> BYTEA on DL-1.5 so NUL bytes survive (4fa44051); native before.
     varchar: { "DL-1.3": varcharText, "DL-1.4": varcharText, "DL-1.5": byteaCodec("text or blob") },
-    json: { "DL-1.3": verbatimCodec("json", checkJson), "DL-1.4": verbatimCodec("json", checkJson),
-        "DL-1.5": byteaCodec("text or blob") },
+    json: {
+        "DL-1.3": verbatimCodec("json", checkJson),
+        "DL-1.4": verbatimCodec("json", checkJson),
+        "DL-1.5": byteaCodec("text or blob"),
+    },
     blob: same(byteaCodec("blob")),
     uuid: same(uuidCodec),
     // DATE and every TIMESTAMP kind are VARCHAR on DL-1.5 ("Postgres timestamp/date ranges are narrower than
@@ -689,8 +712,11 @@ const RULES: Record<string, Record<ReleaseLine, Rule>> = {
     timestamp_s: { "DL-1.3": timestampCodec, "DL-1.4": varcharText, "DL-1.5": varcharText },
     timestamp_ms: { "DL-1.3": timestampCodec, "DL-1.4": varcharText, "DL-1.5": varcharText },
     timestamp_ns: { "DL-1.3": { refuse: SCANNER_REFUSALS.timestamp_ns }, "DL-1.4": varcharText, "DL-1.5": varcharText },
-    timestamptz: { "DL-1.3": timestamptzCodec("timestamp with time zone"),
-        "DL-1.4": timestamptzCodec("timestamp with time zone"), "DL-1.5": timestamptzCodec("character varying") },
+    timestamptz: {
+        "DL-1.3": timestamptzCodec("timestamp with time zone"),
+        "DL-1.4": timestamptzCodec("timestamp with time zone"),
+        "DL-1.5": timestamptzCodec("character varying"),
+    },
     time: same(timeCodec),
     timetz: same(timetzCodec),
     interval: same(intervalCodec),
@@ -728,19 +754,26 @@ function structFieldRefusal(fields: readonly InlinedField[], specVersion: string
     for (const field of fields) {
         const type = field.duckdbType.toLowerCase();
         const known = Object.hasOwn(RULES, type) || DECIMAL_TYPE.test(type);
-        const cast = Object.hasOwn(STRUCT_FIELDS_CAST_DIFFERENTLY, type) ? STRUCT_FIELDS_CAST_DIFFERENTLY[type] : undefined;
+        const cast = Object.hasOwn(STRUCT_FIELDS_CAST_DIFFERENTLY, type)
+            ? STRUCT_FIELDS_CAST_DIFFERENTLY[type]
+            : undefined;
         if (cast !== undefined) {
-            const unreadable = specVersion === "1.0" && type !== "blob"
-                ? "; DuckLake 1.0 cannot read such a field back from SQLite either (\"Failed to read inlined data\"), "
-                    + "so the flush below fails as well until DuckLake reads its own struct text"
-                : "";
-            return `its field ${JSON.stringify(field.path)} (${field.duckdbType}) is written inside the struct text `
-                + `as a cast to ${cast} on SQLite but as a cast to VARCHAR on PostgreSQL, so the SQLite text is not `
-                + `what DuckLake would hold on PostgreSQL${unreadable}`;
+            const unreadable =
+                specVersion === "1.0" && type !== "blob"
+                    ? '; DuckLake 1.0 cannot read such a field back from SQLite either ("Failed to read inlined data"), ' +
+                      "so the flush below fails as well until DuckLake reads its own struct text"
+                    : "";
+            return (
+                `its field ${JSON.stringify(field.path)} (${field.duckdbType}) is written inside the struct text ` +
+                `as a cast to ${cast} on SQLite but as a cast to VARCHAR on PostgreSQL, so the SQLite text is not ` +
+                `what DuckLake would hold on PostgreSQL${unreadable}`
+            );
         }
         if (!known) {
-            return `its field ${JSON.stringify(field.path)} has the type ${JSON.stringify(field.duckdbType)}, whose `
-                + "text inside a struct on PostgreSQL is not known";
+            return (
+                `its field ${JSON.stringify(field.path)} has the type ${JSON.stringify(field.duckdbType)}, whose ` +
+                "text inside a struct on PostgreSQL is not known"
+            );
         }
     }
     return undefined;
@@ -776,22 +809,29 @@ function ruleFor(duckdbType: string, line: ReleaseLine): Rule {
 }
 
 function flushFix(specVersion: string): string {
-    const flush = "run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, so the rows "
-        + "move to Parquet files, then migrate again";
+    const flush =
+        "run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, so the rows " +
+        "move to Parquet files, then migrate again";
     // ducklake_flush_inlined_data does not exist on v1.3-ossivalis, the only line that writes 0.1 and 0.2. DuckDB
     // 1.4 upgrades such a catalog to 0.3 on a plain ATTACH (it has no AUTOMATIC_MIGRATION option), while DuckDB 1.5
     // fails to upgrade a 0.2 SQLite catalog (its migration needs an ALTER that SQLite lacks): the real-DuckLake
     // upgrade test runs exactly this path.
     return RELEASE_LINE_BY_SPEC[specVersion] === "DL-1.3"
-        ? `attach the source once with DuckDB 1.4 (a plain ATTACH upgrades it to spec 0.3; DuckDB 1.5 cannot upgrade `
-            + `it), then ${flush}`
+        ? `attach the source once with DuckDB 1.4 (a plain ATTACH upgrades it to spec 0.3; DuckDB 1.5 cannot upgrade ` +
+              `it), then ${flush}`
         : flush;
 }
 
-function refusal(table: string, column: string, duckdbType: string, problem: string, specVersion: string): MigrationError {
+function refusal(
+    table: string,
+    column: string,
+    duckdbType: string,
+    problem: string,
+    specVersion: string,
+): MigrationError {
     return new MigrationError(
-        `inlined data table ${table}, column ${JSON.stringify(column)} (${duckdbType}): ${problem}. `
-        + `Fix: ${flushFix(specVersion)}.`,
+        `inlined data table ${table}, column ${JSON.stringify(column)} (${duckdbType}): ${problem}. ` +
+            `Fix: ${flushFix(specVersion)}.`,
     );
 }
 
@@ -810,17 +850,19 @@ export function planInlinedDataTable(args: {
     const line = Object.hasOwn(RELEASE_LINE_BY_SPEC, specVersion) ? RELEASE_LINE_BY_SPEC[specVersion] : undefined;
     if (line === undefined) {
         throw new MigrationError(
-            `inlined data table ${table}: spec version ${JSON.stringify(specVersion)} has no known PostgreSQL layout `
-            + `for inlined data (known: ${Object.keys(RELEASE_LINE_BY_SPEC).join(", ")}). Fix: attach the source with `
-            + "DuckDB and AUTOMATIC_MIGRATION TRUE to upgrade it to a released version, then migrate again.",
+            `inlined data table ${table}: spec version ${JSON.stringify(specVersion)} has no known PostgreSQL layout ` +
+                `for inlined data (known: ${Object.keys(RELEASE_LINE_BY_SPEC).join(", ")}). Fix: attach the source with ` +
+                "DuckDB and AUTOMATIC_MIGRATION TRUE to upgrade it to a released version, then migrate again.",
         );
     }
     return args.columns.map(({ name, duckdbType, fields = [] }) => {
         const fail = (problem: string) => refusal(table, name, duckdbType, problem, specVersion);
         if (Buffer.byteLength(name, "utf8") > MAX_PG_IDENTIFIER_BYTES) {
-            throw fail(`the name is longer than PostgreSQL's ${MAX_PG_IDENTIFIER_BYTES}-byte identifier limit, so `
-                + "PostgreSQL would truncate it (DuckLake writes such a column's rows to Parquet files on PostgreSQL, "
-                + "or, before DuckDB 1.5.5, inlines them under the truncated name and cannot read them back)");
+            throw fail(
+                `the name is longer than PostgreSQL's ${MAX_PG_IDENTIFIER_BYTES}-byte identifier limit, so ` +
+                    "PostgreSQL would truncate it (DuckLake writes such a column's rows to Parquet files on PostgreSQL, " +
+                    "or, before DuckDB 1.5.5, inlines them under the truncated name and cannot read them back)",
+            );
         }
         const rule = ruleFor(duckdbType, line);
         const cannotHold = (problem: string) =>
@@ -828,8 +870,10 @@ export function planInlinedDataTable(args: {
         if ("refuse" in rule) {
             throw cannotHold(rule.refuse);
         }
-        const fieldProblem = duckdbType.toLowerCase() === "struct" && line === "DL-1.5"
-            ? structFieldRefusal(fields, specVersion) : undefined;
+        const fieldProblem =
+            duckdbType.toLowerCase() === "struct" && line === "DL-1.5"
+                ? structFieldRefusal(fields, specVersion)
+                : undefined;
         if (fieldProblem !== undefined) {
             throw cannotHold(fieldProblem);
         }

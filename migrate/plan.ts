@@ -69,9 +69,11 @@ const CORE_BATCH_CHARS = 48 * 1024;
 const INLINED_BATCH_ROWS = 500;
 
 function upgradeFix(file: string, version: string, duckdb: string): string {
-    return `Fix: attach the catalog once with ${duckdb}, `
-        + `\`ATTACH 'ducklake:sqlite:${file}' AS lake (AUTOMATIC_MIGRATION TRUE)\`, so that DuckLake upgrades ${version} `
-        + "to a released spec version, then migrate again.";
+    return (
+        `Fix: attach the catalog once with ${duckdb}, ` +
+        `\`ATTACH 'ducklake:sqlite:${file}' AS lake (AUTOMATIC_MIGRATION TRUE)\`, so that DuckLake upgrades ${version} ` +
+        "to a released spec version, then migrate again."
+    );
 }
 
 /**
@@ -85,11 +87,12 @@ function layoutFix(file: string, version: string): string {
     if (version === DEV_1_1) {
         return upgradeFix(file, version, "DuckDB 2.0");
     }
-    const restore = "Fix: restore the file from a backup; DuckLake does not rebuild the tables of a released spec version.";
+    const restore =
+        "Fix: restore the file from a backup; DuckLake does not rebuild the tables of a released spec version.";
     return SOURCE_ONLY_VERSIONS.has(version)
-        ? `${restore} If DuckLake wrote the file as it is, this migration's ${version} layout (sql/ducklake/${version}.sql, `
-            + "taken from DuckLake's source without a DuckLake binary to check it against) is out of date: update "
-            + "lakehouse-catalog, or report the tables and columns named here."
+        ? `${restore} If DuckLake wrote the file as it is, this migration's ${version} layout (sql/ducklake/${version}.sql, ` +
+              "taken from DuckLake's source without a DuckLake binary to check it against) is out of date: update " +
+              "lakehouse-catalog, or report the tables and columns named here."
         : restore;
 }
 
@@ -97,19 +100,27 @@ function layoutFix(file: string, version: string): string {
 function versionRefusal(file: string, version: string, known: readonly string[]): string {
     const at = `source ${file} is at DuckLake spec ${JSON.stringify(version)}`;
     if (Object.hasOwn(DEV_UPGRADES, version)) {
-        return `${at}, a development layout that changed while it was in use, so it cannot be copied faithfully. `
-            + upgradeFix(file, version, DEV_UPGRADES[version]);
+        return (
+            `${at}, a development layout that changed while it was in use, so it cannot be copied faithfully. ` +
+            upgradeFix(file, version, DEV_UPGRADES[version])
+        );
     }
     const release = RELEASE.exec(version);
-    const newest = known.map((v) => RELEASE.exec(v)).filter((m) => m !== null)
+    const newest = known
+        .map((v) => RELEASE.exec(v))
+        .filter((m) => m !== null)
         .reduce((a, b) => (compareRelease(a, b) >= 0 ? a : b));
     if (release && compareRelease(release, newest) > 0) {
-        return `${at}, newer than this migration knows (it supports ${known.join(", ")}). No DuckDB can turn a `
-            + "catalog back into an older spec version. Fix: update lakehouse-catalog to a release that supports "
-            + `spec ${version}, then migrate again.`;
+        return (
+            `${at}, newer than this migration knows (it supports ${known.join(", ")}). No DuckDB can turn a ` +
+            "catalog back into an older spec version. Fix: update lakehouse-catalog to a release that supports " +
+            `spec ${version}, then migrate again.`
+        );
     }
-    return `${at}, not a version this migration knows (it supports ${known.join(", ")}). Fix: check that this is `
-        + "the right file, or restore it from a backup taken at one of those versions.";
+    return (
+        `${at}, not a version this migration knows (it supports ${known.join(", ")}). Fix: check that this is ` +
+        "the right file, or restore it from a backup taken at one of those versions."
+    );
 }
 
 function compareRelease(a: RegExpExecArray, b: RegExpExecArray): number {
@@ -120,14 +131,18 @@ export function planCatalog(source: SourceCatalog): CatalogPlan {
     const file = source.file;
     const sourceTables = new Map(source.tables().map((table) => [table.name, table]));
     if (!sourceTables.has("ducklake_metadata")) {
-        throw new MigrationError(`source ${file} is a SQLite database but not a DuckLake catalog (it has no `
-            + "ducklake_metadata table). Fix: pass the file DuckDB attaches as ducklake:sqlite:<file>.");
+        throw new MigrationError(
+            `source ${file} is a SQLite database but not a DuckLake catalog (it has no ` +
+                "ducklake_metadata table). Fix: pass the file DuckDB attaches as ducklake:sqlite:<file>.",
+        );
     }
     const versions = source.versionValues();
     if (versions.length !== 1) {
-        throw new MigrationError(`source ${file} is not a usable DuckLake catalog: ducklake_metadata holds `
-            + `${versions.length === 0 ? "no" : `${versions.length} different`} values for key "version". `
-            + "Fix: pass an intact DuckLake catalog, or restore this one from a backup.");
+        throw new MigrationError(
+            `source ${file} is not a usable DuckLake catalog: ducklake_metadata holds ` +
+                `${versions.length === 0 ? "no" : `${versions.length} different`} values for key "version". ` +
+                "Fix: pass an intact DuckLake catalog, or restore this one from a backup.",
+        );
     }
     const version = versions[0];
     const known = supportedVersions();
@@ -138,11 +153,18 @@ export function planCatalog(source: SourceCatalog): CatalogPlan {
     const tables: TablePlan[] = spec.tables.map((table) => {
         const present = sourceTables.get(table.name);
         if (!present) {
-            throw new MigrationError(`source ${file} is at DuckLake spec ${version} but lacks its table ${table.name}. `
-                + `The file is damaged, was not written by DuckLake, or has another ${version} layout. `
-                + layoutFix(file, version));
+            throw new MigrationError(
+                `source ${file} is at DuckLake spec ${version} but lacks its table ${table.name}. ` +
+                    `The file is damaged, was not written by DuckLake, or has another ${version} layout. ` +
+                    layoutFix(file, version),
+            );
         }
-        checkColumns(file, version, present, table.columns.map((column) => column.name));
+        checkColumns(
+            file,
+            version,
+            present,
+            table.columns.map((column) => column.name),
+        );
         return corePlan(file, table);
     });
     const expected = new Set(spec.tables.map((table) => table.name));
@@ -152,9 +174,11 @@ export function planCatalog(source: SourceCatalog): CatalogPlan {
         }
         const inlined = inlinedPlan(source, spec, table);
         if (!inlined) {
-            throw new MigrationError(`source ${file} holds a table ${table.name}, which is not part of DuckLake spec `
-                + `${version}; the migration copies the catalog exactly and would lose it. Fix: move that table `
-                + "out of the catalog file, or check that this is the right file.");
+            throw new MigrationError(
+                `source ${file} holds a table ${table.name}, which is not part of DuckLake spec ` +
+                    `${version}; the migration copies the catalog exactly and would lose it. Fix: move that table ` +
+                    "out of the catalog file, or check that this is the right file.",
+            );
         }
         tables.push(inlined);
     }
@@ -169,16 +193,19 @@ function checkColumns(file: string, version: string, table: SourceTable, expecte
             ...missing.map((name) => `lacks column ${table.name}.${name}`),
             ...extra.map((name) => `has an unexpected column ${table.name}.${name}`),
         ];
-        throw new MigrationError(`source ${file} is at DuckLake spec ${version} but ${parts.join(", ")}. The file is `
-            + `damaged, was not written by DuckLake ${version}, or has another ${version} layout. `
-            + layoutFix(file, version));
+        throw new MigrationError(
+            `source ${file} is at DuckLake spec ${version} but ${parts.join(", ")}. The file is ` +
+                `damaged, was not written by DuckLake ${version}, or has another ${version} layout. ` +
+                layoutFix(file, version),
+        );
     }
 }
 
 function corePlan(file: string, table: TableSpec): TablePlan {
     const lineSql = sqliteCopyLine(table.name, table.columns);
     const timestampColumns = table.columns.flatMap((column, index) =>
-        column.pgType === "timestamp with time zone" ? [index] : []);
+        column.pgType === "timestamp with time zone" ? [index] : [],
+    );
     return {
         name: table.name,
         columns: table.columns.map((column) => ({ name: column.name, pgType: column.pgType })),
@@ -186,7 +213,12 @@ function corePlan(file: string, table: TableSpec): TablePlan {
         primaryKeySql: table.primaryKey && ((schema) => renderStatement(table.primaryKey!.sql, schema)),
         canonicalFields: table.columns.map((column) => pgCanonicalField(column.name, column.pgType)),
         *read(source, digest) {
-            const batches = source.lineBatches(table.name, lineSql, { escape_pattern: ESCAPE_PATTERN }, CORE_BATCH_CHARS);
+            const batches = source.lineBatches(
+                table.name,
+                lineSql,
+                { escape_pattern: ESCAPE_PATTERN },
+                CORE_BATCH_CHARS,
+            );
             for (const text of batches) {
                 const bytes = Buffer.from(text, "utf8");
                 if (timestampColumns.length === 0) {
@@ -201,8 +233,13 @@ function corePlan(file: string, table: TableSpec): TablePlan {
 }
 
 /** Digests lines whose timestamptz fields carry the writer's offset, with those fields normalised to UTC. */
-function addTimestampLines(file: string, table: TableSpec, timestampColumns: readonly number[], text: string,
-    digest: DigestAccumulator): void {
+function addTimestampLines(
+    file: string,
+    table: TableSpec,
+    timestampColumns: readonly number[],
+    text: string,
+    digest: DigestAccumulator,
+): void {
     const lines = text.split("\n");
     lines.pop();
     for (const line of lines) {
@@ -213,10 +250,12 @@ function addTimestampLines(file: string, table: TableSpec, timestampColumns: rea
             }
             const canonical = canonicalTimestamptz(fields[index]);
             if (canonical === undefined) {
-                throw new MigrationError(`source ${file}: ${table.name}.${table.columns[index].name} holds `
-                    + `${JSON.stringify(fields[index])}, which is not a timestamp as DuckDB writes it `
-                    + "(YYYY-MM-DD HH:MM:SS[.ffffff]±HH[:MM]), so its instant is uncertain. Fix: correct the value "
-                    + "with DuckDB or sqlite3, or restore the file from a backup.");
+                throw new MigrationError(
+                    `source ${file}: ${table.name}.${table.columns[index].name} holds ` +
+                        `${JSON.stringify(fields[index])}, which is not a timestamp as DuckDB writes it ` +
+                        "(YYYY-MM-DD HH:MM:SS[.ffffff]±HH[:MM]), so its instant is uncertain. Fix: correct the value " +
+                        "with DuckDB or sqlite3, or restore the file from a backup.",
+                );
             }
             fields[index] = canonical;
         }
@@ -256,10 +295,15 @@ function inlinedPlan(source: SourceCatalog, spec: CatalogSpec, table: SourceTabl
     }
     const metadata = inlinedMetadataColumns(spec.version);
     if (metadata.some((name, index) => table.columns[index] !== name)) {
-        const fix = spec.version === DEV_1_1 ? layoutFix(file, spec.version) : "Fix: run "
-            + "`CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, then migrate again.";
-        throw new MigrationError(`source ${file}: the inlined data table ${table.name} does not start with the `
-            + `columns ${metadata.join(", ")} that DuckLake ${spec.version} gives it. ${fix}`);
+        const fix =
+            spec.version === DEV_1_1
+                ? layoutFix(file, spec.version)
+                : "Fix: run " +
+                  "`CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, then migrate again.";
+        throw new MigrationError(
+            `source ${file}: the inlined data table ${table.name} does not start with the ` +
+                `columns ${metadata.join(", ")} that DuckLake ${spec.version} gives it. ${fix}`,
+        );
     }
     const userColumns = table.columns.slice(metadata.length);
     const types = inlinedColumnTypes(source, table.name, BigInt(data[1]), BigInt(data[2]), userColumns);
@@ -276,13 +320,20 @@ function inlinedPlan(source: SourceCatalog, spec: CatalogSpec, table: SourceTabl
  * and where the name was used by several column versions, the one alive at the table's schema version; with the
  * fields below a nested column (at any depth), alive at that version too.
  */
-function inlinedColumnTypes(source: SourceCatalog, table: string, tableId: bigint, schemaVersion: bigint,
-    names: readonly string[]): Map<string, { duckdbType: string; fields: InlinedField[] }> {
+function inlinedColumnTypes(
+    source: SourceCatalog,
+    table: string,
+    tableId: bigint,
+    schemaVersion: bigint,
+    names: readonly string[],
+): Map<string, { duckdbType: string; fields: InlinedField[] }> {
     type Row = [bigint, string, string, bigint | null, bigint | null, bigint | null];
-    const rows = source.query(
-        "SELECT c.column_id, c.column_name, c.column_type, c.begin_snapshot, c.end_snapshot, c.parent_column "
-        + "FROM ducklake_column c WHERE c.table_id = ?",
-    ).all(tableId) as unknown as Row[];
+    const rows = source
+        .query(
+            "SELECT c.column_id, c.column_name, c.column_type, c.begin_snapshot, c.end_snapshot, c.parent_column " +
+                "FROM ducklake_column c WHERE c.table_id = ?",
+        )
+        .all(tableId) as unknown as Row[];
     const at = schemaVersionStart(source, schemaVersion);
     const isAlive = (row: Row) => at !== null && row[3] !== null && row[3] <= at && (row[4] === null || row[4] > at);
     const fieldsBelow = (parent: Row, prefix: string): InlinedField[] => {
@@ -300,10 +351,12 @@ function inlinedColumnTypes(source: SourceCatalog, table: string, tableId: bigin
         const alive = candidates.filter(isAlive);
         const column = alive.length === 1 ? alive[0] : distinctTypes.size === 1 ? candidates[0] : undefined;
         if (column === undefined) {
-            throw new MigrationError(`source ${source.file}: the type of column ${JSON.stringify(name)} of the inlined `
-                + `data table ${table} cannot be determined from ducklake_column (table_id ${tableId}, schema version `
-                + `${schemaVersion}). Fix: run \`CALL ducklake_flush_inlined_data('<catalog alias>')\` on the source `
-                + "with DuckDB, so the rows move to Parquet files, then migrate again.");
+            throw new MigrationError(
+                `source ${source.file}: the type of column ${JSON.stringify(name)} of the inlined ` +
+                    `data table ${table} cannot be determined from ducklake_column (table_id ${tableId}, schema version ` +
+                    `${schemaVersion}). Fix: run \`CALL ducklake_flush_inlined_data('<catalog alias>')\` on the source ` +
+                    "with DuckDB, so the rows move to Parquet files, then migrate again.",
+            );
         }
         columns.set(name, { duckdbType: column[2], fields: fieldsBelow(column, "") });
     }
@@ -315,45 +368,58 @@ function inlinedColumnTypes(source: SourceCatalog, table: string, tableId: bigin
  * of that version while its inlined table lives on; ducklake_schema_versions (spec 0.3 on) keeps when it began.
  */
 function schemaVersionStart(source: SourceCatalog, schemaVersion: bigint): bigint | null {
-    const [surviving] = source.query("SELECT min(snapshot_id) FROM ducklake_snapshot WHERE schema_version = ?")
+    const [surviving] = source
+        .query("SELECT min(snapshot_id) FROM ducklake_snapshot WHERE schema_version = ?")
         .get(schemaVersion) as unknown as [bigint | null];
     if (surviving !== null) {
         return surviving;
     }
-    const recorded = source.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'ducklake_schema_versions'")
+    const recorded = source
+        .query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'ducklake_schema_versions'")
         .get();
     if (recorded === undefined) {
         return null;
     }
-    const [began] = source.query("SELECT min(begin_snapshot) FROM ducklake_schema_versions WHERE schema_version = ?")
+    const [began] = source
+        .query("SELECT min(begin_snapshot) FROM ducklake_schema_versions WHERE schema_version = ?")
         .get(schemaVersion) as unknown as [bigint | null];
     return began;
 }
 
 /** Inlined tables: bigint metadata columns first, then the planned user columns; no primary key. */
-function inlinedTablePlan(file: string, name: string, bigintColumns: readonly string[],
-    userColumns: readonly InlinedColumnPlan[]): TablePlan {
+function inlinedTablePlan(
+    file: string,
+    name: string,
+    bigintColumns: readonly string[],
+    userColumns: readonly InlinedColumnPlan[],
+): TablePlan {
     const columns = [
         ...bigintColumns.map((column) => ({ name: column, pgType: "bigint" })),
         ...userColumns.map((column) => ({ name: column.name, pgType: column.pgType })),
     ];
     // node:sqlite ends a text value at its first NUL character; such a text is read as its bytes instead, so the
     // codecs see it whole (the bytea columns keep it, the text columns refuse it).
-    const selectList = columns.map((column, index) => {
-        const quoted = quoteIdentifier(column.name);
-        return index < bigintColumns.length ? quoted
-            : `CASE WHEN typeof(${quoted}) = 'text' AND instr(${quoted}, char(0)) > 0 THEN CAST(${quoted} AS BLOB) `
-                + `ELSE ${quoted} END`;
-    }).join(", ");
+    const selectList = columns
+        .map((column, index) => {
+            const quoted = quoteIdentifier(column.name);
+            return index < bigintColumns.length
+                ? quoted
+                : `CASE WHEN typeof(${quoted}) = 'text' AND instr(${quoted}, char(0)) > 0 THEN CAST(${quoted} AS BLOB) ` +
+                      `ELSE ${quoted} END`;
+        })
+        .join(", ");
     return {
         name,
         columns,
-        createSql: (schema) => `CREATE TABLE ${quoteIdentifier(schema)}.${quoteIdentifier(name)} (\n`
-            + columns.map((column) => `    ${quoteIdentifier(column.name)} ${column.pgType}`).join(",\n") + "\n)",
+        createSql: (schema) =>
+            `CREATE TABLE ${quoteIdentifier(schema)}.${quoteIdentifier(name)} (\n` +
+            columns.map((column) => `    ${quoteIdentifier(column.name)} ${column.pgType}`).join(",\n") +
+            "\n)",
         canonicalFields: [
             ...bigintColumns.map((column) => pgCanonicalField(column, "bigint" satisfies CoreType)),
-            ...userColumns.map((column) =>
-                `coalesce(${pgCopyEscaped(column.canonicalSql(quoteIdentifier(column.name)))}, '\\N')`),
+            ...userColumns.map(
+                (column) => `coalesce(${pgCopyEscaped(column.canonicalSql(quoteIdentifier(column.name)))}, '\\N')`,
+            ),
         ],
         *read(source, digest) {
             let copy = "";
@@ -397,9 +463,11 @@ function bigintText(file: string, table: string, column: string, value: SqliteVa
         return COPY_NULL;
     }
     if (typeof value !== "bigint") {
-        throw new MigrationError(`source ${file}: ${table}.${column} holds a non-integer value where DuckLake writes `
-            + "integers. Fix: run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, "
-            + "then migrate again.");
+        throw new MigrationError(
+            `source ${file}: ${table}.${column} holds a non-integer value where DuckLake writes ` +
+                "integers. Fix: run `CALL ducklake_flush_inlined_data('<catalog alias>')` on the source with DuckDB, " +
+                "then migrate again.",
+        );
     }
     return value.toString();
 }

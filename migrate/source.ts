@@ -23,23 +23,28 @@ export function checkSourceFile(file: string): void {
             const directory = path.dirname(path.resolve(file));
             const missingDirectory = !fs.existsSync(directory);
             throw new MigrationError(
-                `source ${file} does not exist${missingDirectory ? ` (nor does its directory ${directory})` : ""}. `
-                + "Fix: pass the path of the DuckLake SQLite catalog file with --sqlite.",
+                `source ${file} does not exist${missingDirectory ? ` (nor does its directory ${directory})` : ""}. ` +
+                    "Fix: pass the path of the DuckLake SQLite catalog file with --sqlite.",
             );
         }
-        throw new MigrationError(`source ${file} cannot be read: ${(error as Error).message}. Fix: check the path and `
-            + "its permissions.");
+        throw new MigrationError(
+            `source ${file} cannot be read: ${(error as Error).message}. Fix: check the path and ` + "its permissions.",
+        );
     }
     if (stat.isDirectory()) {
-        throw new MigrationError(`source ${file} is a directory, not a SQLite file. Fix: pass the catalog file inside `
-            + "it (the one DuckDB attaches as ducklake:sqlite:<file>).");
+        throw new MigrationError(
+            `source ${file} is a directory, not a SQLite file. Fix: pass the catalog file inside ` +
+                "it (the one DuckDB attaches as ducklake:sqlite:<file>).",
+        );
     }
     if (!stat.isFile()) {
         throw new MigrationError(`source ${file} is not a regular file. Fix: pass the DuckLake SQLite catalog file.`);
     }
     if (stat.size === 0) {
-        throw new MigrationError(`source ${file} is empty (0 bytes), so it holds no catalog; a mistyped path once `
-            + "created such a file. Fix: pass the real catalog file, and delete this one if it is a leftover.");
+        throw new MigrationError(
+            `source ${file} is empty (0 bytes), so it holds no catalog; a mistyped path once ` +
+                "created such a file. Fix: pass the real catalog file, and delete this one if it is a leftover.",
+        );
     }
     const header = Buffer.alloc(HEADER_BYTES);
     const descriptor = fs.openSync(file, "r");
@@ -50,17 +55,21 @@ export function checkSourceFile(file: string): void {
         fs.closeSync(descriptor);
     }
     if (read < HEADER_BYTES || !header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) {
-        throw new MigrationError(`source ${file} is not a SQLite database (it does not start with the SQLite header). `
-            + "Fix: pass the DuckLake SQLite catalog file.");
+        throw new MigrationError(
+            `source ${file} is not a SQLite database (it does not start with the SQLite header). ` +
+                "Fix: pass the DuckLake SQLite catalog file.",
+        );
     }
     // The header's page count is trustworthy when the "version-valid-for" number equals the change counter.
     const pageSizeField = header.readUInt16BE(16);
     const pageSize = pageSizeField === 1 ? 65_536 : pageSizeField;
     const pageCount = header.readUInt32BE(28);
     if (header.readUInt32BE(92) === header.readUInt32BE(24) && stat.size < pageSize * pageCount) {
-        throw new MigrationError(`source ${file} is truncated: its header says ${pageCount} pages of ${pageSize} bytes `
-            + `(${pageSize * pageCount} bytes), the file has ${stat.size}. Nothing was written. Fix: restore the `
-            + "complete file from a backup.");
+        throw new MigrationError(
+            `source ${file} is truncated: its header says ${pageCount} pages of ${pageSize} bytes ` +
+                `(${pageSize * pageCount} bytes), the file has ${stat.size}. Nothing was written. Fix: restore the ` +
+                "complete file from a backup.",
+        );
     }
 }
 
@@ -74,7 +83,10 @@ export interface SourceTable {
 export class SourceCatalog {
     private readonly db: DatabaseSync;
 
-    private constructor(readonly file: string, db: DatabaseSync) {
+    private constructor(
+        readonly file: string,
+        db: DatabaseSync,
+    ) {
         this.db = db;
     }
 
@@ -88,7 +100,10 @@ export class SourceCatalog {
             // quick_check reads every page of every table and checks its structure (not whether indexes match
             // their tables, which the copy never reads; PostgreSQL's primary keys re-check uniqueness). It costs
             // about 60% of integrity_check: ~0.9 s of CPU on an 11 M-row catalog.
-            const problems = db.prepare("PRAGMA quick_check(20)").all().map((row) => String(row.quick_check));
+            const problems = db
+                .prepare("PRAGMA quick_check(20)")
+                .all()
+                .map((row) => String(row.quick_check));
             if (problems.length !== 1 || problems[0] !== "ok") {
                 throw new MigrationError(corruptMessage(file, problems.join("; ")));
             }
@@ -105,9 +120,11 @@ export class SourceCatalog {
         // Text columns must hold text: a blob would reach PostgreSQL as raw bytes. The COPY expression calls this
         // only for such a value.
         db.function("lakehouse_refuse_blob", (table, column) => {
-            throw new MigrationError(`source ${file}: ${String(table)}.${String(column)} holds a binary value (a BLOB) `
-                + "where DuckLake stores text, so the file was not written by DuckLake. Fix: repair the value with "
-                + "DuckDB, or restore the file from a backup.");
+            throw new MigrationError(
+                `source ${file}: ${String(table)}.${String(column)} holds a binary value (a BLOB) ` +
+                    "where DuckLake stores text, so the file was not written by DuckLake. Fix: repair the value with " +
+                    "DuckDB, or restore the file from a backup.",
+            );
         });
         return new SourceCatalog(file, db);
     }
@@ -136,25 +153,34 @@ export class SourceCatalog {
     }
 
     tables(): SourceTable[] {
-        const names = this.db.prepare(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-        ).all().map((row) => String(row.name));
+        const names = this.db
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+            )
+            .all()
+            .map((row) => String(row.name));
         return names.map((name) => ({
             name,
-            columns: this.db.prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid").all(name)
+            columns: this.db
+                .prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+                .all(name)
                 .map((row) => String(row.name)),
         }));
     }
 
     /** The distinct values of ducklake_metadata's `version` key. */
     versionValues(): string[] {
-        return this.db.prepare("SELECT DISTINCT value FROM ducklake_metadata WHERE key = 'version'").all()
+        return this.db
+            .prepare("SELECT DISTINCT value FROM ducklake_metadata WHERE key = 'version'")
+            .all()
             .map((row) => String(row.value));
     }
 
     /** The newest snapshot's id, or -1 for a catalog without snapshots. */
     lastSnapshotId(): bigint {
-        const [last] = this.query("SELECT coalesce(max(snapshot_id), -1) FROM ducklake_snapshot").get() as unknown as [bigint];
+        const [last] = this.query("SELECT coalesce(max(snapshot_id), -1) FROM ducklake_snapshot").get() as unknown as [
+            bigint,
+        ];
         return last;
     }
 
@@ -171,12 +197,17 @@ export class SourceCatalog {
      * Building the text in SQLite keeps the per-row work in C and crosses into JavaScript once per batch. The
      * number of rows per batch adapts so that each batch stays near `batchChars` characters.
      */
-    *lineBatches(table: string, lineSql: string, parameters: Record<string, string>, batchChars: number): Generator<string> {
+    *lineBatches(
+        table: string,
+        lineSql: string,
+        parameters: Record<string, string>,
+        batchChars: number,
+    ): Generator<string> {
         const batch = (condition: string) => {
             const statement = this.db.prepare(
-                `SELECT group_concat(line, char(10)) || char(10) AS text, max(r) AS last, count(*) AS n FROM (`
-                + `SELECT rowid AS r, ${lineSql} AS line FROM ${quoteIdentifier(table)} ${condition} ORDER BY rowid `
-                + "LIMIT :batch_rows)",
+                `SELECT group_concat(line, char(10)) || char(10) AS text, max(r) AS last, count(*) AS n FROM (` +
+                    `SELECT rowid AS r, ${lineSql} AS line FROM ${quoteIdentifier(table)} ${condition} ORDER BY rowid ` +
+                    "LIMIT :batch_rows)",
             );
             statement.setReadBigInts(true);
             statement.setAllowUnknownNamedParameters(true);
@@ -190,7 +221,7 @@ export class SourceCatalog {
         while (row && row.n !== 0n) {
             const text = String(row.text);
             yield text;
-            rows = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.floor(batchChars * Number(row.n) / text.length)));
+            rows = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.floor((batchChars * Number(row.n)) / text.length)));
             row = next.get({ ...parameters, batch_rows: rows, after: row.last as bigint });
         }
     }
@@ -204,17 +235,23 @@ const MAX_BATCH_ROWS = 20_000;
 const BUSY_TIMEOUT_MS = 10_000;
 
 function isBusy(error: unknown): boolean {
-    return /database is locked|SQLITE_BUSY/i.test((error as Error).message)
-        || (error as { errcode?: number }).errcode === 5;
+    return (
+        /database is locked|SQLITE_BUSY/i.test((error as Error).message) ||
+        (error as { errcode?: number }).errcode === 5
+    );
 }
 
 function lockedMessage(file: string): string {
-    return `source ${file} stayed locked by a writer for ${BUSY_TIMEOUT_MS / 1000} s, so it cannot be read `
-        + "consistently. Nothing was written. Fix: stop the DuckDB clients writing to this catalog (writers must "
-        + "stop during a migration), then run again.";
+    return (
+        `source ${file} stayed locked by a writer for ${BUSY_TIMEOUT_MS / 1000} s, so it cannot be read ` +
+        "consistently. Nothing was written. Fix: stop the DuckDB clients writing to this catalog (writers must " +
+        "stop during a migration), then run again."
+    );
 }
 
 function corruptMessage(file: string, detail: string): string {
-    return `source ${file} is damaged: SQLite reports "${detail}". Nothing was written. Fix: restore the file from a `
-        + "backup (or recover it with the sqlite3 shell's .recover and check the result with DuckDB).";
+    return (
+        `source ${file} is damaged: SQLite reports "${detail}". Nothing was written. Fix: restore the file from a ` +
+        "backup (or recover it with the sqlite3 shell's .recover and check the result with DuckDB)."
+    );
 }

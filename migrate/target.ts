@@ -31,8 +31,10 @@ export function sslFromEnvironment(env: NodeJS.ProcessEnv): { ssl: false | Conne
         case "verify-full":
             return { ssl: { rejectUnauthorized: true, ca: rootCertificate(env) }, fallback: false };
         default:
-            throw new MigrationError(`PGSSLMODE must be one of disable, allow, prefer, require, verify-ca, verify-full `
-                + `(libpq's modes); got ${JSON.stringify(mode)}. Fix: set PGSSLMODE to one of them.`);
+            throw new MigrationError(
+                `PGSSLMODE must be one of disable, allow, prefer, require, verify-ca, verify-full ` +
+                    `(libpq's modes); got ${JSON.stringify(mode)}. Fix: set PGSSLMODE to one of them.`,
+            );
     }
 }
 
@@ -45,9 +47,11 @@ function rootCertificate(env: NodeJS.ProcessEnv): string | undefined {
     try {
         return fs.readFileSync(file, "utf8");
     } catch (error) {
-        throw new MigrationError(`PGSSLROOTCERT names ${file}, which cannot be read (${(error as Error).message}), `
-            + `and PGSSLMODE=${env.PGSSLMODE} verifies the server against it. The target is unchanged. Fix: point `
-            + "PGSSLROOTCERT at the CA certificate file of the server.");
+        throw new MigrationError(
+            `PGSSLROOTCERT names ${file}, which cannot be read (${(error as Error).message}), ` +
+                `and PGSSLMODE=${env.PGSSLMODE} verifies the server against it. The target is unchanged. Fix: point ` +
+                "PGSSLROOTCERT at the CA certificate file of the server.",
+        );
     }
 }
 
@@ -93,9 +97,15 @@ export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Cli
         }
     } catch (error) {
         const code = (error as { code?: string }).code;
-        throw new MigrationError(connectionMessage(error as Error & { code?: string },
-            { where, user, database, timeoutSeconds: connectTimeoutSeconds(env) }),
-            code === "28P01" || code === "28000" ? "login-refused" : "refused");
+        throw new MigrationError(
+            connectionMessage(error as Error & { code?: string }, {
+                where,
+                user,
+                database,
+                timeoutSeconds: connectTimeoutSeconds(env),
+            }),
+            code === "28P01" || code === "28000" ? "login-refused" : "refused",
+        );
     }
 }
 
@@ -122,27 +132,37 @@ function connectionMessage(error: Error & { code?: string }, attempt: Connection
     switch (error.code) {
         case "28P01":
         case "28000":
-            return `PostgreSQL at ${where} refused user ${user}: ${error.message}. The target is unchanged. Fix: set `
-                + "PGUSER and PGPASSWORD to the catalog role's credentials.";
+            return (
+                `PostgreSQL at ${where} refused user ${user}: ${error.message}. The target is unchanged. Fix: set ` +
+                "PGUSER and PGPASSWORD to the catalog role's credentials."
+            );
         case "3D000":
-            return `database ${database} does not exist on PostgreSQL at ${where}. The target is unchanged. Fix: set `
-                + "PGDATABASE to the lakehouse database (the stack creates it).";
+            return (
+                `database ${database} does not exist on PostgreSQL at ${where}. The target is unchanged. Fix: set ` +
+                "PGDATABASE to the lakehouse database (the stack creates it)."
+            );
         case "ECONNREFUSED":
         case "ENOTFOUND":
         case "EAI_AGAIN":
         case "ETIMEDOUT":
         case "EHOSTUNREACH":
         case "ENETUNREACH":
-            return `cannot reach PostgreSQL at ${where} (${error.code}). The target is unchanged. Fix: check PGHOST `
-                + "and PGPORT, and that the server is running and reachable from here.";
+            return (
+                `cannot reach PostgreSQL at ${where} (${error.code}). The target is unchanged. Fix: check PGHOST ` +
+                "and PGPORT, and that the server is running and reachable from here."
+            );
         default:
             if (/timeout expired/i.test(error.message)) {
-                return `cannot reach PostgreSQL at ${where} (no answer within ${timeoutSeconds} s). The `
-                    + "target is unchanged. Fix: check PGHOST and PGPORT, and that the server is running and reachable "
-                    + "from here (PGCONNECT_TIMEOUT sets the wait).";
+                return (
+                    `cannot reach PostgreSQL at ${where} (no answer within ${timeoutSeconds} s). The ` +
+                    "target is unchanged. Fix: check PGHOST and PGPORT, and that the server is running and reachable " +
+                    "from here (PGCONNECT_TIMEOUT sets the wait)."
+                );
             }
-            return `cannot connect to PostgreSQL at ${where} as ${user}: ${error.message}. The target is unchanged. `
-                + "Fix: check the PG* environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE).";
+            return (
+                `cannot connect to PostgreSQL at ${where} as ${user}: ${error.message}. The target is unchanged. ` +
+                "Fix: check the PG* environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE)."
+            );
     }
 }
 
@@ -165,22 +185,35 @@ export async function inspectTarget(client: Client, schema: string): Promise<Tar
     }
     const oid = namespace.rows[0].oid;
     const relations = await client.query<{ relname: string; relkind: string }>(
-        "SELECT relname, relkind FROM pg_class WHERE relnamespace = $1 AND relkind NOT IN ('i', 'I', 't') "
-        + "ORDER BY relname", [oid]);
+        "SELECT relname, relkind FROM pg_class WHERE relnamespace = $1 AND relkind NOT IN ('i', 'I', 't') " +
+            "ORDER BY relname",
+        [oid],
+    );
     const columns = await client.query<{ relname: string; attname: string; type: string }>(
-        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a "
-        + "JOIN pg_class c ON c.oid = a.attrelid WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p') "
-        + "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum", [oid]);
+        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a " +
+            "JOIN pg_class c ON c.oid = a.attrelid WHERE c.relnamespace = $1 AND c.relkind IN ('r', 'p') " +
+            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
+        [oid],
+    );
     const routines = await client.query<{ name: string }>(
-        "SELECT proname AS name FROM pg_proc WHERE pronamespace = $1 ORDER BY proname", [oid]);
+        "SELECT proname AS name FROM pg_proc WHERE pronamespace = $1 ORDER BY proname",
+        [oid],
+    );
     // Types other than the row types of the schema's relations and their array types.
     const types = await client.query<{ name: string }>(
-        "SELECT t.typname AS name FROM pg_type t WHERE t.typnamespace = $1 "
-        + "AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype IN (t.oid, t.typelem)) ORDER BY t.typname", [oid]);
+        "SELECT t.typname AS name FROM pg_type t WHERE t.typnamespace = $1 " +
+            "AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype IN (t.oid, t.typelem)) ORDER BY t.typname",
+        [oid],
+    );
     const tables = new Map<string, TargetColumn[]>();
     const otherObjects: string[] = [];
     const kinds: Record<string, string> = {
-        v: "view", m: "materialized view", S: "sequence", f: "foreign table", c: "composite type", p: "partitioned table",
+        v: "view",
+        m: "materialized view",
+        S: "sequence",
+        f: "foreign table",
+        c: "composite type",
+        p: "partitioned table",
     };
     for (const relation of relations.rows) {
         if (relation.relkind === "r") {
@@ -198,28 +231,40 @@ export async function inspectTarget(client: Client, schema: string): Promise<Tar
 }
 
 /** Streams COPY text-format data into a table; `chunks` are whole lines. */
-export async function copyInto(client: Client, schema: string, table: string, columns: readonly string[],
-    chunks: Iterable<Buffer>): Promise<void> {
+export async function copyInto(
+    client: Client,
+    schema: string,
+    table: string,
+    columns: readonly string[],
+    chunks: Iterable<Buffer>,
+): Promise<void> {
     const columnList = columns.map(quoteIdentifier).join(", ");
-    const stream = client.query(copyFrom(
-        `COPY ${quoteIdentifier(schema)}.${quoteIdentifier(table)} (${columnList}) FROM STDIN`));
+    const stream = client.query(
+        copyFrom(`COPY ${quoteIdentifier(schema)}.${quoteIdentifier(table)} (${columnList}) FROM STDIN`),
+    );
     await pipeline(Readable.from(chunks, { objectMode: false, highWaterMark: 4 }), stream);
 }
 
 /** The digest of a table over its typed columns, `canonicalFields` being one canonical-text expression per column. */
-export async function targetDigest(client: Client, schema: string, table: string,
-    canonicalFields: readonly string[]): Promise<Digest> {
+export async function targetDigest(
+    client: Client,
+    schema: string,
+    table: string,
+    canonicalFields: readonly string[],
+): Promise<Digest> {
     const line = canonicalFields.join(" || E'\\t' || ");
     const result = await client.query<{ rows: string; sum: string | null }>(
-        `SELECT count(*) AS rows, sum(hashtextextended(${line}, 0))::text AS sum `
-        + `FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table)}`);
+        `SELECT count(*) AS rows, sum(hashtextextended(${line}, 0))::text AS sum ` +
+            `FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table)}`,
+    );
     return { rows: Number(result.rows[0].rows), sum: sumModulo64(result.rows[0].sum) };
 }
 
 /** ducklake_snapshot's row count and newest snapshot id (-1 without snapshots), as the fingerprint holds them. */
 export async function targetSnapshots(client: Client, schema: string): Promise<string> {
     const result = await client.query<{ text: string }>(
-        "SELECT count(*)::text || '/' || coalesce(max(snapshot_id), -1)::text AS text "
-        + `FROM ${quoteIdentifier(schema)}.ducklake_snapshot`);
+        "SELECT count(*)::text || '/' || coalesce(max(snapshot_id), -1)::text AS text " +
+            `FROM ${quoteIdentifier(schema)}.ducklake_snapshot`,
+    );
     return result.rows[0].text;
 }

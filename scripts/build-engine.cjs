@@ -15,8 +15,10 @@ if (process.argv.includes("--if-stale") && buildProblem() === undefined) {
 fs.rmSync(STAMP_FILE, { force: true });
 const stamp = sourceStamp();
 fs.rmSync(DIST_DIR, { recursive: true, force: true });
-const tsc = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.build.json"],
-    { cwd: PROJECT_DIR, stdio: "inherit" });
+const tsc = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+    cwd: PROJECT_DIR,
+    stdio: "inherit",
+});
 if (tsc.status !== 0) {
     process.stderr.write("build: tsc failed (see above); dist/ is left without a stamp, so migrate refuses to run.\n");
     process.exit(1);

@@ -44,11 +44,15 @@ async function main(argv: string[]): Promise<void> {
     const duckdb = await openDuckDB();
     try {
         for (const [name, schema] of Object.entries(outputs.schemas)) {
-            await duckdb.run(`ATTACH ${sqlLiteral(`ducklake:postgres:${connection}`)} AS ${name} `
-                + `(METADATA_SCHEMA ${sqlLiteral(schema)})`);
+            await duckdb.run(
+                `ATTACH ${sqlLiteral(`ducklake:postgres:${connection}`)} AS ${name} ` +
+                    `(METADATA_SCHEMA ${sqlLiteral(schema)})`,
+            );
         }
         for (const row of await duckdb.run(sql)) {
-            process.stdout.write(`${row.map((value) => (typeof value === "string" ? value : JSON.stringify(value))).join("\t")}\n`);
+            process.stdout.write(
+                `${row.map((value) => (typeof value === "string" ? value : JSON.stringify(value))).join("\t")}\n`,
+            );
         }
     } finally {
         duckdb.close();

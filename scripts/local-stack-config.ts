@@ -44,11 +44,16 @@ function main([committedFile, workingFile, port]: string[]): void {
     }
     for (const [key, value] of Object.entries(committed.config ?? {})) {
         if (isSecure(value)) {
-            throw new Error(`${committedFile} holds the secret ${key}; secrets of this stack belong in ${workingFile} `
-                + "only. Remove it from the committed file.");
+            throw new Error(
+                `${committedFile} holds the secret ${key}; secrets of this stack belong in ${workingFile} ` +
+                    "only. Remove it from the committed file.",
+            );
         }
     }
-    const working: StackFile = { ...(previous.encryptionsalt ? { encryptionsalt: previous.encryptionsalt } : {}), config };
+    const working: StackFile = {
+        ...(previous.encryptionsalt ? { encryptionsalt: previous.encryptionsalt } : {}),
+        config,
+    };
     writeFileSync(`${workingFile}.tmp`, stringify(working), { mode: 0o600 });
     renameSync(`${workingFile}.tmp`, workingFile);
 }

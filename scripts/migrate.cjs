@@ -15,10 +15,14 @@ const ENTRY = path.join(DIST_DIR, "migrate", "cli.js");
 
 /** Every file the build reads, relative to the project: the engine's TypeScript, its DDL files, the compiler settings. */
 function buildInputs() {
-    const engine = fs.readdirSync(path.join(PROJECT_DIR, "migrate"), { recursive: true })
-        .filter((name) => name.endsWith(".ts")).map((name) => path.join("migrate", name));
-    const ddl = fs.readdirSync(path.join(PROJECT_DIR, "sql", "ducklake"))
-        .filter((name) => name.endsWith(".sql")).map((name) => path.join("sql", "ducklake", name));
+    const engine = fs
+        .readdirSync(path.join(PROJECT_DIR, "migrate"), { recursive: true })
+        .filter((name) => name.endsWith(".ts"))
+        .map((name) => path.join("migrate", name));
+    const ddl = fs
+        .readdirSync(path.join(PROJECT_DIR, "sql", "ducklake"))
+        .filter((name) => name.endsWith(".sql"))
+        .map((name) => path.join("sql", "ducklake", name));
     return [...engine, ...ddl, "tsconfig.json", "tsconfig.build.json"].sort();
 }
 
@@ -54,8 +58,10 @@ module.exports = { PROJECT_DIR, DIST_DIR, STAMP_FILE, ENTRY, sourceStamp, buildP
 if (require.main === module) {
     const problem = buildProblem();
     if (problem !== undefined) {
-        process.stderr.write(`migrate: ${problem}, so nothing was run and nothing was written. Fix: run \`npm run `
-            + `build\` in ${PROJECT_DIR} (scripts/setup.sh and \`npm ci\` do it), then run again.\n`);
+        process.stderr.write(
+            `migrate: ${problem}, so nothing was run and nothing was written. Fix: run \`npm run ` +
+                `build\` in ${PROJECT_DIR} (scripts/setup.sh and \`npm ci\` do it), then run again.\n`,
+        );
         process.exitCode = 2;
     } else {
         require(ENTRY).main();

@@ -50,26 +50,29 @@ export async function openDuckDB(): Promise<{ run(sql: string): Promise<unknown[
 function sampleStatements(sqlite: string, dataPath: string): string[] {
     return [
         // Up to 10 rows per insert stay inlined in the catalog; the 200-row insert goes to a Parquet file.
-        `ATTACH ${sqlLiteral(`ducklake:sqlite:${sqlite}`)} AS lake `
-            + `(DATA_PATH ${sqlLiteral(dataPath)}, DATA_INLINING_ROW_LIMIT 10)`,
+        `ATTACH ${sqlLiteral(`ducklake:sqlite:${sqlite}`)} AS lake ` +
+            `(DATA_PATH ${sqlLiteral(dataPath)}, DATA_INLINING_ROW_LIMIT 10)`,
         "CREATE TABLE lake.customers (id INTEGER, name VARCHAR, country VARCHAR, signed_up DATE)",
-        "INSERT INTO lake.customers VALUES (1, 'Ada', 'GB', DATE '2024-01-03'), (2, 'Grace', 'US', DATE '2024-02-11'), "
-            + "(3, 'Edsger', 'NL', DATE '2024-03-20'), (4, 'Barbara', 'US', DATE '2024-04-02')",
+        "INSERT INTO lake.customers VALUES (1, 'Ada', 'GB', DATE '2024-01-03'), (2, 'Grace', 'US', DATE '2024-02-11'), " +
+            "(3, 'Edsger', 'NL', DATE '2024-03-20'), (4, 'Barbara', 'US', DATE '2024-04-02')",
         "CREATE TABLE lake.orders (id BIGINT, customer_id INTEGER, amount DOUBLE, paid BOOLEAN, placed_at TIMESTAMP)",
-        "INSERT INTO lake.orders SELECT i, 1 + i % 4, i * 1.25, i % 3 <> 0, "
-            + "TIMESTAMP '2024-05-01 08:00:00' + to_hours(i) FROM range(1, 201) AS t(i)",
-        "INSERT INTO lake.orders VALUES (201, 2, 99.5, true, TIMESTAMP '2024-06-01 12:30:00'), "
-            + "(202, 4, 12.0, false, TIMESTAMP '2024-06-02 09:15:00')",
+        "INSERT INTO lake.orders SELECT i, 1 + i % 4, i * 1.25, i % 3 <> 0, " +
+            "TIMESTAMP '2024-05-01 08:00:00' + to_hours(i) FROM range(1, 201) AS t(i)",
+        "INSERT INTO lake.orders VALUES (201, 2, 99.5, true, TIMESTAMP '2024-06-01 12:30:00'), " +
+            "(202, 4, 12.0, false, TIMESTAMP '2024-06-02 09:15:00')",
         "DELETE FROM lake.customers WHERE id = 3",
         "CREATE TABLE lake.products (sku VARCHAR, title VARCHAR, price DOUBLE, in_stock BOOLEAN)",
-        "INSERT INTO lake.products VALUES ('A-1', 'Notebook', 3.5, true), ('B-2', 'Pencil', 0.8, true), "
-            + "('C-3', 'Eraser', 1.1, false)",
+        "INSERT INTO lake.products VALUES ('A-1', 'Notebook', 3.5, true), ('B-2', 'Pencil', 0.8, true), " +
+            "('C-3', 'Eraser', 1.1, false)",
         "DETACH lake",
     ];
 }
 
 /** Writes the sample catalog `sqlite` unless it exists. */
-export async function writeSampleCatalog(duckdb: { run(sql: string): Promise<unknown[][]> }, sqlite: string): Promise<boolean> {
+export async function writeSampleCatalog(
+    duckdb: { run(sql: string): Promise<unknown[][]> },
+    sqlite: string,
+): Promise<boolean> {
     if (existsSync(sqlite)) {
         return false;
     }

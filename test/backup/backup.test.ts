@@ -34,8 +34,14 @@ let data: string;
 let sqlite: string;
 
 function backupEnv(endpoint = s3.endpoint): NodeJS.ProcessEnv {
-    return { ...db.env, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        S3_ENDPOINT: `http://${endpoint}`, S3_BUCKET: BUCKET, S3_BACKUPS_PREFIX: PREFIX };
+    return {
+        ...db.env,
+        AWS_ACCESS_KEY_ID: s3.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        S3_ENDPOINT: `http://${endpoint}`,
+        S3_BUCKET: BUCKET,
+        S3_BACKUPS_PREFIX: PREFIX,
+    };
 }
 
 /** The documented command line: `npm run --silent backup -- <argv>`, secrets only in the environment. */
@@ -44,7 +50,9 @@ function backup(argv: string, env: NodeJS.ProcessEnv = backupEnv()) {
 }
 
 async function manifest(): Promise<string> {
-    const response = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/catalog/manifest.json` }));
+    const response = await client.send(
+        new GetObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/catalog/manifest.json` }),
+    );
     return response.Body!.transformToString("utf8");
 }
 
@@ -61,12 +69,16 @@ const catalogState = () => schemaState(db.admin, SCHEMA);
 
 beforeAll(async () => {
     if (PG_BIN === "") {
-        throw new Error("LAKEHOUSE_TEST_PG_BIN is unset; run the tests as `bash scripts/with-postgres.sh npx vitest run`.");
+        throw new Error(
+            "LAKEHOUSE_TEST_PG_BIN is unset; run the tests as `bash scripts/with-postgres.sh npx vitest run`.",
+        );
     }
     db = await createTestDatabase("backup");
     s3 = await startS3(BUCKET);
-    client = s3Client({ endpoint: `http://${s3.endpoint}`, bucket: BUCKET, prefix: PREFIX, region: "us-east-1",
-        urlStyle: "path" }, backupEnv());
+    client = s3Client(
+        { endpoint: `http://${s3.endpoint}`, bucket: BUCKET, prefix: PREFIX, region: "us-east-1", urlStyle: "path" },
+        backupEnv(),
+    );
     dir = mkdtempSync(path.join(tmpdir(), "backup-test-"));
     data = path.join(dir, "data") + "/";
     sqlite = path.join(dir, "lake.sqlite");
@@ -94,10 +106,14 @@ describe("backup create, ls and restore", () => {
 
         // The exact command line the stack runs after a migration.
         const first = await runShell(backupCreateCommand(), backupEnv());
-        expect(first.stderr).toMatch(/backup: dumping database test_backup_\w+ on 127.0.0.1:\d+ with .*pg_dump \(PostgreSQL 15\)/);
+        expect(first.stderr).toMatch(
+            /backup: dumping database test_backup_\w+ on 127.0.0.1:\d+ with .*pg_dump \(PostgreSQL 15\)/,
+        );
         expect(first.code).toBe(0);
         const latest = first.stdout.trim();
-        expect(latest).toMatch(new RegExp(`^s3://${BUCKET}/${PREFIX}/catalog/\\d{4}_\\d{2}_\\d{2}/\\d{2}_\\d{2}_\\d{2}_\\d{3}$`));
+        expect(latest).toMatch(
+            new RegExp(`^s3://${BUCKET}/${PREFIX}/catalog/\\d{4}_\\d{2}_\\d{2}/\\d{2}_\\d{2}_\\d{2}_\\d{3}$`),
+        );
         // Byte for byte what `dlctl backup create` writes.
         expect(await manifest()).toBe(`{"dataset": "catalog", "latest": "${latest}"}`);
         const dump = await getObject(`${latest.slice(`s3://${BUCKET}/`.length)}/lakehouse.dump`);
@@ -110,7 +126,9 @@ describe("backup create, ls and restore", () => {
         expect(listed.code).toBe(0);
         const lines = listed.stdout.trim().split("\n");
         expect(lines).toHaveLength(2);
-        expect(lines[0]).toMatch(new RegExp(`^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3} => ${newest} \\([\\d,]+ bytes\\) latest$`));
+        expect(lines[0]).toMatch(
+            new RegExp(`^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3} => ${newest} \\([\\d,]+ bytes\\) latest$`),
+        );
         expect(lines[1]).toMatch(new RegExp(` => ${latest} \\([\\d,]+ bytes\\)$`));
         // As the pipeline's scheduled job finds the endpoint: the stack's host:port and S3_USE_SSL variables.
         const fromCiVariables = await backup("ls", { ...backupEnv(), S3_ENDPOINT: s3.endpoint, S3_USE_SSL: "false" });
@@ -130,7 +148,10 @@ describe("backup create, ls and restore", () => {
             "SELECT id, name FROM lake.t ORDER BY id",
             "SELECT id FROM lake.t AT (VERSION => 2) ORDER BY id",
         ]);
-        expect(read[1].rows).toEqual([[2, "two"], [3, "three"]]);
+        expect(read[1].rows).toEqual([
+            [2, "two"],
+            [3, "three"],
+        ]);
         expect(read[2].rows).toEqual([[1], [2], [3]]);
     }, 120_000);
 
@@ -141,12 +162,16 @@ describe("backup create, ls and restore", () => {
         expect(dumped.status).toBe(0);
         const backupDir = `${PREFIX}/catalog/2025_10_22/16_32_51_123`;
         await putObject(`${backupDir}/lakehouse.dump`, readFileSync(dumpFile));
-        await putObject(`${PREFIX}/catalog/manifest.json`,
-            `{"dataset": "catalog", "latest": "s3://${BUCKET}/${backupDir}"}`);
+        await putObject(
+            `${PREFIX}/catalog/manifest.json`,
+            `{"dataset": "catalog", "latest": "s3://${BUCKET}/${backupDir}"}`,
+        );
 
         await db.admin.query(`DELETE FROM ${SCHEMA}.ducklake_snapshot WHERE snapshot_id > 0`);
         const fromManifest = await backup("restore");
-        expect(fromManifest.stderr).toMatch(/no sha256 \(written by another tool\); checking that the whole archive reads/);
+        expect(fromManifest.stderr).toMatch(
+            /no sha256 \(written by another tool\); checking that the whole archive reads/,
+        );
         expect(fromManifest.code).toBe(0);
         expect(fromManifest.stdout.trim()).toBe(`s3://${BUCKET}/${backupDir}`);
         expect(await catalogState()).toEqual(before);
@@ -175,9 +200,13 @@ describe("backup create, ls and restore", () => {
         const damaged = Buffer.from(dump);
         damaged[damaged.length - 10] ^= 0xff;
         const checksum = (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Metadata!.sha256;
-        await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: damaged, Metadata: { sha256: checksum } }));
+        await client.send(
+            new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: damaged, Metadata: { sha256: checksum } }),
+        );
         const mismatch = await backup("restore");
-        expect(mismatch.stderr).toMatch(/but was uploaded with .*: the stored dump is damaged\. Database \S+ was not touched/);
+        expect(mismatch.stderr).toMatch(
+            /but was uploaded with .*: the stored dump is damaged\. Database \S+ was not touched/,
+        );
         expect(mismatch.code).toBe(1);
         expect(await catalogState()).toEqual(before);
     }, 120_000);
@@ -194,25 +223,33 @@ describe("backup create, ls and restore", () => {
         const changed = await catalogState();
 
         const failed = await backup("restore");
-        expect(failed.stderr).toMatch(/failed and was rolled back, so the database is as before: .*backup_reader_.* does not exist/s);
+        expect(failed.stderr).toMatch(
+            /failed and was rolled back, so the database is as before: .*backup_reader_.* does not exist/s,
+        );
         expect(failed.code).toBe(1);
         expect(await catalogState()).toEqual(changed);
     }, 120_000);
 
     it("checks every table's row count before the restore commits", async () => {
         const counter = new CopyCounter();
-        const script = 'SET x = 1;\nCOPY lake."odd ""name""" (a, b) FROM stdin;\n1\tx\n2\ty\\nz\n\\.\n'
-            + "COPY lake.empty (a) FROM stdin;\n\\.\nCOPY lake.t FROM stdin;\n1\n";
+        const script =
+            'SET x = 1;\nCOPY lake."odd ""name""" (a, b) FROM stdin;\n1\tx\n2\ty\\nz\n\\.\n' +
+            "COPY lake.empty (a) FROM stdin;\n\\.\nCOPY lake.t FROM stdin;\n1\n";
         // Fed in pieces that split lines and the block's end marker.
         for (const piece of script.match(/[\s\S]{1,7}/g)!) {
             counter.feed(Buffer.from(piece));
         }
-        expect([...counter.finish()]).toEqual([['lake."odd ""name"""', 2], ["lake.empty", 0], ["lake.t", 1]]);
+        expect([...counter.finish()]).toEqual([
+            ['lake."odd ""name"""', 2],
+            ["lake.empty", 0],
+            ["lake.t", 1],
+        ]);
 
         const rows = Number((await db.admin.query(`SELECT count(*) AS n FROM ${SCHEMA}.ducklake_snapshot`)).rows[0].n);
         await db.admin.query(restoreCheckSql(new Map([[`${SCHEMA}.ducklake_snapshot`, rows]])));
-        await expect(db.admin.query(restoreCheckSql(new Map([[`${SCHEMA}.ducklake_snapshot`, rows + 1]]))))
-            .rejects.toThrow(`restore check: ${SCHEMA}.ducklake_snapshot holds ${rows} rows, the dump ${rows + 1}`);
+        await expect(
+            db.admin.query(restoreCheckSql(new Map([[`${SCHEMA}.ducklake_snapshot`, rows + 1]]))),
+        ).rejects.toThrow(`restore check: ${SCHEMA}.ducklake_snapshot holds ${rows} rows, the dump ${rows + 1}`);
     });
 
     it("leaves the previous latest in place when the upload is interrupted", async () => {
@@ -235,7 +272,9 @@ describe("backup create, ls and restore", () => {
         const manifestCutter = await startUploadCutter(s3.endpoint, "manifest.json");
         try {
             const cut = await backup("create", backupEnv(manifestCutter.endpoint));
-            expect(cut.stderr).toMatch(/the dump is stored and verified at s3:\/\/\S+, but writing the manifest .* failed/s);
+            expect(cut.stderr).toMatch(
+                /the dump is stored and verified at s3:\/\/\S+, but writing the manifest .* failed/s,
+            );
             expect(cut.stderr).toMatch(/`latest` still names the previous backup/);
             expect(cut.code).toBe(1);
         } finally {
@@ -251,8 +290,10 @@ describe("backup create, ls and restore", () => {
             chmodSync(path.join(fake, tool), 0o755);
         }
         const refused = await backup(`create --pg-bin ${fake}`);
-        expect(refused.stderr).toContain(`${fake}/pg_dump is PostgreSQL 16, but the server is PostgreSQL 15; `
-            + "pg_dump must match the server's major version");
+        expect(refused.stderr).toContain(
+            `${fake}/pg_dump is PostgreSQL 16, but the server is PostgreSQL 15; ` +
+                "pg_dump must match the server's major version",
+        );
         expect(refused.stderr).toContain("apt-get install postgresql-client-15");
         expect(refused.code).toBe(1);
 
@@ -265,13 +306,16 @@ describe("backup create, ls and restore", () => {
         const spy = mkdtempSync(path.join(dir, "spy-"));
         for (const tool of ["pg_dump", "pg_restore", "psql"]) {
             // Records the program's own command line, as the kernel has it, and which secrets its environment holds.
-            writeFileSync(path.join(spy, tool), [
-                "#!/bin/sh",
-                `tr '\\0' ' ' < /proc/$$/cmdline >> ${spy}/${tool}.log; echo >> ${spy}/${tool}.log`,
-                `[ -n "$PGPASSWORD" ] && echo "env PGPASSWORD" >> ${spy}/${tool}.log`,
-                `[ -n "$AWS_SECRET_ACCESS_KEY" ] && echo "env AWS_SECRET_ACCESS_KEY" >> ${spy}/${tool}.log`,
-                `exec ${PG_BIN}/${tool} "$@"`,
-            ].join("\n") + "\n");
+            writeFileSync(
+                path.join(spy, tool),
+                [
+                    "#!/bin/sh",
+                    `tr '\\0' ' ' < /proc/$$/cmdline >> ${spy}/${tool}.log; echo >> ${spy}/${tool}.log`,
+                    `[ -n "$PGPASSWORD" ] && echo "env PGPASSWORD" >> ${spy}/${tool}.log`,
+                    `[ -n "$AWS_SECRET_ACCESS_KEY" ] && echo "env AWS_SECRET_ACCESS_KEY" >> ${spy}/${tool}.log`,
+                    `exec ${PG_BIN}/${tool} "$@"`,
+                ].join("\n") + "\n",
+            );
             chmodSync(path.join(spy, tool), 0o755);
         }
         const created = await backup(`create --pg-bin ${spy}`);
@@ -303,14 +347,23 @@ describe("backup create, ls and restore", () => {
         const copied = await runShell(sqliteCopyCommand(sqlite, "lake"), backupEnv());
         expect(copied.code).toBe(0);
         const uri = copied.stdout.trim();
-        expect(uri).toMatch(new RegExp(`^s3://${BUCKET}/${PREFIX}/sqlite/lake/\\d{4}_\\d{2}_\\d{2}/\\d{2}_\\d{2}_\\d{2}_\\d{3}/lake\\.sqlite$`));
+        expect(uri).toMatch(
+            new RegExp(
+                `^s3://${BUCKET}/${PREFIX}/sqlite/lake/\\d{4}_\\d{2}_\\d{2}/\\d{2}_\\d{2}_\\d{2}_\\d{3}/lake\\.sqlite$`,
+            ),
+        );
         const copy = path.join(dir, "copy.sqlite");
         writeFileSync(copy, await getObject(uri.slice(`s3://${BUCKET}/`.length)));
         const counts = (file: string) => {
             const sqliteDb = new DatabaseSync(file, { readOnly: true });
             try {
-                return sqliteDb.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all()
-                    .map(({ name }) => [name, sqliteDb.prepare(`SELECT count(*) AS n FROM "${String(name)}"`).get()!.n]);
+                return sqliteDb
+                    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+                    .all()
+                    .map(({ name }) => [
+                        name,
+                        sqliteDb.prepare(`SELECT count(*) AS n FROM "${String(name)}"`).get()!.n,
+                    ]);
             } finally {
                 sqliteDb.close();
             }
@@ -319,15 +372,22 @@ describe("backup create, ls and restore", () => {
         expect(counts(copy).length).toBeGreaterThan(20);
 
         const garbage = path.join(dir, "garbage.sqlite");
-        writeFileSync(garbage, "not a database at all, but long enough to look like a header..........................");
+        writeFileSync(
+            garbage,
+            "not a database at all, but long enough to look like a header..........................",
+        );
         const refused = await backup(`sqlite --sqlite ${garbage} --catalog lake`);
-        expect(refused.stderr).toMatch(/cannot copy the SQLite catalog .*garbage\.sqlite: .*The migration did not start/);
+        expect(refused.stderr).toMatch(
+            /cannot copy the SQLite catalog .*garbage\.sqlite: .*The migration did not start/,
+        );
         expect(refused.code).toBe(1);
 
         const cutter = await startUploadCutter(s3.endpoint, "lake.sqlite");
         try {
             const cut = await backup(`sqlite --sqlite ${sqlite} --catalog lake`, backupEnv(cutter.endpoint));
-            expect(cut.stderr).toMatch(/upload of lake\.sqlite .* failed.*a migration waiting for this copy does not start/s);
+            expect(cut.stderr).toMatch(
+                /upload of lake\.sqlite .* failed.*a migration waiting for this copy does not start/s,
+            );
             expect(cut.code).toBe(1);
         } finally {
             await cutter.stop();
@@ -363,20 +423,23 @@ async function startUploadCutter(target: string, file = "lakehouse.dump"): Promi
             incoming.once("data", () => incoming.socket.destroy());
             return;
         }
-        const forward = httpRequest({ host, port: Number(port), method: incoming.method, path: incoming.url,
-            headers: incoming.headers }, (response) => {
-            outgoing.writeHead(response.statusCode ?? 502, response.headers);
-            response.pipe(outgoing);
-        });
+        const forward = httpRequest(
+            { host, port: Number(port), method: incoming.method, path: incoming.url, headers: incoming.headers },
+            (response) => {
+                outgoing.writeHead(response.statusCode ?? 502, response.headers);
+                response.pipe(outgoing);
+            },
+        );
         incoming.pipe(forward);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return {
         endpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`,
         cut: () => cut,
-        stop: () => new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-        }),
+        stop: () =>
+            new Promise<void>((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            }),
     };
 }

@@ -66,7 +66,12 @@ describe("npm run bench", () => {
         }
 
         // Every shape: migrated beside the plain-COPY limit, then a dry run and a re-run decided by the fingerprint.
-        expect(result.shapes.map((shape) => shape.shape)).toEqual(["baseline", "long-stats", "wide-history", "many-tables"]);
+        expect(result.shapes.map((shape) => shape.shape)).toEqual([
+            "baseline",
+            "long-stats",
+            "wide-history",
+            "many-tables",
+        ]);
         expect(result.shapes[0].engine).toEqual(result.engine);
         for (const shape of result.shapes) {
             expect(shape.rows, shape.shape).toBeGreaterThan(15_000);
@@ -106,15 +111,21 @@ describe("npm run bench", () => {
 
 describe("parseBenchArgs", () => {
     it("turns millions into a row count", () => {
-        expect(parseBenchArgs(["--rows-millions", "0.02"])).toEqual({ rows: 20_000, keep: false, json: false,
-            shapes: ["baseline", "long-stats", "wide-history", "many-tables"] });
+        expect(parseBenchArgs(["--rows-millions", "0.02"])).toEqual({
+            rows: 20_000,
+            keep: false,
+            json: false,
+            shapes: ["baseline", "long-stats", "wide-history", "many-tables"],
+        });
         expect(parseBenchArgs(["--rows-millions", "11", "--keep", "--json", "--shapes", "wide-history"])).toEqual({
             rows: 11_000_000,
             keep: true,
             json: true,
             shapes: ["wide-history"],
         });
-        expect(() => parseBenchArgs(["--rows-millions", "2", "--shapes", "baseline,huge"])).toThrow(/--shapes takes .* got huge/);
+        expect(() => parseBenchArgs(["--rows-millions", "2", "--shapes", "baseline,huge"])).toThrow(
+            /--shapes takes .* got huge/,
+        );
     });
 
     it("rejects unknown flags", () => {
@@ -124,7 +135,9 @@ describe("parseBenchArgs", () => {
 
 describe("readPhases", () => {
     it("reads the engine's phases object and its read time", () => {
-        expect(readPhases({ phases: { check: 0.1, load: 2, keys: 0.5, verify: 1, commit: 0 }, readSeconds: 1.5 })).toEqual({
+        expect(
+            readPhases({ phases: { check: 0.1, load: 2, keys: 0.5, verify: 1, commit: 0 }, readSeconds: 1.5 }),
+        ).toEqual({
             phases: { read: 1.5, load: 2, keys: 0.5, verify: 1 },
             all: { check: 0.1, load: 2, keys: 0.5, verify: 1, commit: 0 },
         });
@@ -135,7 +148,8 @@ describe("readPhases", () => {
             missing: 'the engine\'s --json output has no "phases" object (keys: status, seconds)',
         });
         expect(readPhases({ phases: { load: 2, keys: 1 } })).toEqual({
-            missing: 'the engine\'s --json output lacks numeric readSeconds, phases.verify ' +
+            missing:
+                "the engine's --json output lacks numeric readSeconds, phases.verify " +
                 '(phases: {"load":2,"keys":1}, readSeconds: undefined)',
         });
     });

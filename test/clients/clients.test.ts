@@ -12,7 +12,14 @@ import { type ClientConfigSettings, renderClientConfig } from "../../components/
 import { runStackMigration } from "../migrate/support";
 import { duckdbHome, pythonTool, type S3Endpoint, signedWith, startS3, startSignatureProbe } from "../support/clients";
 import { runProcess } from "../support/process";
-import { attachPostgresSql, attachSqliteSql, extensionPath, NEWEST_LINE, runDuckLake, sqlLiteral } from "../support/ducklake";
+import {
+    attachPostgresSql,
+    attachSqliteSql,
+    extensionPath,
+    NEWEST_LINE,
+    runDuckLake,
+    sqlLiteral,
+} from "../support/ducklake";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
 const BUCKET = "lakehouse";
@@ -30,8 +37,10 @@ let settings: ClientConfigSettings;
 
 /** The S3 secret as the DuckLake that wrote the user's SQLite catalogs had it. */
 function writerS3Secret(): string {
-    return `CREATE SECRET writer (TYPE s3, KEY_ID ${sqlLiteral(s3.accessKeyId)}, SECRET ${sqlLiteral(s3.secretAccessKey)}, `
-        + `ENDPOINT ${sqlLiteral(s3.endpoint)}, USE_SSL false, URL_STYLE 'path', REGION '${REGION}')`;
+    return (
+        `CREATE SECRET writer (TYPE s3, KEY_ID ${sqlLiteral(s3.accessKeyId)}, SECRET ${sqlLiteral(s3.secretAccessKey)}, ` +
+        `ENDPOINT ${sqlLiteral(s3.endpoint)}, USE_SSL false, URL_STYLE 'path', REGION '${REGION}')`
+    );
 }
 
 /** Exactly the environment the README tells a user to export, and nothing else that could carry a secret. */
@@ -55,8 +64,11 @@ function dbtEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** `dbt <command>` on the test's project with the profiles.yml rendered into `profilesDir`. */
 function dbt(command: string | string[], env: NodeJS.ProcessEnv, profilesDir = dir) {
     const project = path.join(dir, "transform");
-    return runProcess(pythonTool("dbt"), [...[command].flat(), "--profiles-dir", profilesDir, "--project-dir", project,
-        "--no-use-colors"], { env, cwd: project });
+    return runProcess(
+        pythonTool("dbt"),
+        [...[command].flat(), "--profiles-dir", profilesDir, "--project-dir", project, "--no-use-colors"],
+        { env, cwd: project },
+    );
 }
 
 function filesUnder(root: string): string[] {
@@ -89,14 +101,15 @@ beforeAll(async () => {
         `LOAD ${sqlLiteral(extensionPath(NEWEST_LINE, "httpfs"))}`,
         writerS3Secret(),
         attachSqliteSql("stage", path.join(dir, "stage.sqlite"), `s3://${BUCKET}/stage/`),
-        attachSqliteSql("secure_stage", path.join(dir, "secure_stage.sqlite"), `s3://${BUCKET}/secure-stage/`,
-            ["ENCRYPTED"]),
+        attachSqliteSql("secure_stage", path.join(dir, "secure_stage.sqlite"), `s3://${BUCKET}/secure-stage/`, [
+            "ENCRYPTED",
+        ]),
         // Rows in data files on S3, not inlined into the catalog: what the clients must reach through httpfs.
         "CALL stage.set_option('data_inlining_row_limit', 0)",
         "CALL secure_stage.set_option('data_inlining_row_limit', 0)",
         "CREATE TABLE stage.events (id INTEGER, kind VARCHAR, happened_at TIMESTAMPTZ)",
-        "INSERT INTO stage.events VALUES (1, 'click', '2026-01-01 10:00:00+00'), (2, 'view', '2026-01-02 11:00:00+00'), "
-            + "(3, 'click', '2026-01-03 12:00:00+00')",
+        "INSERT INTO stage.events VALUES (1, 'click', '2026-01-01 10:00:00+00'), (2, 'view', '2026-01-02 11:00:00+00'), " +
+            "(3, 'click', '2026-01-03 12:00:00+00')",
         "CREATE TABLE secure_stage.people (id INTEGER, name VARCHAR)",
         "INSERT INTO secure_stage.people VALUES (1, 'Zoë'), (2, 'O''Brien')",
     ]);
@@ -124,20 +137,26 @@ beforeAll(async () => {
     // A dbt project with one model that reads one catalog and writes a table into another.
     const project = path.join(dir, "transform");
     mkdirSync(path.join(project, "models"), { recursive: true });
-    writeFileSync(path.join(project, "dbt_project.yml"), [
-        "name: transform",
-        "version: '1.0'",
-        "config-version: 2",
-        "profile: transform",
-        "flags:",
-        "  send_anonymous_usage_stats: false",
-        "",
-    ].join("\n"));
-    writeFileSync(path.join(project, "models", "clicks.sql"), [
-        "{{ config(materialized='table', database='secure_stage') }}",
-        "select id, happened_at from stage.main.events where kind = 'click'",
-        "",
-    ].join("\n"));
+    writeFileSync(
+        path.join(project, "dbt_project.yml"),
+        [
+            "name: transform",
+            "version: '1.0'",
+            "config-version: 2",
+            "profile: transform",
+            "flags:",
+            "  send_anonymous_usage_stats: false",
+            "",
+        ].join("\n"),
+    );
+    writeFileSync(
+        path.join(project, "models", "clicks.sql"),
+        [
+            "{{ config(materialized='table', database='secure_stage') }}",
+            "select id, happened_at from stage.main.events where kind = 'click'",
+            "",
+        ].join("\n"),
+    );
 });
 
 afterAll(async () => {
@@ -149,18 +168,29 @@ afterAll(async () => {
 
 describe("the DuckDB CLI with the rendered init.sql", () => {
     it("attaches every catalog, reads the rows DuckLake wrote, and writes through the PostgreSQL catalog", async () => {
-        const result = await duckdbCli(path.join(dir, "init.sql"), [
-            "SELECT database_name FROM duckdb_databases() WHERE type = 'ducklake' ORDER BY 1;",
-            "SELECT id, kind FROM stage.events ORDER BY id;",
-            "SELECT id, name FROM secure_stage.people ORDER BY id;",
-            "INSERT INTO stage.events VALUES (4, 'buy', '2026-01-04 13:00:00+00');",
-        ].join("\n"), clientEnv());
+        const result = await duckdbCli(
+            path.join(dir, "init.sql"),
+            [
+                "SELECT database_name FROM duckdb_databases() WHERE type = 'ducklake' ORDER BY 1;",
+                "SELECT id, kind FROM stage.events ORDER BY id;",
+                "SELECT id, name FROM secure_stage.people ORDER BY id;",
+                "INSERT INTO stage.events VALUES (4, 'buy', '2026-01-04 13:00:00+00');",
+            ].join("\n"),
+            clientEnv(),
+        );
         expect(result.errors).toBe("");
         expect(result.code).toBe(0);
         expect(result.rows.split("\n")).toEqual([
-            "database_name", "secure_stage", "stage",
-            "id,kind", "1,click", "2,view", "3,click",
-            "id,name", '1,"Zoë"', '2,"O\'Brien"',
+            "database_name",
+            "secure_stage",
+            "stage",
+            "id,kind",
+            "1,click",
+            "2,view",
+            "3,click",
+            "id,name",
+            '1,"Zoë"',
+            '2,"O\'Brien"',
             "",
         ]);
 
@@ -173,15 +203,22 @@ describe("the DuckDB CLI with the rendered init.sql", () => {
         ]);
         expect(read.at(-1)?.rows).toEqual([[4, "buy"]]);
         const files = await db.admin.query<{ path: string }>(
-            "SELECT path FROM stage.ducklake_data_file ORDER BY data_file_id");
+            "SELECT path FROM stage.ducklake_data_file ORDER BY data_file_id",
+        );
         expect(files.rows, s3.requests().join("\n")).toHaveLength(2);
-        expect(s3.requests()).toContainEqual(expect.stringMatching(
-            new RegExp(`^PUT /${BUCKET}/stage/main/events/${files.rows[1].path.replace(/^.*\//, "")} 200$`)));
+        expect(s3.requests()).toContainEqual(
+            expect.stringMatching(
+                new RegExp(`^PUT /${BUCKET}/stage/main/events/${files.rows[1].path.replace(/^.*\//, "")} 200$`),
+            ),
+        );
     });
 
     it("fails to read the data files with a wrong S3 secret: the endpoint checks signatures, as MinIO does", async () => {
-        const result = await duckdbCli(path.join(dir, "init.sql"), "SELECT kind FROM stage.events;",
-            clientEnv({ S3_SECRET_ACCESS_KEY: "not-the-secret" }));
+        const result = await duckdbCli(
+            path.join(dir, "init.sql"),
+            "SELECT kind FROM stage.events;",
+            clientEnv({ S3_SECRET_ACCESS_KEY: "not-the-secret" }),
+        );
         expect(result.code).not.toBe(0);
         expect(result.stderr).toMatch(/SignatureDoesNotMatch/);
     });
@@ -196,16 +233,20 @@ describe("dbt-duckdb with the rendered profiles.yml", () => {
         expect(runResult.code, runResult.stdout).toBe(0);
         expect(runResult.stdout).toMatch(/Completed successfully/);
 
-        const check = await duckdbCli(path.join(dir, "init.sql"),
-            "SELECT id FROM secure_stage.main.clicks ORDER BY id;", clientEnv());
+        const check = await duckdbCli(
+            path.join(dir, "init.sql"),
+            "SELECT id FROM secure_stage.main.clicks ORDER BY id;",
+            clientEnv(),
+        );
         expect(check.errors).toBe("");
         expect(check.rows).toBe("id\n1\n3\n");
 
         // Every data file of the encrypted catalog, the one dbt wrote included, has its key; the other's have none.
         const keys = await db.admin.query<{ schema: string; files: string; keyed: string }>(
-            "SELECT 'secure_stage' AS schema, count(*) AS files, count(encryption_key) AS keyed "
-            + "FROM secure_stage.ducklake_data_file UNION ALL "
-            + "SELECT 'stage', count(*), count(encryption_key) FROM stage.ducklake_data_file ORDER BY 1");
+            "SELECT 'secure_stage' AS schema, count(*) AS files, count(encryption_key) AS keyed " +
+                "FROM secure_stage.ducklake_data_file UNION ALL " +
+                "SELECT 'stage', count(*), count(encryption_key) FROM stage.ducklake_data_file ORDER BY 1",
+        );
         expect(keys.rows).toEqual([
             { schema: "secure_stage", files: "2", keyed: "2" },
             { schema: "stage", files: expect.any(String), keyed: "0" },
@@ -218,8 +259,14 @@ describe("secrets", () => {
         const secrets = [db.env.PGPASSWORD!, s3.accessKeyId, s3.secretAccessKey];
         // The rendered files, dbt's logs and compiled SQL, the engine database both clients opened.
         const written = filesUnder(dir);
-        expect(written).toEqual(expect.arrayContaining([path.join(dir, "init.sql"), path.join(dir, "profiles.yml"),
-            path.join(dir, "engine.duckdb"), path.join(dir, "transform", "logs", "dbt.log")]));
+        expect(written).toEqual(
+            expect.arrayContaining([
+                path.join(dir, "init.sql"),
+                path.join(dir, "profiles.yml"),
+                path.join(dir, "engine.duckdb"),
+                path.join(dir, "transform", "logs", "dbt.log"),
+            ]),
+        );
         for (const file of written) {
             const text = readFileSync(file, "latin1");
             for (const secret of secrets) {
@@ -229,14 +276,23 @@ describe("secrets", () => {
     });
 
     // Each character class separately, then all at once; the role's real password changes for each.
-    const AWKWARD = ["it's", 'say "hi"', "$HOME $(id) `id` $$", "with  two spaces ", "ünï€ode 日本",
-        'a\'b"c $d e ü {{ x }}'];
+    const AWKWARD = [
+        "it's",
+        'say "hi"',
+        "$HOME $(id) `id` $$",
+        "with  two spaces ",
+        "ünï€ode 日本",
+        "a'b\"c $d e ü {{ x }}",
+    ];
 
     it.each(AWKWARD)("a role password %j reaches PostgreSQL through both files", async (password) => {
         await db.admin.query(`ALTER ROLE ${db.role} PASSWORD ${sqlLiteral(password)}`);
         try {
-            const cli = await duckdbCli(path.join(dir, "init.sql"), "SELECT count(*) AS n FROM secure_stage.people;",
-                clientEnv({ PSQL_CATALOG_PASSWORD: password }));
+            const cli = await duckdbCli(
+                path.join(dir, "init.sql"),
+                "SELECT count(*) AS n FROM secure_stage.people;",
+                clientEnv({ PSQL_CATALOG_PASSWORD: password }),
+            );
             expect(cli.errors).toBe("");
             expect(cli.rows).toBe("n\n2\n");
 
@@ -249,8 +305,11 @@ describe("secrets", () => {
     });
 
     it("fails on a wrong role password, so the cases above prove the password arrives", async () => {
-        const cli = await duckdbCli(path.join(dir, "init.sql"), "SELECT 1;",
-            clientEnv({ PSQL_CATALOG_PASSWORD: "wrong" }));
+        const cli = await duckdbCli(
+            path.join(dir, "init.sql"),
+            "SELECT 1;",
+            clientEnv({ PSQL_CATALOG_PASSWORD: "wrong" }),
+        );
         expect(cli.errors).toMatch(/password authentication failed/);
         const debug = await dbt("debug", dbtEnv({ PSQL_CATALOG_PASSWORD: "wrong" }));
         expect(debug.code).not.toBe(0);
@@ -258,32 +317,35 @@ describe("secrets", () => {
     });
 
     // One client run per case takes seconds (each retries the refused request), so two cases: the quote, and all.
-    it.each([AWKWARD[0], AWKWARD.at(-1)!])("an S3 secret %j signs the clients' requests unchanged through both files", async (secret) => {
-        const probe = await startSignatureProbe();
-        try {
-            // The same files, pointing at an endpoint that keeps what it receives.
-            const probeDir = path.join(dir, "probe");
-            mkdirSync(probeDir, { recursive: true });
-            const rendered = renderClientConfig({ ...settings, s3Endpoint: probe.endpoint });
-            writeFileSync(path.join(probeDir, "init.sql"), rendered.initSql);
-            writeFileSync(path.join(probeDir, "profiles.yml"), rendered.profilesYml);
-            const env = { S3_SECRET_ACCESS_KEY: secret };
-            const read = `SELECT * FROM 's3://${BUCKET}/probe.parquet'`;
+    it.each([AWKWARD[0], AWKWARD.at(-1)!])(
+        "an S3 secret %j signs the clients' requests unchanged through both files",
+        async (secret) => {
+            const probe = await startSignatureProbe();
+            try {
+                // The same files, pointing at an endpoint that keeps what it receives.
+                const probeDir = path.join(dir, "probe");
+                mkdirSync(probeDir, { recursive: true });
+                const rendered = renderClientConfig({ ...settings, s3Endpoint: probe.endpoint });
+                writeFileSync(path.join(probeDir, "init.sql"), rendered.initSql);
+                writeFileSync(path.join(probeDir, "profiles.yml"), rendered.profilesYml);
+                const env = { S3_SECRET_ACCESS_KEY: secret };
+                const read = `SELECT * FROM 's3://${BUCKET}/probe.parquet'`;
 
-            const cli = await duckdbCli(path.join(probeDir, "init.sql"), `${read};`, clientEnv(env));
-            expect(cli.errors).toMatch(/403/);
-            const shown = await dbt(["show", "--inline", read], dbtEnv(env), probeDir);
-            expect(shown.stdout).toMatch(/403/);
-            expect(shown.code).not.toBe(0);
+                const cli = await duckdbCli(path.join(probeDir, "init.sql"), `${read};`, clientEnv(env));
+                expect(cli.errors).toMatch(/403/);
+                const shown = await dbt(["show", "--inline", read], dbtEnv(env), probeDir);
+                expect(shown.stdout).toMatch(/403/);
+                expect(shown.code).not.toBe(0);
 
-            expect(probe.requests.length).toBeGreaterThanOrEqual(2);
-            for (const request of probe.requests) {
-                expect(request.headers.authorization).toContain(`Credential=${s3.accessKeyId}/`);
-                expect(signedWith(request, secret), JSON.stringify(request)).toBe(true);
-                expect(signedWith(request, s3.secretAccessKey)).toBe(false);
+                expect(probe.requests.length).toBeGreaterThanOrEqual(2);
+                for (const request of probe.requests) {
+                    expect(request.headers.authorization).toContain(`Credential=${s3.accessKeyId}/`);
+                    expect(signedWith(request, secret), JSON.stringify(request)).toBe(true);
+                    expect(signedWith(request, s3.secretAccessKey)).toBe(false);
+                }
+            } finally {
+                await probe.stop();
             }
-        } finally {
-            await probe.stop();
-        }
-    });
+        },
+    );
 });

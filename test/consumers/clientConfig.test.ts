@@ -60,7 +60,10 @@ describe("renderClientConfig", () => {
     it("attaches an added fifth catalog with no other change", () => {
         const rendered = renderClientConfig({
             ...DEV_SETTINGS,
-            catalogs: [...DEV_CATALOGS, { name: "silver", schema: "silver", s3Prefix: "marts/silver", encrypted: false }],
+            catalogs: [
+                ...DEV_CATALOGS,
+                { name: "silver", schema: "silver", s3Prefix: "marts/silver", encrypted: false },
+            ],
         });
 
         expect(rendered.initSql).toBe(expected("five-init.sql"));
@@ -94,7 +97,12 @@ describe("renderClientConfig", () => {
             "s3://lakehouse/marts/graphs",
             "s3://lakehouse/marts/analytics",
         ]);
-        expect(attachments.map((attachment) => attachment.options.encrypted)).toEqual([undefined, 1, undefined, undefined]);
+        expect(attachments.map((attachment) => attachment.options.encrypted)).toEqual([
+            undefined,
+            1,
+            undefined,
+            undefined,
+        ]);
     });
 
     it("escapes quotes in schema, alias and prefix for SQL and for YAML", () => {
@@ -215,7 +223,11 @@ describe("ClientConfig component", () => {
 
 describe("file commands", () => {
     function run(commandLine: string, targetFile: string, stdin: string, cwd: string): void {
-        execFileSync("/bin/sh", ["-c", commandLine], { cwd, input: stdin, env: { PATH: process.env.PATH, TARGET_FILE: targetFile } });
+        execFileSync("/bin/sh", ["-c", commandLine], {
+            cwd,
+            input: stdin,
+            env: { PATH: process.env.PATH, TARGET_FILE: targetFile },
+        });
     }
 
     it("write, rewrite and remove the file relative to the project directory", () => {

@@ -103,7 +103,12 @@ describe("buildMlserverEnv", () => {
     });
 
     it("keeps the secrets secret even when they arrive as plain values", async () => {
-        const env = buildMlserverEnv({ ...devArgs(), postgresPassword: "plain", s3AccessKeyId: "a", s3SecretAccessKey: "b" });
+        const env = buildMlserverEnv({
+            ...devArgs(),
+            postgresPassword: "plain",
+            s3AccessKeyId: "a",
+            s3SecretAccessKey: "b",
+        });
 
         const secrecy = await Promise.all(env.map((variable) => pulumi.isSecret(variable)));
         expect(secrecy.filter(Boolean)).toHaveLength(SECRET_VARIABLES.length);
@@ -142,7 +147,9 @@ describe("mlserverArgsProblems", () => {
         for (const host of ["ssh://deploy@docker-apps", "tcp://docker-apps:2375", "unix:///var/run/docker.sock"]) {
             expect(placed(host)).toEqual([]);
         }
-        expect(placed("tcp://docker-apps:2375", "datalab", [{ envName: "_TMP", schema: "tmp", s3Prefix: "tmp" }])).toEqual([]);
+        expect(
+            placed("tcp://docker-apps:2375", "datalab", [{ envName: "_TMP", schema: "tmp", s3Prefix: "tmp" }]),
+        ).toEqual([]);
     });
 
     it("names the key, the rule and the value for each refusal, with the wording config.ts uses", () => {
@@ -152,7 +159,9 @@ describe("mlserverArgsProblems", () => {
         expect(placed("tcp://docker-apps:2375", "DataLab")).toEqual([
             '`mlserverComposeProject` must be lowercase letters, digits, - and _, starting with a letter or digit (docker compose project name rules); got "DataLab"',
         ]);
-        expect(placed("tcp://docker-apps:2375", "datalab", [{ envName: "graphs-mart", schema: "g", s3Prefix: "g" }])).toEqual([
+        expect(
+            placed("tcp://docker-apps:2375", "datalab", [{ envName: "graphs-mart", schema: "g", s3Prefix: "g" }]),
+        ).toEqual([
             "`envName` must match [A-Z_][A-Z0-9_]* and not be EXPORTS or BACKUPS (it becomes part of environment variable " +
                 'names, and S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX are taken); got "graphs-mart"',
         ]);
@@ -161,7 +170,12 @@ describe("mlserverArgsProblems", () => {
     it("names both keys when neither or both sources are given, and refuses a context that depends on the working directory", () => {
         const build = { context: "/srv/datalab", dockerfile: "Dockerfile" };
         const sourced = (source: { image?: string; build?: typeof build }): string[] =>
-            mlserverArgsProblems({ dockerHost: "tcp://docker-apps:2375", composeProject: "datalab", catalogs: DEV_CATALOGS, ...source });
+            mlserverArgsProblems({
+                dockerHost: "tcp://docker-apps:2375",
+                composeProject: "datalab",
+                catalogs: DEV_CATALOGS,
+                ...source,
+            });
         expect(sourced({ image: "registry/mlserver:1" })).toEqual([]);
         expect(sourced({ build })).toEqual([]);
         expect(sourced({})).toEqual([
@@ -287,7 +301,12 @@ describe("Mlserver component", () => {
 
 describe("the mlserver image built from the repository", () => {
     it("builds the repository's Dockerfile into the daemon that runs the container, without a registry or a preview build", () => {
-        expect(mlserverBuildArgs({ context: "/srv/datalab", dockerfile: "infra/apps/docker/mlserver/Dockerfile" }, "datalab")).toEqual({
+        expect(
+            mlserverBuildArgs(
+                { context: "/srv/datalab", dockerfile: "infra/apps/docker/mlserver/Dockerfile" },
+                "datalab",
+            ),
+        ).toEqual({
             context: { location: "/srv/datalab" },
             dockerfile: { location: "/srv/datalab/infra/apps/docker/mlserver/Dockerfile" },
             tags: ["datalab-mlserver:pulumi"],
@@ -337,7 +356,9 @@ describe("Mlserver component with a build", () => {
         ]);
         expect(build.name).toBe("mlserver-build");
         expect(build.parent).toBe(`${COMPONENT}::mlserver`);
-        expect(build.provider).toBe(`${COMPONENT}$pulumi:providers:docker-build::mlserver-docker-build::mlserver-docker-build-id`);
+        expect(build.provider).toBe(
+            `${COMPONENT}$pulumi:providers:docker-build::mlserver-docker-build::mlserver-docker-build-id`,
+        );
         expect(build.inputs).toEqual({
             context: { location: "/srv/datalab" },
             dockerfile: { location: "/srv/datalab/infra/apps/docker/mlserver/Dockerfile" },
@@ -390,7 +411,9 @@ describe("Mlserver component with a build", () => {
     it("refuses both a registry image and a build before creating anything", () => {
         const both = { ...devArgs(), build: buildArgs().build } as unknown as MlserverArgs;
 
-        expect(() => new Mlserver("mlserver", both)).toThrow("`mlserverImage` must not be set together with mlserverBuildContext");
+        expect(() => new Mlserver("mlserver", both)).toThrow(
+            "`mlserverImage` must not be set together with mlserverBuildContext",
+        );
         expect(registrations).toEqual([]);
     });
 });

@@ -13,10 +13,22 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { attachPostgresSql, attachSqliteSql, DUCKLAKE_LINES, type DuckLakeLine, NEWEST_LINE } from "../support/ducklake";
+import {
+    attachPostgresSql,
+    attachSqliteSql,
+    DUCKLAKE_LINES,
+    type DuckLakeLine,
+    NEWEST_LINE,
+} from "../support/ducklake";
 import { runStackMigration, schemaState } from "../migrate/support";
 import {
-    attachOptions, encryptionSetup, historyPaths, historySteps, leftOut, roundTripProbes, writeSteps,
+    attachOptions,
+    encryptionSetup,
+    historyPaths,
+    historySteps,
+    leftOut,
+    roundTripProbes,
+    writeSteps,
 } from "./history";
 import { runSteps, type Step, type StepResult } from "./steps";
 
@@ -65,7 +77,11 @@ function schemaName(line: DuckLakeLine, catalog: string): string {
 /** The command's JSON summary says migrated at `spec` (a refusal's message shows in the failure). */
 function expectMigrated(stdout: string, spec: string): void {
     const { status, message, ducklakeVersion } = JSON.parse(stdout) as Record<string, unknown>;
-    expect({ status, message, ducklakeVersion }).toEqual({ status: "migrated", message: undefined, ducklakeVersion: spec });
+    expect({ status, message, ducklakeVersion }).toEqual({
+        status: "migrated",
+        message: undefined,
+        ducklakeVersion: spec,
+    });
 }
 
 /** The steps' errors by step name. */
@@ -92,7 +108,10 @@ async function roundTrip(line: DuckLakeLine, source: Step, target: Step, sqlite:
         const same = expected.error ? actual.error !== undefined : JSON.stringify(actual) === JSON.stringify(expected);
         return same ? [] : [{ probe: expected.name, expected, actual }];
     });
-    const unreadable = fromSource.slice(1).filter((step) => step.error).map((step) => step.name);
+    const unreadable = fromSource
+        .slice(1)
+        .filter((step) => step.error)
+        .map((step) => step.name);
     return { probes: probes.length, differing, unreadable };
 }
 
@@ -110,9 +129,14 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
             expect(rejected[feature]).toContain(message);
         }
         inlining = !("data inlining" in rejected);
-        console.log(`DuckDB ${line.duckdb} accepted: ${written.filter((step) => !step.error).map((step) => step.name)
-            .join("; ")}; left out: ${Object.entries(leftOut(line)).map(([feature, why]) => `${feature} (${why})`)
-            .join("; ")}`);
+        console.log(
+            `DuckDB ${line.duckdb} accepted: ${written
+                .filter((step) => !step.error)
+                .map((step) => step.name)
+                .join("; ")}; left out: ${Object.entries(leftOut(line))
+                .map(([feature, why]) => `${feature} (${why})`)
+                .join("; ")}`,
+        );
     });
 
     it("migrates with the stack's command, and reads back the same at every snapshot from PostgreSQL", async () => {
@@ -123,15 +147,21 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
 
             const setup = catalog === "vault" ? encryptionSetup(line) : [];
             const options = attachOptions(catalog, inlining);
-            const { probes, differing, unreadable } = await roundTrip(line,
+            const { probes, differing, unreadable } = await roundTrip(
+                line,
                 { name: "attach", statements: [...setup, attachSqliteSql("lake", sqlite, data, options)] },
-                { name: "attach", statements: [...setup,
-                    attachPostgresSql("lake", db.env, schemaName(line, catalog), data, options)] },
-                sqlite);
+                {
+                    name: "attach",
+                    statements: [...setup, attachPostgresSql("lake", db.env, schemaName(line, catalog), data, options)],
+                },
+                sqlite,
+            );
             expect(differing.slice(0, 3)).toEqual([]);
             expect(unreadable.length > 0).toBe(catalog === "lake" && READS_OWN_HISTORY_PARTLY.has(line.duckdb));
-            console.log(`DuckDB ${line.duckdb} ${catalog}: ${probes} probes equal; the source itself could not `
-                + `read ${unreadable.length}${unreadable.length ? `, e.g. ${unreadable[0]}` : ""}`);
+            console.log(
+                `DuckDB ${line.duckdb} ${catalog}: ${probes} probes equal; the source itself could not ` +
+                    `read ${unreadable.length}${unreadable.length ? `, e.g. ${unreadable[0]}` : ""}`,
+            );
         }
     });
 
@@ -139,8 +169,12 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
         const { data } = paths().lake;
         const steps = writeSteps(line);
         const results = await runSteps(line, [
-            { name: "attach", statements: [attachPostgresSql("lake", db.env, schemaName(line, "lake"), data,
-                attachOptions("lake", inlining))] },
+            {
+                name: "attach",
+                statements: [
+                    attachPostgresSql("lake", db.env, schemaName(line, "lake"), data, attachOptions("lake", inlining)),
+                ],
+            },
             ...steps,
         ]);
         expect(errors(results)).toEqual({});
@@ -154,8 +188,12 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
 
         // What was written persists: a fresh process reads the same.
         const reread = await runSteps(line, [
-            { name: "attach", statements: [attachPostgresSql("lake", db.env, schemaName(line, "lake"), data,
-                attachOptions("lake", inlining))] },
+            {
+                name: "attach",
+                statements: [
+                    attachPostgresSql("lake", db.env, schemaName(line, "lake"), data, attachOptions("lake", inlining)),
+                ],
+            },
             { name: "read", statements: ["SELECT * FROM lake.main.after ORDER BY ALL"] },
         ]);
         expect(errors(reread)).toEqual({});
@@ -168,7 +206,9 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
         const again = await runStackMigration(paths().lake.sqlite, schema, db.env);
         expect(again.code).toBe(1);
         expect(JSON.parse(again.stdout)).toMatchObject({
-            status: "refused", reason: "target-newer", message: expect.stringMatching(/went on living in PostgreSQL/),
+            status: "refused",
+            reason: "target-newer",
+            message: expect.stringMatching(/went on living in PostgreSQL/),
         });
         expect(await schemaState(db.admin, schema)).toEqual(before);
     });
@@ -187,53 +227,62 @@ const UPGRADE_FIRST_BY: Record<string, { line: DuckLakeLine; newestRefuses: stri
 };
 
 describe.each(DUCKLAKE_LINES.filter((line) => line !== NEWEST_LINE))(
-    "a catalog DuckDB $duckdb wrote (spec $spec), upgraded by the newest line", (line) => {
-        it(`is upgraded by DuckDB ${NEWEST_LINE.duckdb} (AUTOMATIC_MIGRATION), migrates and reads back the same`,
-            async () => {
-                const paths = historyPaths(path.join(root, `upgrade-${line.duckdb}`)).lake;
-                mkdirSync(path.dirname(paths.sqlite));
-                // The history without what this line rejects: a failed commit of DuckLake 1.4.4 leaves an inlined
-                // table that no line reads back, which would only repeat that line's own test.
-                const written = await runSteps(line, historySteps(line, historyPaths(path.dirname(paths.sqlite)))
-                    .filter((step) => step.name !== "encrypted catalog" && !(step.name in REJECTED[line.duckdb])));
-                expect(errors(written)).toEqual({});
+    "a catalog DuckDB $duckdb wrote (spec $spec), upgraded by the newest line",
+    (line) => {
+        it(`is upgraded by DuckDB ${NEWEST_LINE.duckdb} (AUTOMATIC_MIGRATION), migrates and reads back the same`, async () => {
+            const paths = historyPaths(path.join(root, `upgrade-${line.duckdb}`)).lake;
+            mkdirSync(path.dirname(paths.sqlite));
+            // The history without what this line rejects: a failed commit of DuckLake 1.4.4 leaves an inlined
+            // table that no line reads back, which would only repeat that line's own test.
+            const written = await runSteps(
+                line,
+                historySteps(line, historyPaths(path.dirname(paths.sqlite))).filter(
+                    (step) => step.name !== "encrypted catalog" && !(step.name in REJECTED[line.duckdb]),
+                ),
+            );
+            expect(errors(written)).toEqual({});
 
-                const options = attachOptions("lake", true);
-                const upgrade = (extra: string[]): Step => ({
-                    name: "upgrade",
-                    statements: [
-                        attachSqliteSql("lake", paths.sqlite, paths.data, [...options, ...extra]),
-                        "SELECT value FROM __ducklake_metadata_lake.ducklake_metadata WHERE key = 'version'",
-                    ],
-                });
-                const first = UPGRADE_FIRST_BY[line.duckdb];
-                if (first) {
-                    const refused = await runSteps(NEWEST_LINE, [upgrade(["AUTOMATIC_MIGRATION TRUE"])]);
-                    expect(refused[0].error).toContain(first.newestRefuses);
-                    const midway = await runSteps(first.line, [upgrade([])]);
-                    expect(errors(midway)).toEqual({});
-                    expect(midway[0].results.at(-1)!.rows).toEqual([[first.line.spec]]);
-                }
-                const upgraded = await runSteps(NEWEST_LINE, [
-                    upgrade(["AUTOMATIC_MIGRATION TRUE"]),
-                    { name: "write", statements: ["INSERT INTO lake.main.inlined (id, v) VALUES (99, 'upgraded')"] },
-                ]);
-                expect(errors(upgraded)).toEqual({});
-                expect(upgraded[0].results.at(-1)!.rows).toEqual([[NEWEST_LINE.spec]]);
-
-                const schema = `upgraded_${line.duckdb.replaceAll(".", "_")}`;
-                const migrated = await runStackMigration(paths.sqlite, schema, db.env);
-                expectMigrated(migrated.stdout, NEWEST_LINE.spec);
-                const { probes, differing, unreadable } = await roundTrip(NEWEST_LINE,
-                    { name: "attach", statements: [attachSqliteSql("lake", paths.sqlite, paths.data, options)] },
-                    { name: "attach", statements: [attachPostgresSql("lake", db.env, schema, paths.data, options)] },
-                    paths.sqlite);
-                expect(differing.slice(0, 3)).toEqual([]);
-                expect(unreadable).toEqual([]);
-                console.log(`DuckDB ${line.duckdb}'s catalog upgraded${first ? ` via ${first.line.duckdb}` : ""}: `
-                    + `${probes} probes equal`);
+            const options = attachOptions("lake", true);
+            const upgrade = (extra: string[]): Step => ({
+                name: "upgrade",
+                statements: [
+                    attachSqliteSql("lake", paths.sqlite, paths.data, [...options, ...extra]),
+                    "SELECT value FROM __ducklake_metadata_lake.ducklake_metadata WHERE key = 'version'",
+                ],
             });
-    });
+            const first = UPGRADE_FIRST_BY[line.duckdb];
+            if (first) {
+                const refused = await runSteps(NEWEST_LINE, [upgrade(["AUTOMATIC_MIGRATION TRUE"])]);
+                expect(refused[0].error).toContain(first.newestRefuses);
+                const midway = await runSteps(first.line, [upgrade([])]);
+                expect(errors(midway)).toEqual({});
+                expect(midway[0].results.at(-1)!.rows).toEqual([[first.line.spec]]);
+            }
+            const upgraded = await runSteps(NEWEST_LINE, [
+                upgrade(["AUTOMATIC_MIGRATION TRUE"]),
+                { name: "write", statements: ["INSERT INTO lake.main.inlined (id, v) VALUES (99, 'upgraded')"] },
+            ]);
+            expect(errors(upgraded)).toEqual({});
+            expect(upgraded[0].results.at(-1)!.rows).toEqual([[NEWEST_LINE.spec]]);
+
+            const schema = `upgraded_${line.duckdb.replaceAll(".", "_")}`;
+            const migrated = await runStackMigration(paths.sqlite, schema, db.env);
+            expectMigrated(migrated.stdout, NEWEST_LINE.spec);
+            const { probes, differing, unreadable } = await roundTrip(
+                NEWEST_LINE,
+                { name: "attach", statements: [attachSqliteSql("lake", paths.sqlite, paths.data, options)] },
+                { name: "attach", statements: [attachPostgresSql("lake", db.env, schema, paths.data, options)] },
+                paths.sqlite,
+            );
+            expect(differing.slice(0, 3)).toEqual([]);
+            expect(unreadable).toEqual([]);
+            console.log(
+                `DuckDB ${line.duckdb}'s catalog upgraded${first ? ` via ${first.line.duckdb}` : ""}: ` +
+                    `${probes} probes equal`,
+            );
+        });
+    },
+);
 
 describe(`DuckDB ${NEWEST_LINE.duckdb}: an inlined table whose schema version has no snapshot left`, () => {
     it("migrates, its column types taken from when ducklake_schema_versions says that version began", async () => {
@@ -242,31 +291,41 @@ describe(`DuckDB ${NEWEST_LINE.duckdb}: an inlined table whose schema version ha
         const options = attachOptions("lake", true);
         // Snapshot 1 creates the table (schema version 1) and 2 inlines a row into ducklake_inlined_data_1_1; the
         // promotion gives `id` a second type, and expiring 1 and 2 leaves no snapshot of schema version 1.
-        const written = await runSteps(NEWEST_LINE, [{
-            name: "write",
-            statements: [
-                attachSqliteSql("lake", paths.sqlite, paths.data, options),
-                "CREATE TABLE lake.t (id INTEGER, label VARCHAR)",
-                "INSERT INTO lake.t VALUES (1, 'one')",
-                "ALTER TABLE lake.t ALTER COLUMN id SET DATA TYPE BIGINT",
-                "INSERT INTO lake.t VALUES (5000000000, 'big')",
-                "CALL ducklake_expire_snapshots('lake', versions => [1, 2])",
-                "SELECT count(*) FROM __ducklake_metadata_lake.ducklake_snapshot WHERE schema_version = 1",
-            ],
-        }]);
+        const written = await runSteps(NEWEST_LINE, [
+            {
+                name: "write",
+                statements: [
+                    attachSqliteSql("lake", paths.sqlite, paths.data, options),
+                    "CREATE TABLE lake.t (id INTEGER, label VARCHAR)",
+                    "INSERT INTO lake.t VALUES (1, 'one')",
+                    "ALTER TABLE lake.t ALTER COLUMN id SET DATA TYPE BIGINT",
+                    "INSERT INTO lake.t VALUES (5000000000, 'big')",
+                    "CALL ducklake_expire_snapshots('lake', versions => [1, 2])",
+                    "SELECT count(*) FROM __ducklake_metadata_lake.ducklake_snapshot WHERE schema_version = 1",
+                ],
+            },
+        ]);
         expect(errors(written)).toEqual({});
         expect(written[0].results.at(-1)!.rows).toEqual([["0"]]);
 
         const migrated = await runStackMigration(paths.sqlite, "expired_version", db.env);
         expectMigrated(migrated.stdout, NEWEST_LINE.spec);
-        const read = await runSteps(NEWEST_LINE, [{
-            name: "read",
-            statements: [
-                attachPostgresSql("lake", db.env, "expired_version", paths.data, options),
-                "SELECT * FROM lake.t ORDER BY id",
-            ],
-        }]);
+        const read = await runSteps(NEWEST_LINE, [
+            {
+                name: "read",
+                statements: [
+                    attachPostgresSql("lake", db.env, "expired_version", paths.data, options),
+                    "SELECT * FROM lake.t ORDER BY id",
+                ],
+            },
+        ]);
         expect(errors(read)).toEqual({});
-        expect(read[0].results[1]).toEqual({ types: ["BIGINT", "VARCHAR"], rows: [["1", "one"], ["5000000000", "big"]] });
+        expect(read[0].results[1]).toEqual({
+            types: ["BIGINT", "VARCHAR"],
+            rows: [
+                ["1", "one"],
+                ["5000000000", "big"],
+            ],
+        });
     });
 });

@@ -41,8 +41,10 @@ async function main(): Promise<void> {
 
 /** Detaches every attached database (the catalogs and their metadata databases), keeping the session's own. */
 async function detachAll(session: DuckLakeSession): Promise<void> {
-    const attached = await session.rows("SELECT database_name FROM duckdb_databases() "
-        + "WHERE NOT internal AND database_name <> current_database() ORDER BY database_name LIKE '\\_\\_%' ESCAPE '\\'");
+    const attached = await session.rows(
+        "SELECT database_name FROM duckdb_databases() " +
+            "WHERE NOT internal AND database_name <> current_database() ORDER BY database_name LIKE '\\_\\_%' ESCAPE '\\'",
+    );
     for (const [name] of attached) {
         await session.run(`DETACH DATABASE IF EXISTS "${String(name).replaceAll('"', '""')}"`);
     }

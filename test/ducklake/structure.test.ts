@@ -10,7 +10,13 @@ import path from "node:path";
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { attachPostgresSql, attachSqliteSql, DUCKLAKE_LINES, type DuckLakeLine, runDuckLake } from "../support/ducklake";
+import {
+    attachPostgresSql,
+    attachSqliteSql,
+    DUCKLAKE_LINES,
+    type DuckLakeLine,
+    runDuckLake,
+} from "../support/ducklake";
 import { runStackMigration } from "../migrate/support";
 
 /** Every DuckDB type DuckLake inlines on PostgreSQL on every line that inlines there, with a value of each. */
@@ -75,12 +81,12 @@ function history(line: DuckLakeLine): string[] {
         "DROP TABLE lake.s2.dropped",
         ...(inlines
             ? [
-                `CREATE TABLE lake.inlined (${columns})`,
-                `INSERT INTO lake.inlined VALUES (${values})`,
-                `INSERT INTO lake.inlined (c_int32) VALUES (1), (2)`,
-                "DELETE FROM lake.inlined WHERE c_int32 = 1",
-                "DELETE FROM lake.files WHERE id = 50",
-            ]
+                  `CREATE TABLE lake.inlined (${columns})`,
+                  `INSERT INTO lake.inlined VALUES (${values})`,
+                  `INSERT INTO lake.inlined (c_int32) VALUES (1), (2)`,
+                  "DELETE FROM lake.inlined WHERE c_int32 = 1",
+                  "DELETE FROM lake.files WHERE id = 50",
+              ]
             : []),
     ];
 }
@@ -103,31 +109,38 @@ interface Structure {
 
 async function structure(client: Client, schema: string): Promise<Structure> {
     const columns = await client.query<{ relname: string; column: string }>(
-        "SELECT c.relname, a.attname || ' ' || format_type(a.atttypid, a.atttypmod) "
-        + "|| CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END "
-        + "|| coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') AS column "
-        + "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-        + "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum "
-        + "WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'p') ORDER BY c.relname, a.attnum",
-        [schema]);
+        "SELECT c.relname, a.attname || ' ' || format_type(a.atttypid, a.atttypmod) " +
+            "|| CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END " +
+            "|| coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') AS column " +
+            "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped " +
+            "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum " +
+            "WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'p') ORDER BY c.relname, a.attnum",
+        [schema],
+    );
     const tables: Record<string, string[]> = {};
     for (const row of columns.rows) {
         (tables[row.relname] ??= []).push(row.column);
     }
     const constraints = await client.query<{ text: string }>(
-        "SELECT c.relname || ' ' || k.conname || ' ' || pg_get_constraintdef(k.oid) AS text "
-        + "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid WHERE k.connamespace = $1::regnamespace "
-        + "ORDER BY 1", [schema]);
+        "SELECT c.relname || ' ' || k.conname || ' ' || pg_get_constraintdef(k.oid) AS text " +
+            "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid WHERE k.connamespace = $1::regnamespace " +
+            "ORDER BY 1",
+        [schema],
+    );
     const indexes = await client.query<{ text: string }>(
-        "SELECT indexname || ' ' || replace(indexdef, quote_ident(schemaname) || '.', '') AS text "
-        + "FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [schema]);
+        "SELECT indexname || ' ' || replace(indexdef, quote_ident(schemaname) || '.', '') AS text " +
+            "FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
+        [schema],
+    );
     const others = await client.query<{ text: string }>(
-        "SELECT relkind::text || ' ' || relname AS text FROM pg_class "
-        + "WHERE relnamespace = $1::regnamespace AND relkind NOT IN ('r', 'p', 'i') "
-        + "UNION ALL SELECT 'routine ' || proname FROM pg_proc WHERE pronamespace = $1::regnamespace "
-        + "UNION ALL SELECT 'type ' || typname FROM pg_type t WHERE typnamespace = $1::regnamespace "
-        + "AND NOT EXISTS (SELECT FROM pg_class c WHERE c.reltype = t.oid) AND typelem = 0 "
-        + "ORDER BY 1", [schema]);
+        "SELECT relkind::text || ' ' || relname AS text FROM pg_class " +
+            "WHERE relnamespace = $1::regnamespace AND relkind NOT IN ('r', 'p', 'i') " +
+            "UNION ALL SELECT 'routine ' || proname FROM pg_proc WHERE pronamespace = $1::regnamespace " +
+            "UNION ALL SELECT 'type ' || typname FROM pg_type t WHERE typnamespace = $1::regnamespace " +
+            "AND NOT EXISTS (SELECT FROM pg_class c WHERE c.reltype = t.oid) AND typelem = 0 " +
+            "ORDER BY 1",
+        [schema],
+    );
     return {
         tables,
         constraints: constraints.rows.map((row) => row.text),
@@ -158,7 +171,10 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
 
     beforeAll(async () => {
         await db.admin.query(`CREATE SCHEMA ${truth} AUTHORIZATION ${db.role}`);
-        await runDuckLake(line, [attachPostgresSql("lake", db.env, truth, data(), inliningOption(line)), ...history(line)]);
+        await runDuckLake(line, [
+            attachPostgresSql("lake", db.env, truth, data(), inliningOption(line)),
+            ...history(line),
+        ]);
         const sqlite = path.join(dir, `lake-${tag}.sqlite`);
         await runDuckLake(line, [attachSqliteSql("lake", sqlite, data(), inliningOption(line)), ...history(line)]);
         const result = await runStackMigration(sqlite, migrated, db.env);
@@ -175,23 +191,33 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
 
     it.runIf(line.spec !== "0.2")("DuckLake created the inlined tables the comparison relies on", async () => {
         const inlined = await db.admin.query<{ relname: string }>(
-            "SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relname LIKE 'ducklake_inlined%' "
-            + "ORDER BY 1", [truth]);
+            "SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relname LIKE 'ducklake_inlined%' " +
+                "ORDER BY 1",
+            [truth],
+        );
         // One data table per table and schema version from the table's creation on, rows or not (files: 2_2 to
         // 2_5, the last for its partitioning; the dropped table: 5_9; the all-types table: 6_11), and from 0.4 on
         // a delete table for deletes of Parquet rows made while inlining is on.
-        const tables = ["ducklake_inlined_data_2_2", "ducklake_inlined_data_2_3", "ducklake_inlined_data_2_4",
-            "ducklake_inlined_data_2_5", "ducklake_inlined_data_5_9", "ducklake_inlined_data_6_11",
-            "ducklake_inlined_data_tables"];
-        expect(inlined.rows.map((row) => row.relname))
-            .toEqual(line.spec === "0.3" ? tables : [...tables, "ducklake_inlined_delete_2"]);
+        const tables = [
+            "ducklake_inlined_data_2_2",
+            "ducklake_inlined_data_2_3",
+            "ducklake_inlined_data_2_4",
+            "ducklake_inlined_data_2_5",
+            "ducklake_inlined_data_5_9",
+            "ducklake_inlined_data_6_11",
+            "ducklake_inlined_data_tables",
+        ];
+        expect(inlined.rows.map((row) => row.relname)).toEqual(
+            line.spec === "0.3" ? tables : [...tables, "ducklake_inlined_delete_2"],
+        );
     });
 
     it("every catalog table holds as many rows as DuckLake's own", async () => {
         const counts = async (schema: string) => {
             const tables = await db.admin.query<{ relname: string }>(
                 "SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'r' ORDER BY 1",
-                [schema]);
+                [schema],
+            );
             const result: Record<string, number> = {};
             for (const { relname } of tables.rows) {
                 const count = await db.admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.${relname}`);
@@ -203,8 +229,10 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
     });
 
     it("the metadata rows are DuckLake's, values included", async () => {
-        const query = (schema: string) => db.admin.query<{ key: string; value: string; scope: string | null }>(
-            `SELECT key, value, scope, scope_id FROM ${schema}.ducklake_metadata ORDER BY key, scope`);
+        const query = (schema: string) =>
+            db.admin.query<{ key: string; value: string; scope: string | null }>(
+                `SELECT key, value, scope, scope_id FROM ${schema}.ducklake_metadata ORDER BY key, scope`,
+            );
         const [expected, actual] = [await query(truth), await query(migrated)];
         expect(expected.rows.find((row) => row.key === "data_path")?.value).toBe(data() + "/");
         expect(actual.rows).toEqual(expected.rows);
@@ -212,9 +240,12 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
 
     const inlinesByDefault = line.spec === "1.0" || line.spec === "0.4";
     it(`inlines by default, without DATA_INLINING_ROW_LIMIT: ${inlinesByDefault ? "yes" : "no"}`, async () => {
-        const results = await runDuckLake(line, [attachSqliteSql("lake", path.join(dir, `default-${tag}.sqlite`), data()),
-            "CREATE TABLE lake.t (i INTEGER)", "INSERT INTO lake.t VALUES (1)",
-            "SELECT count(*) FROM __ducklake_metadata_lake.ducklake_data_file"]);
+        const results = await runDuckLake(line, [
+            attachSqliteSql("lake", path.join(dir, `default-${tag}.sqlite`), data()),
+            "CREATE TABLE lake.t (i INTEGER)",
+            "INSERT INTO lake.t VALUES (1)",
+            "SELECT count(*) FROM __ducklake_metadata_lake.ducklake_data_file",
+        ]);
         expect(results.at(-1)?.rows).toEqual([[inlinesByDefault ? "0" : "1"]]);
     });
 });

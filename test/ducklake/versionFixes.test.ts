@@ -56,8 +56,7 @@ it(`DuckDB ${NEWEST_LINE.duckdb} cannot open a 1.1 catalog, even with AUTOMATIC_
     const sqlite = path.join(dir, "1.1.sqlite");
     const data = path.join(dir, "data-1.1") + "/";
     buildCatalog(sqlite, { version: "1.1", dataPath: data });
-    await expect(runDuckLake(NEWEST_LINE, [
-        attachSqliteSql("lake", sqlite, data, ["AUTOMATIC_MIGRATION TRUE"]),
-        VERSION,
-    ])).rejects.toThrow("Only DuckLake versions 0.1, 0.2, 0.3-dev1, 0.3, 0.4-dev1, 0.4, 1.0 are supported");
+    await expect(
+        runDuckLake(NEWEST_LINE, [attachSqliteSql("lake", sqlite, data, ["AUTOMATIC_MIGRATION TRUE"]), VERSION]),
+    ).rejects.toThrow("Only DuckLake versions 0.1, 0.2, 0.3-dev1, 0.3, 0.4-dev1, 0.4, 1.0 are supported");
 });

@@ -6,7 +6,16 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
+import {
+    copyFileSync,
+    existsSync,
+    mkdtempSync,
+    readFileSync,
+    readdirSync,
+    rmSync,
+    statSync,
+    truncateSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -63,9 +72,17 @@ function plainConfig(catalogs: string[]) {
 
 /** Writes sample catalogs with the script the main job uses (the real DuckLake, DuckDB 1.5.5). */
 function writeCatalogs(names: string[]): void {
-    const result = spawnSync(process.execPath,
-        ["--disable-warning=ExperimentalWarning", "--import", "tsx", "scripts/sample-lakehouse.ts", ...names.map(sqliteFile)],
-        { cwd: PROJECT_DIR, encoding: "utf8" });
+    const result = spawnSync(
+        process.execPath,
+        [
+            "--disable-warning=ExperimentalWarning",
+            "--import",
+            "tsx",
+            "scripts/sample-lakehouse.ts",
+            ...names.map(sqliteFile),
+        ],
+        { cwd: PROJECT_DIR, encoding: "utf8" },
+    );
     if (result.status !== 0) {
         throw new Error(`sample-lakehouse.ts failed: ${result.stderr}`);
     }
@@ -74,11 +91,14 @@ function writeCatalogs(names: string[]): void {
 /** Every row's xmin per table of a schema: a migration that re-ran would have rewritten them. */
 async function xmins(schema: string): Promise<Record<string, string>> {
     const tables = await admin.query<{ relname: string }>(
-        "SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'r' ORDER BY 1", [schema]);
+        "SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'r' ORDER BY 1",
+        [schema],
+    );
     const result: Record<string, string> = {};
     for (const { relname } of tables.rows) {
         const rows = await admin.query<{ x: string }>(
-            `SELECT coalesce(string_agg(xmin::text, ',' ORDER BY xmin::text), '') AS x FROM "${schema}"."${relname}"`);
+            `SELECT coalesce(string_agg(xmin::text, ',' ORDER BY xmin::text), '') AS x FROM "${schema}"."${relname}"`,
+        );
         result[relname] = rows.rows[0].x;
     }
     return result;
@@ -89,38 +109,53 @@ async function allXmins(schemas: string[]): Promise<Record<string, Record<string
 }
 
 async function allStates(schemas: string[]): Promise<Record<string, SchemaState | null>> {
-    return Object.fromEntries(await Promise.all(schemas.map(async (schema) => [schema, await schemaState(admin, schema)])));
+    return Object.fromEntries(
+        await Promise.all(schemas.map(async (schema) => [schema, await schemaState(admin, schema)])),
+    );
 }
 
 function roleEnv(password: string): NodeJS.ProcessEnv {
     const superuser = superuserEnvironment();
-    return { PGHOST: superuser.PGHOST, PGPORT: superuser.PGPORT, PGDATABASE: DATABASE, PGUSER: ROLE, PGPASSWORD: password };
+    return {
+        PGHOST: superuser.PGHOST,
+        PGPORT: superuser.PGPORT,
+        PGDATABASE: DATABASE,
+        PGUSER: ROLE,
+        PGPASSWORD: password,
+    };
 }
 
 /**
  * The catalog as the real DuckLake reads it from PostgreSQL (as the role, with `password`) and from its SQLite file:
  * the snapshots and every table at every snapshot that has it.
  */
-async function readBothWays(name: string, password: string): Promise<{ postgres: unknown[][][]; sqlite: unknown[][][] }> {
+async function readBothWays(
+    name: string,
+    password: string,
+): Promise<{ postgres: unknown[][][]; sqlite: unknown[][][] }> {
     const db = new DatabaseSync(sqliteFile(name), { readOnly: true });
     let last: number;
     let tables: { table_name: string; begin_snapshot: number }[];
     try {
         last = Number(db.prepare("SELECT max(snapshot_id) AS last FROM ducklake_snapshot").get()!.last);
-        tables = db.prepare("SELECT table_name, begin_snapshot FROM ducklake_table ORDER BY table_id")
-            .all() as { table_name: string; begin_snapshot: number }[];
+        tables = db.prepare("SELECT table_name, begin_snapshot FROM ducklake_table ORDER BY table_id").all() as {
+            table_name: string;
+            begin_snapshot: number;
+        }[];
     } finally {
         db.close();
     }
     expect(tables.map((table) => table.table_name).sort()).toEqual([...TABLES].sort());
-    const queries = ["SELECT snapshot_id, schema_version, changes FROM ducklake_snapshots('lake') ORDER BY snapshot_id"];
+    const queries = [
+        "SELECT snapshot_id, schema_version, changes FROM ducklake_snapshots('lake') ORDER BY snapshot_id",
+    ];
     for (const { table_name: table, begin_snapshot: begin } of tables) {
         for (let version = Number(begin); version <= last; version++) {
             queries.push(`SELECT * FROM lake.${table} AT (VERSION => ${version}) ORDER BY ALL`);
         }
     }
-    const read = async (attach: string) => (await runDuckLake(NEWEST_LINE, [attach, ...queries])).slice(1)
-        .map((result) => result.rows);
+    const read = async (attach: string) =>
+        (await runDuckLake(NEWEST_LINE, [attach, ...queries])).slice(1).map((result) => result.rows);
     const sqlite = await read(attachSqliteSql("lake", sqliteFile(name), dataPath(name), ["READ_ONLY"]));
     const postgres = await read(attachPostgresSql("lake", roleEnv(password), name, dataPath(name), ["READ_ONLY"]));
     return { postgres, sqlite };
@@ -130,9 +165,15 @@ async function readBothWays(name: string, password: string): Promise<{ postgres:
 function sqliteCounts(name: string): Record<string, number> {
     const db = new DatabaseSync(sqliteFile(name), { readOnly: true });
     try {
-        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'ducklake_%'").all();
-        return Object.fromEntries(tables.map(({ name: table }) =>
-            [String(table), Number(db.prepare(`SELECT count(*) AS n FROM "${String(table)}"`).get()!.n)]));
+        const tables = db
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'ducklake_%'")
+            .all();
+        return Object.fromEntries(
+            tables.map(({ name: table }) => [
+                String(table),
+                Number(db.prepare(`SELECT count(*) AS n FROM "${String(table)}"`).get()!.n),
+            ]),
+        );
     } finally {
         db.close();
     }
@@ -185,12 +226,14 @@ describe("the stack's life under the real engine", { timeout: 600_000 }, () => {
         const preview = await stack.ok(["preview", "--json"]);
         const steps = previewSteps(preview.stdout);
         const created = steps.filter((step) => step.op === "create").map((step) => `${step.type} ${step.name}`);
-        expect(created).toEqual(expect.arrayContaining([
-            `postgresql:index/role:Role lakehouse-role`,
-            `postgresql:index/database:Database lakehouse-database`,
-            ...CATALOGS.map((name) => `postgresql:index/schema:Schema lakehouse-schema-${name}`),
-            ...CATALOGS.map((name) => `command:local:Command ${name}-migrate`),
-        ]));
+        expect(created).toEqual(
+            expect.arrayContaining([
+                `postgresql:index/role:Role lakehouse-role`,
+                `postgresql:index/database:Database lakehouse-database`,
+                ...CATALOGS.map((name) => `postgresql:index/schema:Schema lakehouse-schema-${name}`),
+                ...CATALOGS.map((name) => `command:local:Command ${name}-migrate`),
+            ]),
+        );
         expect(created.filter((step) => step.endsWith("-migrate"))).toHaveLength(CATALOGS.length);
         expect(steps.filter((step) => step.op !== "create" && step.op !== "same")).toEqual([]);
 
@@ -213,7 +256,8 @@ describe("the stack's life under the real engine", { timeout: 600_000 }, () => {
         }
         const owner = await catalogAdmin.query<{ nspname: string; owner: string }>(
             "SELECT nspname, nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = ANY($1) ORDER BY 1",
-            [CATALOGS]);
+            [CATALOGS],
+        );
         expect(owner.rows).toEqual([...CATALOGS].sort().map((nspname) => ({ nspname, owner: ROLE })));
 
         const outputs = await stack.outputs();
@@ -246,14 +290,23 @@ describe("the stack's life under the real engine", { timeout: 600_000 }, () => {
         await stack.configure({ plain: plainConfig([...CATALOGS, FIFTH]), secrets: {} });
         const steps = previewSteps((await stack.ok(["preview", "--json"])).stdout);
         const changed = steps.filter((step) => step.op !== "same");
-        expect(changed.filter((step) => step.op === "create").map((step) => `${step.type} ${step.name}`).sort()).toEqual([
+        expect(
+            changed
+                .filter((step) => step.op === "create")
+                .map((step) => `${step.type} ${step.name}`)
+                .sort(),
+        ).toEqual([
             `command:local:Command ${FIFTH}-migrate`,
             `lakehouse-catalog:migration:CatalogMigration ${FIFTH}`,
             `postgresql:index/schema:Schema lakehouse-schema-${FIFTH}`,
         ]);
         // The client files list the catalogs, so they are rewritten in place; nothing else changes.
-        expect(changed.filter((step) => step.op !== "create").map((step) => `${step.op} ${step.name}`).sort())
-            .toEqual(["update clients-init-sql", "update clients-profiles-yml"]);
+        expect(
+            changed
+                .filter((step) => step.op !== "create")
+                .map((step) => `${step.op} ${step.name}`)
+                .sort(),
+        ).toEqual(["update clients-init-sql", "update clients-profiles-yml"]);
         await stack.ok(["up", "--yes"]);
         expect(stateCounts(await schemaState(catalogAdmin, FIFTH))).toEqual(sqliteCounts(FIFTH));
         expect(await allXmins(CATALOGS)).toEqual(migrated);
@@ -281,8 +334,11 @@ describe("the stack's life under the real engine", { timeout: 600_000 }, () => {
         expect(await allXmins(live)).toEqual(before);
         const { postgres, sqlite } = await readBothWays(CATALOGS[1], rotated);
         expect(postgres).toEqual(sqlite);
-        await expect(runDuckLake(NEWEST_LINE, [attachPostgresSql("lake", roleEnv(secrets.rolePassword), CATALOGS[1],
-            dataPath(CATALOGS[1]))])).rejects.toThrow(/password authentication failed/);
+        await expect(
+            runDuckLake(NEWEST_LINE, [
+                attachPostgresSql("lake", roleEnv(secrets.rolePassword), CATALOGS[1], dataPath(CATALOGS[1])),
+            ]),
+        ).rejects.toThrow(/password authentication failed/);
         secrets.rolePassword = rotated;
         expect((await stack.outputs()).password).toBe(rotated);
     });
@@ -295,8 +351,12 @@ describe("the stack's life under the real engine", { timeout: 600_000 }, () => {
         ]);
         const living = await schemaState(catalogAdmin, name);
         const preview = await stack.ok(["preview"]);
-        expect(preview.stdout).toMatch(new RegExp(`warning: catalog \`${name}\`: schema ${name} already holds a DuckLake `
-            + "catalog with \\d+ snapshots[^]*went on living in PostgreSQL"));
+        expect(preview.stdout).toMatch(
+            new RegExp(
+                `warning: catalog \`${name}\`: schema ${name} already holds a DuckLake ` +
+                    "catalog with \\d+ snapshots[^]*went on living in PostgreSQL",
+            ),
+        );
         const up = await stack.ok(["up", "--yes"]);
         expect(up.stdout).toMatch(/went on living in PostgreSQL/);
         expect(await schemaState(catalogAdmin, name)).toEqual(living);
@@ -313,8 +373,9 @@ describe("the stack's life under the real engine", { timeout: 600_000 }, () => {
             truncateSync(file, Math.floor(statSync(file).size / 2));
             const preview = await stack.attempt(["preview"]);
             expect(preview.code).not.toBe(0);
-            expect(`${preview.stdout}\n${preview.stderr}`).toContain(`catalog \`${name}\`: the migration's dry run refused: `
-                + `source ${file} is `);
+            expect(`${preview.stdout}\n${preview.stderr}`).toContain(
+                `catalog \`${name}\`: the migration's dry run refused: ` + `source ${file} is `,
+            );
         } finally {
             copyFileSync(`${file}.good`, file);
             rmSync(`${file}.good`);

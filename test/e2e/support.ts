@@ -30,23 +30,30 @@ export function requirePulumi(): string {
     const fix = "run bash scripts/setup-pulumi.sh, which builds the toolchain into .tools/pulumi/bin";
     const version = spawnSync("pulumi", ["version"], { env, encoding: "utf8" });
     if (version.status !== 0) {
-        throw new Error(`the end-to-end tests need the Pulumi CLI on PATH (or in .tools/pulumi/bin); ${fix}. `
-            + `(${version.error?.message ?? version.stderr.trim()})`);
+        throw new Error(
+            `the end-to-end tests need the Pulumi CLI on PATH (or in .tools/pulumi/bin); ${fix}. ` +
+                `(${version.error?.message ?? version.stderr.trim()})`,
+        );
     }
     const onPath = (binary: string) => spawnSync("sh", ["-c", `command -v ${binary}`], { env }).status === 0;
     const plugins = spawnSync("pulumi", ["plugin", "ls", "--json"], { env, encoding: "utf8" });
-    const installed = plugins.status === 0
-        ? (JSON.parse(plugins.stdout || "[]") as { name: string; kind: string }[])
-        : [];
+    const installed =
+        plugins.status === 0 ? (JSON.parse(plugins.stdout || "[]") as { name: string; kind: string }[]) : [];
     const missing = [
         ...(onPath("pulumi-language-nodejs") ? [] : ["pulumi-language-nodejs"]),
-        ...["command", "postgresql"].filter((name) => !onPath(`pulumi-resource-${name}`)
-            && !installed.some((plugin) => plugin.kind === "resource" && plugin.name === name))
+        ...["command", "postgresql"]
+            .filter(
+                (name) =>
+                    !onPath(`pulumi-resource-${name}`) &&
+                    !installed.some((plugin) => plugin.kind === "resource" && plugin.name === name),
+            )
             .map((name) => `pulumi-resource-${name}`),
     ];
     if (missing.length > 0) {
-        throw new Error(`the end-to-end tests need ${missing.join(", ")} (on PATH, in .tools/pulumi/bin or installed `
-            + `with \`pulumi plugin install resource NAME VERSION --file BINARY\`); ${fix}.`);
+        throw new Error(
+            `the end-to-end tests need ${missing.join(", ")} (on PATH, in .tools/pulumi/bin or installed ` +
+                `with \`pulumi plugin install resource NAME VERSION --file BINARY\`); ${fix}.`,
+        );
     }
     return version.stdout.trim();
 }
@@ -65,7 +72,10 @@ export class E2eStack {
     readonly env: NodeJS.ProcessEnv;
     readonly passphrase = randomBytes(18).toString("base64url");
 
-    constructor(readonly dir: string, readonly name: string) {
+    constructor(
+        readonly dir: string,
+        readonly name: string,
+    ) {
         this.configFile = path.join(dir, `Pulumi.${name}.yaml`);
         this.backendDir = path.join(dir, "state");
         mkdirSync(this.backendDir, { recursive: true });
@@ -76,14 +86,21 @@ export class E2eStack {
             PULUMI_CONFIG_PASSPHRASE: this.passphrase,
             PULUMI_SKIP_UPDATE_CHECK: "true",
             // The superuser's libpq variables of the test cluster must not leak into the program's commands.
-            PGHOST: undefined, PGPORT: undefined, PGUSER: undefined, PGPASSWORD: undefined, PGDATABASE: undefined,
+            PGHOST: undefined,
+            PGPORT: undefined,
+            PGUSER: undefined,
+            PGPASSWORD: undefined,
+            PGDATABASE: undefined,
         };
     }
 
     /** Runs `pulumi <args>` in the project directory; stdin, when given, is the only way a secret goes in. */
     run(args: readonly string[], stdin?: string): Promise<CommandResult> {
-        return runProcess("pulumi", [...args, "--non-interactive", "--color", "never"],
-            { cwd: PROJECT_DIR, env: this.env, stdin });
+        return runProcess("pulumi", [...args, "--non-interactive", "--color", "never"], {
+            cwd: PROJECT_DIR,
+            env: this.env,
+            stdin,
+        });
     }
 
     /** The arguments for this stack: its name and, for the commands that read config, its config file. */
@@ -114,7 +131,15 @@ export class E2eStack {
         const initDir = path.join(this.dir, "init");
         mkdirSync(initDir, { recursive: true });
         copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(initDir, "Pulumi.yaml"));
-        const result = await this.run(["--cwd", initDir, "stack", "init", this.name, "--secrets-provider", "passphrase"]);
+        const result = await this.run([
+            "--cwd",
+            initDir,
+            "stack",
+            "init",
+            this.name,
+            "--secrets-provider",
+            "passphrase",
+        ]);
         if (result.code !== 0) {
             throw new Error(`pulumi stack init exited ${result.code}: ${result.stderr}`);
         }
@@ -128,11 +153,14 @@ export class E2eStack {
             encryptionsalt?: string;
             config?: Record<string, unknown>;
         };
-        const secure = Object.entries(current.config ?? {})
-            .filter(([, value]) => typeof value === "object" && value !== null && "secure" in value);
+        const secure = Object.entries(current.config ?? {}).filter(
+            ([, value]) => typeof value === "object" && value !== null && "secure" in value,
+        );
         const config = {
             ...Object.fromEntries(secure),
-            ...Object.fromEntries(Object.entries(settings.plain).map(([key, value]) => [`lakehouse-catalog:${key}`, value])),
+            ...Object.fromEntries(
+                Object.entries(settings.plain).map(([key, value]) => [`lakehouse-catalog:${key}`, value]),
+            ),
         };
         writeFileSync(this.configFile, stringify({ encryptionsalt: current.encryptionsalt, config }));
         for (const [key, value] of Object.entries(settings.secrets)) {
@@ -147,7 +175,10 @@ export class E2eStack {
 
     /** The stack's outputs, secrets shown. */
     async outputs(): Promise<Record<string, unknown>> {
-        return JSON.parse((await this.ok(["stack", "output", "--json", "--show-secrets"])).stdout) as Record<string, unknown>;
+        return JSON.parse((await this.ok(["stack", "output", "--json", "--show-secrets"])).stdout) as Record<
+            string,
+            unknown
+        >;
     }
 
     /** The checkpoint as `pulumi stack export` prints it, secrets left encrypted. */

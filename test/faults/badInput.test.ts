@@ -8,8 +8,14 @@ import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-    buildCatalog, writeCatalogMissingTables, writeCatalogWithVersion, writeCatalogWithZeroedPages, writeEmptyFile,
-    writeForeignSqlite, writeNonSqliteFile, writeTruncatedCatalog,
+    buildCatalog,
+    writeCatalogMissingTables,
+    writeCatalogWithVersion,
+    writeCatalogWithZeroedPages,
+    writeEmptyFile,
+    writeForeignSqlite,
+    writeNonSqliteFile,
+    writeTruncatedCatalog,
 } from "../fixtures";
 import { LARGEST_TABLE } from "./support/catalogs";
 import { expectMigrated, expectRefused } from "./support/expectations";
@@ -110,7 +116,8 @@ const BAD_SOURCES: BadSource[] = [
             writeCatalogWithVersion(path.join(dir, "future.sqlite"), "7.3");
             return path.join(dir, "future.sqlite");
         },
-        problem: /"7\.3", newer than this migration knows \(it supports [^)]*1\.1[^)]*\)[\s\S]*update lakehouse-catalog/,
+        problem:
+            /"7\.3", newer than this migration knows \(it supports [^)]*1\.1[^)]*\)[\s\S]*update lakehouse-catalog/,
     },
     {
         name: "the dev version 0.3-dev1",
@@ -182,7 +189,7 @@ describe("a bad connection or target is refused, the target unchanged", () => {
 
     it.each([
         ["upper case and a dash", "Stage-Mart"],
-        ["a quote and SQL", "x\"; DROP SCHEMA guarded CASCADE; --"],
+        ["a quote and SQL", 'x"; DROP SCHEMA guarded CASCADE; --'],
         ["a reserved pg_ prefix", "pg_catalog"],
         ["an empty name", ""],
         ["64 bytes (over PostgreSQL's 63)", "s".repeat(64)],
@@ -191,8 +198,9 @@ describe("a bad connection or target is refused, the target unchanged", () => {
         const result = await runMigrate({ sqlite: good, schema, env: target.env });
         expect([1, 2], `exit code; stderr: ${result.stderr}`).toContain(result.code);
         expectRefused(result, result.code as 1 | 2, /schema/i);
-        expect((await target.observer.query("SELECT nspname FROM pg_namespace ORDER BY 1")).rows)
-            .toEqual(schemasBefore.rows);
+        expect((await target.observer.query("SELECT nspname FROM pg_namespace ORDER BY 1")).rows).toEqual(
+            schemasBefore.rows,
+        );
         expect(await schemaState(target.observer, GUARDED)).toEqual(guardedBefore);
     });
 
@@ -203,7 +211,8 @@ describe("a bad connection or target is refused, the target unchanged", () => {
         await target.observer.query(
             `INSERT INTO ${quoteIdent(schema)}.ducklake_snapshot
              SELECT snapshot_id + 1, now(), schema_version, next_catalog_id, next_file_id
-             FROM ${quoteIdent(schema)}.ducklake_snapshot ORDER BY snapshot_id DESC LIMIT 1`);
+             FROM ${quoteIdent(schema)}.ducklake_snapshot ORDER BY snapshot_id DESC LIMIT 1`,
+        );
         const before = await schemaState(target.observer, schema);
 
         const result = await runMigrate({ sqlite: good, schema, env: target.env });
@@ -240,13 +249,23 @@ function sourceTexts(file: string): Record<string, (string | null)[]> {
     const db = new DatabaseSync(file, { readOnly: true });
     try {
         const texts: Record<string, (string | null)[]> = {};
-        const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((row) => String(row.name));
+        const tables = db
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+            .all()
+            .map((row) => String(row.name));
         for (const table of tables) {
-            const columns = db.prepare("SELECT name, type FROM pragma_table_info(?)").all(table)
-                .filter((column) => String(column.type) === "VARCHAR").map((column) => String(column.name));
+            const columns = db
+                .prepare("SELECT name, type FROM pragma_table_info(?)")
+                .all(table)
+                .filter((column) => String(column.type) === "VARCHAR")
+                .map((column) => String(column.name));
             for (const column of columns) {
-                texts[`${table}.${column}`] = sortTexts(db.prepare(`SELECT "${column}" AS v FROM "${table}"`).all()
-                    .map((row) => (row.v === null ? null : String(row.v))));
+                texts[`${table}.${column}`] = sortTexts(
+                    db
+                        .prepare(`SELECT "${column}" AS v FROM "${table}"`)
+                        .all()
+                        .map((row) => (row.v === null ? null : String(row.v))),
+                );
             }
         }
         return texts;
@@ -263,11 +282,14 @@ function sortTexts(values: (string | null)[]): (string | null)[] {
 async function targetTexts(schema: string): Promise<Record<string, (string | null)[]>> {
     const columns = await target.observer.query<{ table_name: string; column_name: string }>(
         `SELECT table_name, column_name FROM information_schema.columns
-         WHERE table_schema = $1 AND data_type = 'character varying'`, [schema]);
+         WHERE table_schema = $1 AND data_type = 'character varying'`,
+        [schema],
+    );
     const texts: Record<string, (string | null)[]> = {};
     for (const { table_name: table, column_name: column } of columns.rows) {
         const result = await target.observer.query<{ v: string | null }>(
-            `SELECT ${quoteIdent(column)} AS v FROM ${quoteIdent(schema)}.${quoteIdent(table)}`);
+            `SELECT ${quoteIdent(column)} AS v FROM ${quoteIdent(schema)}.${quoteIdent(table)}`,
+        );
         texts[`${table}.${column}`] = sortTexts(result.rows.map((row) => row.v));
     }
     return texts;
@@ -280,10 +302,12 @@ describe("unusual but legal content migrates exactly", () => {
         const awkward = "it's \"quoted\"\n\ttabbed\r\\N back\\slash; Ünïcödé 名前 🦆 ' OR 1=1 --";
         const db = new DatabaseSync(file);
         try {
-            db.prepare("UPDATE ducklake_table SET table_name = ? WHERE table_id = (SELECT min(table_id) FROM ducklake_table)")
-                .run(awkward);
-            db.prepare("UPDATE ducklake_data_file SET path = ? WHERE data_file_id = (SELECT min(data_file_id) FROM ducklake_data_file)")
-                .run(`${awkward} `.repeat(20_000));
+            db.prepare(
+                "UPDATE ducklake_table SET table_name = ? WHERE table_id = (SELECT min(table_id) FROM ducklake_table)",
+            ).run(awkward);
+            db.prepare(
+                "UPDATE ducklake_data_file SET path = ? WHERE data_file_id = (SELECT min(data_file_id) FROM ducklake_data_file)",
+            ).run(`${awkward} `.repeat(20_000));
             db.prepare("UPDATE ducklake_snapshot_changes SET commit_message = '' WHERE snapshot_id = 0").run();
             db.prepare("UPDATE ducklake_snapshot_changes SET commit_message = NULL WHERE snapshot_id = 1").run();
         } finally {

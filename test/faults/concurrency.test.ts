@@ -9,7 +9,12 @@ import { expectMigrated, expectOnlyStates, expectRefused } from "./support/expec
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { pollUntil, startMigrate, type MigrateResult } from "./support/migrateProcess";
 import {
-    backendsOf, observeTarget, schemaState, startReader, waitUntilReaped, type SchemaState,
+    backendsOf,
+    observeTarget,
+    schemaState,
+    startReader,
+    waitUntilReaped,
+    type SchemaState,
 } from "./support/targetState";
 
 let target: FaultTarget;
@@ -46,8 +51,10 @@ function expectLoser(result: MigrateResult): void {
 
 async function copyingInto(schemaCount: number): Promise<boolean> {
     const backends = await backendsOf(target.observer, target.role, target.database);
-    return backends.filter((backend) => /^\s*COPY\b/i.test(backend.query) && backend.state === "active").length
-        >= schemaCount;
+    return (
+        backends.filter((backend) => /^\s*COPY\b/i.test(backend.query) && backend.state === "active").length >=
+        schemaCount
+    );
 }
 
 describe("two migrations at once", () => {
@@ -56,13 +63,19 @@ describe("two migrations at once", () => {
         await target.createSchema(schema);
         const seenBefore = await observeTarget(target.observer, schema);
         const reader = await startReader(target.observerConfig, schema);
-        onTestFinished(async () => { await reader.stop(); });
+        onTestFinished(async () => {
+            await reader.stop();
+        });
 
         const first = startMigrate({ sqlite: catalog, schema, env: target.env });
-        await pollUntil(async () => {
-            const backends = await backendsOf(target.observer, target.role, target.database);
-            return backends.some((backend) => backend.query.includes(LARGEST_TABLE));
-        }, 60_000, `the first run to load ${LARGEST_TABLE}`);
+        await pollUntil(
+            async () => {
+                const backends = await backendsOf(target.observer, target.role, target.database);
+                return backends.some((backend) => backend.query.includes(LARGEST_TABLE));
+            },
+            60_000,
+            `the first run to load ${LARGEST_TABLE}`,
+        );
         const second = startMigrate({ sqlite: catalog, schema, env: target.env });
         const [firstResult, secondResult] = await Promise.all([first.done, second.done]);
 
@@ -80,7 +93,7 @@ describe("two migrations at once", () => {
         const runs = [0, 1].map(() => startMigrate({ sqlite: catalog, schema, env: target.env }));
         const results = await Promise.all(runs.map((run) => run.done));
 
-        const winners = results.filter((result) => result.code === 0 && result.stdout.includes("\"migrated\""));
+        const winners = results.filter((result) => result.code === 0 && result.stdout.includes('"migrated"'));
         expect(winners, results.map((result) => result.stderr).join("\n")).toHaveLength(1);
         expectLoser(results.find((result) => result !== winners[0]) as MigrateResult);
         expect(content(await schemaState(target.observer, schema))).toEqual(content(reference));
@@ -94,7 +107,9 @@ describe("two migrations at once", () => {
         }
         const runs = schemas.map((schema) => startMigrate({ sqlite: catalog, schema, env: target.env }));
         let finished = false;
-        const done = Promise.all(runs.map((run) => run.done)).finally(() => { finished = true; });
+        const done = Promise.all(runs.map((run) => run.done)).finally(() => {
+            finished = true;
+        });
         let overlapped = false;
         while (!finished && !overlapped) {
             overlapped = await copyingInto(2);
@@ -104,8 +119,9 @@ describe("two migrations at once", () => {
         for (const result of results) {
             expectMigrated(result, "migrated");
         }
-        expect(overlapped, "the two runs should have been loading at the same moment, not one after the other")
-            .toBe(true);
+        expect(overlapped, "the two runs should have been loading at the same moment, not one after the other").toBe(
+            true,
+        );
         for (const schema of schemas) {
             expect(content(await schemaState(target.observer, schema))).toEqual(content(reference));
         }

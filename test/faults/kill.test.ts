@@ -11,7 +11,13 @@ import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { kill, openFiles, pollUntil, runMigrate, startMigrate, type MigrateRun } from "./support/migrateProcess";
 import { expectMigrated, expectOnlyStates } from "./support/expectations";
 import {
-    backendsOf, copyPast, isVerificationQuery, observeTarget, schemaState, startReader, waitUntilReaped,
+    backendsOf,
+    copyPast,
+    isVerificationQuery,
+    observeTarget,
+    schemaState,
+    startReader,
+    waitUntilReaped,
 } from "./support/targetState";
 
 let target: FaultTarget;
@@ -43,8 +49,11 @@ interface KillOptions {
  * there, and checks the aftermath: the target exactly as before, a reader that saw nothing else, nothing left on the
  * server, and a re-run that succeeds.
  */
-async function killAt(schema: string, reach: (run: MigrateRun, pid: number) => Promise<void>,
-    options: KillOptions = {}): Promise<void> {
+async function killAt(
+    schema: string,
+    reach: (run: MigrateRun, pid: number) => Promise<void>,
+    options: KillOptions = {},
+): Promise<void> {
     await target.createSchema(schema);
     if (options.alreadyMigrated) {
         expectMigrated(await runMigrate({ sqlite: catalog, schema, env: target.env }), "migrated");
@@ -55,7 +64,9 @@ async function killAt(schema: string, reach: (run: MigrateRun, pid: number) => P
     const before = await schemaState(target.observer, schema);
     const seenBefore = await observeTarget(target.observer, schema);
     const reader = await startReader(target.observerConfig, schema);
-    onTestFinished(async () => { await reader.stop(); });
+    onTestFinished(async () => {
+        await reader.stop();
+    });
 
     const run = startMigrate({ sqlite: catalog, schema, env: { ...target.env, ...options.env } });
     const pid = await run.engineProcess();
@@ -71,7 +82,9 @@ async function killAt(schema: string, reach: (run: MigrateRun, pid: number) => P
     expect(seen.states).toEqual([seenBefore]);
 
     const rerunReader = await startReader(target.observerConfig, schema);
-    onTestFinished(async () => { await rerunReader.stop(); });
+    onTestFinished(async () => {
+        await rerunReader.stop();
+    });
     const rerun = await runMigrate({ sqlite: catalog, schema, env: target.env });
     const rerunSeen = await rerunReader.stop();
     expectMigrated(rerun, options.alreadyMigrated ? "unchanged" : "migrated");
@@ -99,61 +112,95 @@ function pauseAt(point: "source-check" | "commit"): { env: NodeJS.ProcessEnv; ma
 }
 
 /** Polls `probe` while the run lives; fails clearly if the run ends before the fault point was reached. */
-function whileRunning<T>(run: MigrateRun, probe: () => Promise<T | undefined | false> | T | undefined | false,
-    what: string): Promise<T> {
+function whileRunning<T>(
+    run: MigrateRun,
+    probe: () => Promise<T | undefined | false> | T | undefined | false,
+    what: string,
+): Promise<T> {
     let exited = false;
-    void run.done.then(() => { exited = true; });
-    return pollUntil(async () => {
-        if (exited) {
-            throw new Error(`the migration ended before ${what}: ${run.output.stderr}`);
-        }
-        return probe();
-    }, 60_000, what);
+    void run.done.then(() => {
+        exited = true;
+    });
+    return pollUntil(
+        async () => {
+            if (exited) {
+                throw new Error(`the migration ended before ${what}: ${run.output.stderr}`);
+            }
+            return probe();
+        },
+        60_000,
+        what,
+    );
 }
 
 describe("SIGKILL of the migrate process", () => {
     it("while it checks the source, with no session open on PostgreSQL", async () => {
         const source = fs.realpathSync(catalog);
         const pause = pauseAt("source-check");
-        await killAt("kill_reading", async (run, pid) => {
-            await whileRunning(run, () => fs.existsSync(pause.marker), "the engine to start checking the source");
-            expect(openFiles(pid)).toContain(source);
-            expect(await backendsOf(target.observer, target.role, target.database)).toEqual([]);
-        }, { env: pause.env });
+        await killAt(
+            "kill_reading",
+            async (run, pid) => {
+                await whileRunning(run, () => fs.existsSync(pause.marker), "the engine to start checking the source");
+                expect(openFiles(pid)).toContain(source);
+                expect(await backendsOf(target.observer, target.role, target.database)).toEqual([]);
+            },
+            { env: pause.env },
+        );
     });
 
     it(`in the middle of the largest table's load (${LARGEST_TABLE})`, async () => {
         await killAt("kill_copy", async (run) => {
-            await whileRunning(run, () => copyPast(target.observer, target.role, target.database, LARGEST_TABLE,
-                largestRows / 2), `COPY into ${LARGEST_TABLE} to pass half its rows`);
+            await whileRunning(
+                run,
+                () => copyPast(target.observer, target.role, target.database, LARGEST_TABLE, largestRows / 2),
+                `COPY into ${LARGEST_TABLE} to pass half its rows`,
+            );
         });
     });
 
     it("during verification", async () => {
         await killAt("kill_verify", async (run) => {
-            await whileRunning(run, async () => {
-                const backends = await backendsOf(target.observer, target.role, target.database);
-                return backends.some((backend) => backend.state === "active" && isVerificationQuery(backend.query));
-            }, "a verification query to run");
+            await whileRunning(
+                run,
+                async () => {
+                    const backends = await backendsOf(target.observer, target.role, target.database);
+                    return backends.some((backend) => backend.state === "active" && isVerificationQuery(backend.query));
+                },
+                "a verification query to run",
+            );
         });
     });
 
     it("while a re-run compares the source with the identical copy already in the schema", async () => {
-        await killAt("kill_compare", async (run) => {
-            await whileRunning(run, async () => {
-                const backends = await backendsOf(target.observer, target.role, target.database);
-                return backends.some((backend) => backend.state === "active" && isVerificationQuery(backend.query));
-            }, "the comparison with the existing copy to run");
-        }, { alreadyMigrated: true });
+        await killAt(
+            "kill_compare",
+            async (run) => {
+                await whileRunning(
+                    run,
+                    async () => {
+                        const backends = await backendsOf(target.observer, target.role, target.database);
+                        return backends.some(
+                            (backend) => backend.state === "active" && isVerificationQuery(backend.query),
+                        );
+                    },
+                    "the comparison with the existing copy to run",
+                );
+            },
+            { alreadyMigrated: true },
+        );
     });
 
     it("just before COMMIT, with everything loaded and verified", async () => {
         const pause = pauseAt("commit");
-        await killAt("kill_commit", async (run) => {
-            await whileRunning(run, () => fs.existsSync(pause.marker), "the engine to reach COMMIT");
-            const backends = await backendsOf(target.observer, target.role, target.database);
-            // The whole catalog sits in an open transaction on the server: exactly what the kill must throw away.
-            expect(backends.map((backend) => backend.state)).toEqual(["idle in transaction"]);
-        }, { env: pause.env });
+        await killAt(
+            "kill_commit",
+            async (run) => {
+                await whileRunning(run, () => fs.existsSync(pause.marker), "the engine to reach COMMIT");
+                const backends = await backendsOf(target.observer, target.role, target.database);
+                // The whole catalog sits in an open transaction on the server: exactly what the kill must throw away.
+                expect(backends.map((backend) => backend.state)).toEqual(["idle in transaction"]);
+            },
+            { env: pause.env },
+        );
     });
 });

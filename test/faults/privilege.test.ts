@@ -40,12 +40,19 @@ describe("the migration's role", () => {
         const catalog = path.join(target.dir, "large.sqlite");
         buildLargeCatalog(catalog);
         const run = startMigrate({ sqlite: catalog, schema: "privileged", env: target.env });
-        const backend = await pollUntil(async () =>
-            (await backendsOf(target.observer, target.role, target.database))
-                .find((candidate) => candidate.query.includes(LARGEST_TABLE)), 60_000, "the load to start");
+        const backend = await pollUntil(
+            async () =>
+                (await backendsOf(target.observer, target.role, target.database)).find((candidate) =>
+                    candidate.query.includes(LARGEST_TABLE),
+                ),
+            60_000,
+            "the load to start",
+        );
         const role = await target.observer.query<{ usename: string; rolsuper: boolean }>(
             `SELECT a.usename, r.rolsuper FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid
-             WHERE a.pid = $1`, [backend.pid]);
+             WHERE a.pid = $1`,
+            [backend.pid],
+        );
         expectMigrated(await run.done, "migrated");
         expect(role.rows).toEqual([{ usename: target.role, rolsuper: false }]);
     });
@@ -53,11 +60,18 @@ describe("the migration's role", () => {
     it("has no cluster-wide power: no superuser, role or database creation, replication or RLS bypass", async () => {
         const attributes = await asRole.query(
             `SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin
-             FROM pg_roles WHERE rolname = current_user`);
-        expect(attributes.rows).toEqual([{
-            rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false, rolbypassrls: false,
-            rolcanlogin: true,
-        }]);
+             FROM pg_roles WHERE rolname = current_user`,
+        );
+        expect(attributes.rows).toEqual([
+            {
+                rolsuper: false,
+                rolcreaterole: false,
+                rolcreatedb: false,
+                rolreplication: false,
+                rolbypassrls: false,
+                rolcanlogin: true,
+            },
+        ]);
         const insufficientPrivilege = "42501";
         expect(await outcome("CREATE ROLE faults_intruder")).toBe(insufficientPrivilege);
         expect(await outcome("CREATE DATABASE faults_intruder")).toBe(insufficientPrivilege);
@@ -76,7 +90,9 @@ describe("the migration's role", () => {
              WHERE d.refclassid = 'pg_authid'::regclass AND d.deptype = 'o'
                AND d.refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1)
                AND (d.dbid = 0 OR d.dbid <> (SELECT oid FROM pg_database WHERE datname = $2))
-             ORDER BY 1`, [target.role, target.database]);
+             ORDER BY 1`,
+            [target.role, target.database],
+        );
         expect(owned.rows).toEqual([{ what: `database ${target.database}` }]);
     });
 });

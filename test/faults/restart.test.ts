@@ -37,8 +37,11 @@ describe("a server restart during a migration", () => {
         const before = await schemaState(target.observer, schema);
 
         const run = startMigrate({ sqlite: catalog, schema, env: target.env });
-        await pollUntil(() => copyPast(target.observer, target.role, target.database, LARGEST_TABLE,
-            largestRows / 2), 60_000, `COPY into ${LARGEST_TABLE} to pass half its rows`);
+        await pollUntil(
+            () => copyPast(target.observer, target.role, target.database, LARGEST_TABLE, largestRows / 2),
+            60_000,
+            `COPY into ${LARGEST_TABLE} to pass half its rows`,
+        );
         // The observer's own connection dies with the restart; reconnect to look at the aftermath.
         target.observer.on("error", () => undefined);
         cluster.restart();

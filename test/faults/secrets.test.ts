@@ -46,7 +46,9 @@ describe("the password", () => {
         const run = startMigrate({ sqlite: catalog, schema: "watched", env: target.env });
         const argvSeen = new Map<number, string[]>();
         let finished = false;
-        void run.done.then(() => { finished = true; });
+        void run.done.then(() => {
+            finished = true;
+        });
         while (!finished) {
             for (const pid of run.tree()) {
                 const argv = readCmdline(pid);
@@ -73,8 +75,11 @@ describe("the password", () => {
         const failures = await Promise.all([
             runMigrate({ sqlite: catalog, schema: "stray_secrets", env: target.env }),
             runMigrate({ sqlite: corruptSource, schema: "never", env: target.env }),
-            runMigrate({ sqlite: catalog, schema: "timeout_secrets",
-                env: { ...target.env, PGOPTIONS: "-c statement_timeout=1ms" } }),
+            runMigrate({
+                sqlite: catalog,
+                schema: "timeout_secrets",
+                env: { ...target.env, PGOPTIONS: "-c statement_timeout=1ms" },
+            }),
         ]);
         for (const result of failures) {
             expectRefused(result, 1);
@@ -87,8 +92,14 @@ describe("the password", () => {
         // Filesystem timestamps may be coarser than Date.now(); a second of slack only widens the search.
         const since = Date.now() - 1000;
         expectMigrated(await runMigrate({ sqlite: catalog, schema: "written", env: target.env }), "migrated");
-        expectRefused(await runMigrate({ sqlite: catalog, schema: "written",
-            env: { ...target.env, PGOPTIONS: "-c statement_timeout=1ms" } }), 1);
+        expectRefused(
+            await runMigrate({
+                sqlite: catalog,
+                schema: "written",
+                env: { ...target.env, PGOPTIONS: "-c statement_timeout=1ms" },
+            }),
+            1,
+        );
 
         const written = [...filesModifiedSince(projectDir, since), ...filesModifiedSince(target.dir, since)]
             .filter((file) => file !== corruptSource) // the previous test put the password there on purpose
@@ -99,7 +110,8 @@ describe("the password", () => {
         for (const table of Object.keys(state.rows)) {
             const hits = await target.observer.query<{ n: number }>(
                 `SELECT count(*)::int AS n FROM written.${quoteIdent(table)} t WHERE strpos(t::text, $1) > 0`,
-                [target.password]);
+                [target.password],
+            );
             expect(hits.rows[0].n, table).toBe(0);
         }
     });

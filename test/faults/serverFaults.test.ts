@@ -10,9 +10,7 @@ import { buildLargeCatalog, LARGEST_TABLE } from "./support/catalogs";
 import { expectMigrated, expectOnlyStates, expectRefused } from "./support/expectations";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { pollUntil, runMigrate, startMigrate } from "./support/migrateProcess";
-import {
-    copyPast, observeTarget, quoteIdent, schemaState, startReader, waitUntilReaped,
-} from "./support/targetState";
+import { copyPast, observeTarget, quoteIdent, schemaState, startReader, waitUntilReaped } from "./support/targetState";
 
 let target: FaultTarget;
 let catalog: string;
@@ -40,11 +38,16 @@ describe("server-side faults during a migration", () => {
         const before = await schemaState(target.observer, schema);
         const seenBefore = await observeTarget(target.observer, schema);
         const reader = await startReader(target.observerConfig, schema);
-        onTestFinished(async () => { await reader.stop(); });
+        onTestFinished(async () => {
+            await reader.stop();
+        });
 
         const run = startMigrate({ sqlite: catalog, schema, env: target.env });
-        const victim = await pollUntil(() => copyPast(target.observer, target.role, target.database, LARGEST_TABLE,
-            largestRows / 2), 60_000, `COPY into ${LARGEST_TABLE} to pass half its rows`);
+        const victim = await pollUntil(
+            () => copyPast(target.observer, target.role, target.database, LARGEST_TABLE, largestRows / 2),
+            60_000,
+            `COPY into ${LARGEST_TABLE} to pass half its rows`,
+        );
         await target.observer.query("SELECT pg_terminate_backend($1)", [victim]);
         const result = await run.done;
 
@@ -61,7 +64,9 @@ describe("server-side faults during a migration", () => {
         await target.createSchema(schema);
         const before = await schemaState(target.observer, schema);
         const result = await runMigrate({
-            sqlite: catalog, schema, env: { ...target.env, PGOPTIONS: "-c statement_timeout=50ms" },
+            sqlite: catalog,
+            schema,
+            env: { ...target.env, PGOPTIONS: "-c statement_timeout=50ms" },
         });
 
         expectRefused(result, 1, /statement timeout|canceling statement/i);
@@ -95,27 +100,26 @@ describe("server-side faults during a migration", () => {
         await expectRerunSucceeds(schema, "unchanged");
     });
 
-    it("another session holding ACCESS EXCLUSIVE on the empty schema itself: lock timeout, exit 1, unchanged",
-        async () => {
-            const schema = "locked_schema";
-            await target.createSchema(schema);
-            const before = await schemaState(target.observer, schema);
+    it("another session holding ACCESS EXCLUSIVE on the empty schema itself: lock timeout, exit 1, unchanged", async () => {
+        const schema = "locked_schema";
+        await target.createSchema(schema);
+        const before = await schemaState(target.observer, schema);
 
-            const holder = new Client(target.observerConfig);
-            await holder.connect();
-            try {
-                // An uncommitted DROP SCHEMA holds the schema's object lock in ACCESS EXCLUSIVE mode; creating any
-                // table in it must wait for that lock.
-                await holder.query("BEGIN");
-                await holder.query(`DROP SCHEMA ${quoteIdent(schema)}`);
-                const result = await runMigrate({ sqlite: catalog, schema, env: target.env });
-                expectRefused(result, 1, /lock/i);
-            } finally {
-                await holder.query("ROLLBACK");
-                await holder.end();
-            }
-            await waitUntilReaped(target.observer, target.role, target.database);
-            expect(await schemaState(target.observer, schema)).toEqual(before);
-            await expectRerunSucceeds(schema, "migrated");
-        });
+        const holder = new Client(target.observerConfig);
+        await holder.connect();
+        try {
+            // An uncommitted DROP SCHEMA holds the schema's object lock in ACCESS EXCLUSIVE mode; creating any
+            // table in it must wait for that lock.
+            await holder.query("BEGIN");
+            await holder.query(`DROP SCHEMA ${quoteIdent(schema)}`);
+            const result = await runMigrate({ sqlite: catalog, schema, env: target.env });
+            expectRefused(result, 1, /lock/i);
+        } finally {
+            await holder.query("ROLLBACK");
+            await holder.end();
+        }
+        await waitUntilReaped(target.observer, target.role, target.database);
+        expect(await schemaState(target.observer, schema)).toEqual(before);
+        await expectRerunSucceeds(schema, "migrated");
+    });
 });

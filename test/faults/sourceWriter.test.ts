@@ -31,10 +31,13 @@ interface Counts {
 function sourceCounts(file: string): Counts {
     const db = new DatabaseSync(file, { readOnly: true, timeout: 60_000 });
     try {
-        return db.prepare(`SELECT (SELECT count(*) FROM ducklake_snapshot) AS snapshots,
+        return db
+            .prepare(
+                `SELECT (SELECT count(*) FROM ducklake_snapshot) AS snapshots,
                                   (SELECT count(*) FROM ducklake_data_file) AS files,
-                                  (SELECT max(snapshot_id) FROM ducklake_snapshot) AS maxSnapshot`).get() as
-            unknown as Counts;
+                                  (SELECT max(snapshot_id) FROM ducklake_snapshot) AS maxSnapshot`,
+            )
+            .get() as unknown as Counts;
     } finally {
         db.close();
     }
@@ -42,8 +45,18 @@ function sourceCounts(file: string): Counts {
 
 /** Starts the writer process; resolves once it has committed its first transaction. */
 async function startWriter(file: string, mode: "wal" | "delete") {
-    const writer = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", "tsx",
-        path.join(__dirname, "support", "sourceWriter.ts"), file, mode], { cwd: projectDir, stdio: ["ignore", "pipe", "pipe"] });
+    const writer = spawn(
+        process.execPath,
+        [
+            "--disable-warning=ExperimentalWarning",
+            "--import",
+            "tsx",
+            path.join(__dirname, "support", "sourceWriter.ts"),
+            file,
+            mode,
+        ],
+        { cwd: projectDir, stdio: ["ignore", "pipe", "pipe"] },
+    );
     const commits: { at: number; snapshot: number }[] = [];
     let stderr = "";
     let pending = "";
@@ -54,7 +67,9 @@ async function startWriter(file: string, mode: "wal" | "delete") {
             commits.push({ at: Date.now(), snapshot: Number(line) });
         }
     });
-    writer.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk; });
+    writer.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr += chunk;
+    });
     const exited = new Promise<number | null>((resolve) => writer.on("close", resolve));
     await pollUntil(() => commits.length > 0, 30_000, "the writer's first commit").catch((error: Error) => {
         throw new Error(`${error.message}: ${stderr}`);
@@ -80,21 +95,30 @@ describe.each(["wal", "delete"] as const)("a DuckLake client writing to the sour
         const started = Date.now();
         const result = await startMigrate({ sqlite: file, schema, env: target.env }).done;
         const ended = Date.now();
-        await pollUntil(() => writer.commits.some((commit) => commit.at > ended), 30_000,
-            "the writer to commit after the migration");
+        await pollUntil(
+            () => writer.commits.some((commit) => commit.at > ended),
+            30_000,
+            "the writer to commit after the migration",
+        );
         await writer.stop();
         await waitUntilReaped(target.observer, target.role, target.database);
 
         expectMigrated(result, "migrated");
-        const copied = await target.observer.query<{ snapshots: number; files: number; orphans: number;
-            maxsnapshot: number; }>(
+        const copied = await target.observer.query<{
+            snapshots: number;
+            files: number;
+            orphans: number;
+            maxsnapshot: number;
+        }>(
             `SELECT (SELECT count(*)::int FROM ${quoteIdent(schema)}.ducklake_snapshot) AS snapshots,
                     (SELECT count(*)::int FROM ${quoteIdent(schema)}.ducklake_data_file) AS files,
                     (SELECT max(snapshot_id)::int FROM ${quoteIdent(schema)}.ducklake_snapshot) AS maxsnapshot,
                     (SELECT count(*)::int FROM ${quoteIdent(schema)}.ducklake_snapshot s
                      WHERE s.snapshot_id > $1 AND NOT EXISTS (
                          SELECT FROM ${quoteIdent(schema)}.ducklake_data_file f
-                         WHERE f.begin_snapshot = s.snapshot_id)) AS orphans`, [initial.maxSnapshot]);
+                         WHERE f.begin_snapshot = s.snapshot_id)) AS orphans`,
+            [initial.maxSnapshot],
+        );
         const { snapshots, files, orphans, maxsnapshot: maxSnapshot } = copied.rows[0];
         const writerSnapshots = snapshots - initial.snapshots;
 
@@ -107,8 +131,9 @@ describe.each(["wal", "delete"] as const)("a DuckLake client writing to the sour
         expect(sourceCounts(file).snapshots).toBeGreaterThan(snapshots);
         if (mode === "wal") {
             // In WAL mode the writer is never blocked by the reader: it must have committed during the run.
-            expect(writer.commits.filter((commit) => commit.at > started && commit.at < ended).length)
-                .toBeGreaterThan(0);
+            expect(writer.commits.filter((commit) => commit.at > started && commit.at < ended).length).toBeGreaterThan(
+                0,
+            );
         }
     });
 });

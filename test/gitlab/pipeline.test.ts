@@ -116,9 +116,13 @@ describe(".gitlab-ci.yml", () => {
         expect(backup.resource_group).toBe("catalog-backup");
         expect(backup.interruptible).toBe(false);
         expect(backup.variables).toMatchObject({
-            PGHOST: "$PSQL_CATALOG_HOST", PGPORT: "$PSQL_CATALOG_PORT", PGDATABASE: "$PSQL_CATALOG_DB",
-            PGUSER: "$PSQL_CATALOG_USER", PGPASSWORD: "$PSQL_CATALOG_PASSWORD",
-            AWS_ACCESS_KEY_ID: "$S3_ACCESS_KEY_ID", AWS_SECRET_ACCESS_KEY: "$S3_SECRET_ACCESS_KEY",
+            PGHOST: "$PSQL_CATALOG_HOST",
+            PGPORT: "$PSQL_CATALOG_PORT",
+            PGDATABASE: "$PSQL_CATALOG_DB",
+            PGUSER: "$PSQL_CATALOG_USER",
+            PGPASSWORD: "$PSQL_CATALOG_PASSWORD",
+            AWS_ACCESS_KEY_ID: "$S3_ACCESS_KEY_ID",
+            AWS_SECRET_ACCESS_KEY: "$S3_SECRET_ACCESS_KEY",
         });
         expect(backup.script.join("\n")).not.toMatch(/PASSWORD|SECRET/);
     });
@@ -174,7 +178,7 @@ describe(".gitlab-ci.yml", () => {
         expect([...tokenLines]).toEqual([
             "for name in PULUMI_STACK PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE GITLAB_TOKEN; do",
             'if [ -s preview.txt ] && [ -n "${GITLAB_TOKEN:-}" ]; then',
-            "printf 'PRIVATE-TOKEN: %s\\n' \"$GITLAB_TOKEN\" > \"$header\"",
+            'printf \'PRIVATE-TOKEN: %s\\n\' "$GITLAB_TOKEN" > "$header"',
         ]);
     });
 

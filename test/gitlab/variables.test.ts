@@ -156,7 +156,11 @@ describe("GitlabVariables", () => {
 
         const variables = registrations.filter((r) => r.type === "gitlab:index/projectVariable:ProjectVariable");
         // Secrets register a tick later than plain values (their masking check runs first), so compare as sets.
-        expect(variables.map((r) => r.name).sort()).toEqual(Object.keys(EXPECTED).map((key) => `gitlab-${key}`).sort());
+        expect(variables.map((r) => r.name).sort()).toEqual(
+            Object.keys(EXPECTED)
+                .map((key) => `gitlab-${key}`)
+                .sort(),
+        );
         for (const variable of variables) {
             expect(variable.version).toBe(GITLAB_PROVIDER_VERSION);
             expect(variable.provider).toBe(`${PROVIDER_URN}::gitlab-provider-id`);
@@ -239,14 +243,15 @@ describe("deployCredentialsFromEnv", () => {
     });
 
     it("names every missing variable, why the pipeline needs it and the way out", () => {
-        expect(() => deployCredentialsFromEnv({ PULUMI_CONFIG_PASSPHRASE: "passphrase-1234", GITLAB_TOKEN: "" }))
-            .toThrow(
-                "`PULUMI_BACKEND_URL` must be set in the environment of `pulumi up` (the pipeline reads and writes " +
-                    "the stack's state there; `pulumi login` alone is not enough).\n" +
-                    "`GITLAB_TOKEN` must be set in the environment of `pulumi up` (the GitLab provider " +
-                    "authenticates with it; use a project access token with the `api` scope and the Maintainer " +
-                    "role).\n" +
-                    "Export it, or unset `lakehouse-catalog:gitlabProject` to leave GitLab alone.",
-            );
+        expect(() =>
+            deployCredentialsFromEnv({ PULUMI_CONFIG_PASSPHRASE: "passphrase-1234", GITLAB_TOKEN: "" }),
+        ).toThrow(
+            "`PULUMI_BACKEND_URL` must be set in the environment of `pulumi up` (the pipeline reads and writes " +
+                "the stack's state there; `pulumi login` alone is not enough).\n" +
+                "`GITLAB_TOKEN` must be set in the environment of `pulumi up` (the GitLab provider " +
+                "authenticates with it; use a project access token with the `api` scope and the Maintainer " +
+                "role).\n" +
+                "Export it, or unset `lakehouse-catalog:gitlabProject` to leave GitLab alone.",
+        );
     });
 });

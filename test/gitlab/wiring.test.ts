@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
 
-import { byType, DEPLOY_ENV, fullStackConfig, type Harness, installMocks, runProgram, SECRETS } from "../support/pulumiMocks";
+import {
+    byType,
+    DEPLOY_ENV,
+    fullStackConfig,
+    type Harness,
+    installMocks,
+    runProgram,
+    SECRETS,
+} from "../support/pulumiMocks";
 
 const VARIABLE = "gitlab:index/projectVariable:ProjectVariable";
 

@@ -15,8 +15,15 @@ let copy: string;
 
 beforeAll(() => {
     copy = fs.mkdtempSync(path.join(os.tmpdir(), "migrate-build-"));
-    for (const entry of ["scripts/migrate.cjs", "scripts/build-engine.cjs", "migrate", "sql/ducklake", "dist",
-        "tsconfig.json", "tsconfig.build.json"]) {
+    for (const entry of [
+        "scripts/migrate.cjs",
+        "scripts/build-engine.cjs",
+        "migrate",
+        "sql/ducklake",
+        "dist",
+        "tsconfig.json",
+        "tsconfig.build.json",
+    ]) {
         fs.cpSync(path.join(PROJECT_DIR, entry), path.join(copy, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(copy, "node_modules"));
@@ -37,7 +44,9 @@ function expectBuildRefused(result: ReturnType<typeof run>, problem: string): vo
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain(problem);
-    expect(result.stderr).toContain(`so nothing was run and nothing was written. Fix: run \`npm run build\` in ${copy}`);
+    expect(result.stderr).toContain(
+        `so nothing was run and nothing was written. Fix: run \`npm run build\` in ${copy}`,
+    );
 }
 
 describe("the compiled engine", () => {
@@ -52,7 +61,10 @@ describe("the compiled engine", () => {
         const engine = path.join(copy, "migrate", "engine.ts");
         const original = fs.readFileSync(engine);
         fs.appendFileSync(engine, "\n");
-        expectBuildRefused(help(), "the engine in dist/ was built from other sources than migrate/ and sql/ducklake/ hold now");
+        expectBuildRefused(
+            help(),
+            "the engine in dist/ was built from other sources than migrate/ and sql/ducklake/ hold now",
+        );
         fs.writeFileSync(engine, original);
         expect(help().code).toBe(0);
 
@@ -71,7 +83,7 @@ describe("the compiled engine", () => {
 
         const errors = path.join(copy, "migrate", "errors.ts");
         const original = fs.readFileSync(errors, "utf8");
-        fs.appendFileSync(errors, "\nexport const broken: number = \"not a number\";\n");
+        fs.appendFileSync(errors, '\nexport const broken: number = "not a number";\n');
         const failed = run("node scripts/build-engine.cjs");
         expect(failed.code).toBe(1);
         expect(failed.stderr).toContain("tsc failed");

@@ -35,8 +35,12 @@ afterAll(async () => {
     fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const CASES = SPEC_VERSIONS.flatMap((version) => (version === "0.1" ? ["fresh"] as const : ["fresh", "upgraded"] as const)
-    .map((layout) => ({ version, layout })));
+const CASES = SPEC_VERSIONS.flatMap((version) =>
+    (version === "0.1" ? (["fresh"] as const) : (["fresh", "upgraded"] as const)).map((layout) => ({
+        version,
+        layout,
+    })),
+);
 
 describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) => {
     const schema = `c_${version.replace(/[.-]/g, "_")}_${layout}`;
@@ -65,27 +69,41 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
     it("creates the core tables exactly as DuckLake's PostgreSQL backend: columns, types, order", async () => {
         const expected = ducklakeSchema()[version];
         const actual = await db.admin.query<{ table_name: string; columns: string[] }>(
-            "SELECT table_name, array_agg(column_name || ' ' || data_type || ' ' || is_nullable "
-            + "ORDER BY ordinal_position) AS columns FROM information_schema.columns WHERE table_schema = $1 "
-            + "AND table_name !~ '^ducklake_inlined_(data|delete)_\\d' GROUP BY table_name ORDER BY table_name", [schema]);
-        const want = Object.entries(expected).sort(([a], [b]) => (a < b ? -1 : 1)).map(([table, columns]) => ({
-            table_name: table,
-            columns: columns.map((column) => {
-                const notNull = (table === "ducklake_metadata" && ["key", "value"].includes(column.name))
-                    || PRIMARY_KEYS[table] === column.name;
-                return `${column.name} ${column.postgresType} ${notNull ? "NO" : "YES"}`;
-            }),
-        }));
+            "SELECT table_name, array_agg(column_name || ' ' || data_type || ' ' || is_nullable " +
+                "ORDER BY ordinal_position) AS columns FROM information_schema.columns WHERE table_schema = $1 " +
+                "AND table_name !~ '^ducklake_inlined_(data|delete)_\\d' GROUP BY table_name ORDER BY table_name",
+            [schema],
+        );
+        const want = Object.entries(expected)
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([table, columns]) => ({
+                table_name: table,
+                columns: columns.map((column) => {
+                    const notNull =
+                        (table === "ducklake_metadata" && ["key", "value"].includes(column.name)) ||
+                        PRIMARY_KEYS[table] === column.name;
+                    return `${column.name} ${column.postgresType} ${notNull ? "NO" : "YES"}`;
+                }),
+            }));
         expect(actual.rows).toEqual(want);
     });
 
     it("has exactly DuckLake's constraints and indexes: five <table>_pkey and nothing else", async () => {
         const { constraints, indexes } = await constraintsAndIndexes(db.admin, schema);
-        expect(constraints).toEqual(Object.entries(PRIMARY_KEYS)
-            .map(([table, column]) => `${schema}.${table} ${table}_pkey PRIMARY KEY (${column})`).sort());
-        expect(indexes).toEqual(Object.keys(PRIMARY_KEYS).map((table) => `${table}_pkey`).sort());
+        expect(constraints).toEqual(
+            Object.entries(PRIMARY_KEYS)
+                .map(([table, column]) => `${schema}.${table} ${table}_pkey PRIMARY KEY (${column})`)
+                .sort(),
+        );
+        expect(indexes).toEqual(
+            Object.keys(PRIMARY_KEYS)
+                .map((table) => `${table}_pkey`)
+                .sort(),
+        );
         const others = await db.admin.query(
-            "SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind NOT IN ('r', 'i')", [schema]);
+            "SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind NOT IN ('r', 'i')",
+            [schema],
+        );
         expect(others.rows).toEqual([]);
     });
 
@@ -93,7 +111,9 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
         const source = new DatabaseSync(file, { readOnly: true });
         try {
             for (const [table, columns] of Object.entries(ducklakeSchema()[version])) {
-                const expected = sqliteRows(source, table, columns).map((row) => JSON.stringify(row)).sort();
+                const expected = sqliteRows(source, table, columns)
+                    .map((row) => JSON.stringify(row))
+                    .sort();
                 const actual = (await pgRows(db, schema, table, columns)).map((row) => JSON.stringify(row)).sort();
                 expect(actual, table).toEqual(expected);
             }
@@ -109,10 +129,14 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
         try {
             for (const table of inlined) {
                 const columns = await db.admin.query<{ column: string }>(
-                    "SELECT attname || ' ' || format_type(atttypid, atttypmod) AS column FROM pg_attribute "
-                    + "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-                    [`${schema}.${table}`]);
-                expect(columns.rows.map((row) => row.column), table).toEqual(expectedInlinedColumns(source, table, version));
+                    "SELECT attname || ' ' || format_type(atttypid, atttypmod) AS column FROM pg_attribute " +
+                        "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                    [`${schema}.${table}`],
+                );
+                expect(
+                    columns.rows.map((row) => row.column),
+                    table,
+                ).toEqual(expectedInlinedColumns(source, table, version));
                 const count = await db.admin.query(`SELECT count(*)::int AS n FROM ${schema}.${table}`);
                 expect(count.rows[0].n, table).toBe(rowCounts[table]);
             }
@@ -121,7 +145,7 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
         }
     });
 
-    it("re-runs as a no-op: exit 0, \"unchanged\", nothing written", async () => {
+    it('re-runs as a no-op: exit 0, "unchanged", nothing written', async () => {
         const before = await schemaState(db.admin, schema);
         const result = await rerun(["--sqlite", file, "--schema", schema], db.env);
         expect(result.code).toBe(0);
@@ -130,18 +154,21 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
     });
 
     it("refuses a target that went on living in PostgreSQL, and keeps its data", async () => {
-        await db.admin.query(`INSERT INTO ${schema}.ducklake_snapshot (snapshot_id, snapshot_time, schema_version, `
-            + `next_catalog_id, next_file_id) SELECT max(snapshot_id) + 1, now(), 0, 0, 0 FROM ${schema}.ducklake_snapshot`);
+        await db.admin.query(
+            `INSERT INTO ${schema}.ducklake_snapshot (snapshot_id, snapshot_time, schema_version, ` +
+                `next_catalog_id, next_file_id) SELECT max(snapshot_id) + 1, now(), 0, 0, 0 FROM ${schema}.ducklake_snapshot`,
+        );
         const before = await schemaState(db.admin, schema);
         const result = await rerun(["--sqlite", file, "--schema", schema, "--json"], db.env);
         expect(result.code).toBe(1);
         const snapshots = rowCounts.ducklake_snapshot;
         const last = lastSnapshotId(file);
-        const message = `schema ${schema} already holds a DuckLake catalog with ${snapshots + 1} snapshots up to `
-            + `snapshot ${last + 1} (the source ${file} has ${snapshots}, up to snapshot ${last}): it went on living `
-            + "in PostgreSQL after an earlier migration; refusing to overwrite newer data. Nothing was changed. Fix: "
-            + "keep using the PostgreSQL catalog (the SQLite file is outdated and may be deleted), or migrate into "
-            + "another, empty schema.";
+        const message =
+            `schema ${schema} already holds a DuckLake catalog with ${snapshots + 1} snapshots up to ` +
+            `snapshot ${last + 1} (the source ${file} has ${snapshots}, up to snapshot ${last}): it went on living ` +
+            "in PostgreSQL after an earlier migration; refusing to overwrite newer data. Nothing was changed. Fix: " +
+            "keep using the PostgreSQL catalog (the SQLite file is outdated and may be deleted), or migrate into " +
+            "another, empty schema.";
         expect(errorLines(result.stderr)).toEqual([`migrate: ${message}`]);
         // The stack's preview tells this refusal from the others by its reason.
         expect(JSON.parse(result.stdout)).toEqual({ status: "refused", reason: "target-newer", message });
@@ -157,13 +184,17 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
     it("refuses as gone on a target where DuckLake also created inlined tables the source does not have", async () => {
         // DuckLake creates an inlined table as it writes to a new table or a new schema version of one.
         const table = `${schema}.ducklake_inlined_data_999999_999999`;
-        await db.admin.query(`CREATE TABLE ${table} (row_id bigint, begin_snapshot bigint, end_snapshot bigint, x integer)`);
+        await db.admin.query(
+            `CREATE TABLE ${table} (row_id bigint, begin_snapshot bigint, end_snapshot bigint, x integer)`,
+        );
         try {
             const before = await schemaState(db.admin, schema);
             const result = await rerun(["--sqlite", file, "--schema", schema, "--json"], db.env);
             expect(result.code).toBe(1);
             expect(JSON.parse(result.stdout)).toMatchObject({
-                status: "refused", reason: "target-newer", message: expect.stringMatching(/went on living in PostgreSQL/),
+                status: "refused",
+                reason: "target-newer",
+                message: expect.stringMatching(/went on living in PostgreSQL/),
             });
             expect(await schemaState(db.admin, schema)).toEqual(before);
         } finally {
@@ -172,9 +203,13 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
     });
 
     it("dry-runs into a new schema without creating it", async () => {
-        const result = version === "1.0"
-            ? await runStackMigration(file, `${schema}_dry`, db.env, true)
-            : await runMigrateInProcess(["--sqlite", file, "--schema", `${schema}_dry`, "--dry-run", "--json"], db.env);
+        const result =
+            version === "1.0"
+                ? await runStackMigration(file, `${schema}_dry`, db.env, true)
+                : await runMigrateInProcess(
+                      ["--sqlite", file, "--schema", `${schema}_dry`, "--dry-run", "--json"],
+                      db.env,
+                  );
         expect(result.code).toBe(0);
         expect(JSON.parse(result.stdout)).toMatchObject({ status: "dry-run", plan: "migrate", rows: rowCounts });
         expect(await schemaState(db.admin, `${schema}_dry`)).toBeNull();
@@ -194,31 +229,45 @@ function lastSnapshotId(file: string): number {
 
 /** Source rows as text per column, derived from the SQLite values independently of the engine. */
 function sqliteRows(source: DatabaseSync, table: string, columns: Columns): (string | null)[][] {
-    const statement = source.prepare(`SELECT ${columns.map((column) => `"${column.name}"`).join(", ")} FROM "${table}"`);
+    const statement = source.prepare(
+        `SELECT ${columns.map((column) => `"${column.name}"`).join(", ")} FROM "${table}"`,
+    );
     statement.setReadBigInts(true);
     statement.setReturnArrays(true);
-    return (statement.all() as unknown as unknown[][]).map((row) => row.map((value, index) => {
-        if (value === null) {
-            return null;
-        }
-        switch (columns[index].postgresType) {
-            case "boolean":
-                return value === 1n ? "true" : value === 0n ? "false" : `unexpected ${String(value)}`;
-            case "timestamp with time zone":
-                return epochMicros(String(value)).toString();
-            case "uuid":
-                return String(value).toLowerCase();
-            default:
-                return String(value);
-        }
-    }));
+    return (statement.all() as unknown as unknown[][]).map((row) =>
+        row.map((value, index) => {
+            if (value === null) {
+                return null;
+            }
+            switch (columns[index].postgresType) {
+                case "boolean":
+                    return value === 1n ? "true" : value === 0n ? "false" : `unexpected ${String(value)}`;
+                case "timestamp with time zone":
+                    return epochMicros(String(value)).toString();
+                case "uuid":
+                    return String(value).toLowerCase();
+                default:
+                    return String(value);
+            }
+        }),
+    );
 }
 
-async function pgRows(test: TestDatabase, schema: string, table: string, columns: Columns): Promise<(string | null)[][]> {
-    const select = columns.map((column) => column.postgresType === "timestamp with time zone"
-        ? `(extract(epoch FROM "${column.name}") * 1000000)::bigint::text`
-        : `"${column.name}"::text`);
-    const result = await test.admin.query({ text: `SELECT ${select.join(", ")} FROM ${schema}."${table}"`, rowMode: "array" });
+async function pgRows(
+    test: TestDatabase,
+    schema: string,
+    table: string,
+    columns: Columns,
+): Promise<(string | null)[][]> {
+    const select = columns.map((column) =>
+        column.postgresType === "timestamp with time zone"
+            ? `(extract(epoch FROM "${column.name}") * 1000000)::bigint::text`
+            : `"${column.name}"::text`,
+    );
+    const result = await test.admin.query({
+        text: `SELECT ${select.join(", ")} FROM ${schema}."${table}"`,
+        rowMode: "array",
+    });
     return result.rows as (string | null)[][];
 }
 
@@ -229,29 +278,43 @@ function epochMicros(text: string): bigint {
         throw new Error(`test: unexpected timestamptz text ${text}`);
     }
     const [, year, month, day, hour, minute, second, fraction = "", sign, offsetHours, offsetMinutes = "0"] = match;
-    const localSeconds = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute),
-        Number(second)) / 1000;
+    const localSeconds =
+        Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)) / 1000;
     const offset = (sign === "-" ? -1 : 1) * (Number(offsetHours) * 3600 + Number(offsetMinutes) * 60);
     return BigInt(localSeconds - offset) * 1_000_000n + BigInt(fraction.padEnd(6, "0"));
 }
 
 function expectedInlinedColumns(source: DatabaseSync, table: string, version: SpecVersion): string[] {
-    const columns = source.prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid").all(table)
+    const columns = source
+        .prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+        .all(table)
         .map((row) => String(row.name));
     if (table.startsWith("ducklake_inlined_delete_")) {
         return columns.map((name) => `${name} bigint`);
     }
     const types = inlinedTypes(source, table);
     const plan = planInlinedDataTable({
-        table, specVersion: version, columns: columns.slice(3).map((name) => ({ name, duckdbType: types.get(name)! })),
+        table,
+        specVersion: version,
+        columns: columns.slice(3).map((name) => ({ name, duckdbType: types.get(name)! })),
     });
-    return [...columns.slice(0, 3).map((name) => `${name} bigint`), ...plan.map((column) => `${column.name} ${column.pgType}`)];
+    return [
+        ...columns.slice(0, 3).map((name) => `${name} bigint`),
+        ...plan.map((column) => `${column.name} ${column.pgType}`),
+    ];
 }
 
 function inlinedTypes(source: DatabaseSync, table: string): Map<string, string> {
     const tableId = Number(/^ducklake_inlined_data_(\d+)_\d+$/.exec(table)![1]);
-    return new Map(source.prepare("SELECT column_name, column_type FROM ducklake_column WHERE table_id = ? "
-        + "AND parent_column IS NULL").all(tableId).map((row) => [String(row.column_name), String(row.column_type)]));
+    return new Map(
+        source
+            .prepare(
+                "SELECT column_name, column_type FROM ducklake_column WHERE table_id = ? " +
+                    "AND parent_column IS NULL",
+            )
+            .all(tableId)
+            .map((row) => [String(row.column_name), String(row.column_type)]),
+    );
 }
 
 /**
@@ -261,15 +324,25 @@ function inlinedTypes(source: DatabaseSync, table: string): Map<string, string> 
 function dropUnmappableInlinedColumns(file: string, version: SpecVersion): void {
     const source = new DatabaseSync(file);
     try {
-        const tables = source.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all()
-            .map((row) => String(row.name)).filter((name) => /^ducklake_inlined_data_\d+_\d+$/.test(name));
+        const tables = source
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+            .all()
+            .map((row) => String(row.name))
+            .filter((name) => /^ducklake_inlined_data_\d+_\d+$/.test(name));
         for (const table of tables) {
             const types = inlinedTypes(source, table);
-            const userColumns = source.prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid").all(table)
-                .map((row) => String(row.name)).slice(3);
+            const userColumns = source
+                .prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+                .all(table)
+                .map((row) => String(row.name))
+                .slice(3);
             for (const name of userColumns) {
                 try {
-                    planInlinedDataTable({ table, specVersion: version, columns: [{ name, duckdbType: types.get(name)! }] });
+                    planInlinedDataTable({
+                        table,
+                        specVersion: version,
+                        columns: [{ name, duckdbType: types.get(name)! }],
+                    });
                 } catch {
                     source.exec(`ALTER TABLE "${table}" DROP COLUMN "${name}"`);
                 }

@@ -28,22 +28,34 @@ describe("sslFromEnvironment follows libpq's PGSSLMODE, not node-postgres' readi
         const file = path.join(dir, "root.crt");
         fs.writeFileSync(file, "CERTIFICATE");
         try {
-            expect(sslFromEnvironment({ PGSSLMODE: "verify-full", PGSSLROOTCERT: file }).ssl).toEqual(
-                { rejectUnauthorized: true, ca: "CERTIFICATE" });
+            expect(sslFromEnvironment({ PGSSLMODE: "verify-full", PGSSLROOTCERT: file }).ssl).toEqual({
+                rejectUnauthorized: true,
+                ca: "CERTIFICATE",
+            });
             const missing = path.join(dir, "missing.crt");
-            expect(sslFromEnvironment({ PGSSLMODE: "disable", PGSSLROOTCERT: missing })).toEqual({ ssl: false, fallback: false });
+            expect(sslFromEnvironment({ PGSSLMODE: "disable", PGSSLROOTCERT: missing })).toEqual({
+                ssl: false,
+                fallback: false,
+            });
             expect(() => sslFromEnvironment({ PGSSLMODE: "verify-ca", PGSSLROOTCERT: missing })).toThrow(
-                new RegExp(`^PGSSLROOTCERT names ${missing}, which cannot be read \\(ENOENT.*\\), and PGSSLMODE=verify-ca `
-                    + "verifies the server against it\\. The target is unchanged\\. Fix: point PGSSLROOTCERT at the CA "
-                    + "certificate file of the server\\.$"));
+                new RegExp(
+                    `^PGSSLROOTCERT names ${missing}, which cannot be read \\(ENOENT.*\\), and PGSSLMODE=verify-ca ` +
+                        "verifies the server against it\\. The target is unchanged\\. Fix: point PGSSLROOTCERT at the CA " +
+                        "certificate file of the server\\.$",
+                ),
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 
     it("refuses an unknown mode, naming the variable and the fix", () => {
-        expect(() => sslFromEnvironment({ PGSSLMODE: "on" })).toThrow(new MigrationError("PGSSLMODE must be one of "
-            + "disable, allow, prefer, require, verify-ca, verify-full (libpq's modes); got \"on\". Fix: set PGSSLMODE "
-            + "to one of them."));
+        expect(() => sslFromEnvironment({ PGSSLMODE: "on" })).toThrow(
+            new MigrationError(
+                "PGSSLMODE must be one of " +
+                    'disable, allow, prefer, require, verify-ca, verify-full (libpq\'s modes); got "on". Fix: set PGSSLMODE ' +
+                    "to one of them.",
+            ),
+        );
     });
 });

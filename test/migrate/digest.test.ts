@@ -26,7 +26,13 @@ function sampleStrings(): string[] {
         state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
         return state / 2 ** 31;
     };
-    const ranges = [[0x20, 0x7e], [0xa0, 0x24f], [0x4e00, 0x9fff], [0x1f300, 0x1faff], [0x01, 0x1f]];
+    const ranges = [
+        [0x20, 0x7e],
+        [0xa0, 0x24f],
+        [0x4e00, 0x9fff],
+        [0x1f300, 0x1faff],
+        [0x01, 0x1f],
+    ];
     const strings: string[] = [];
     for (let length = 0; length <= 200; length++) {
         for (let copy = 0; copy < 3; copy++) {
@@ -46,7 +52,8 @@ describe("hashtextextended(line, 0) in JavaScript", () => {
         const strings = sampleStrings();
         const server = await client.query<{ hash: string }>(
             "SELECT hashtextextended(s, 0)::text AS hash FROM unnest($1::text[]) WITH ORDINALITY AS t(s, i) ORDER BY i",
-            [strings]);
+            [strings],
+        );
         const ours = strings.map((text) => pgHashTextExtended(Buffer.from(text, "utf8")).toString());
         expect(ours).toEqual(server.rows.map((row) => row.hash));
     });
@@ -56,29 +63,48 @@ describe("hashtextextended(line, 0) in JavaScript", () => {
         const digest = new DigestAccumulator();
         digest.addLines(Buffer.from(strings.map((text) => `${text}\n`).join(""), "utf8"));
         const server = await client.query<{ sum: string }>(
-            "SELECT sum(hashtextextended(s, 0))::text AS sum FROM unnest($1::text[]) AS s", [strings]);
+            "SELECT sum(hashtextextended(s, 0))::text AS sum FROM unnest($1::text[]) AS s",
+            [strings],
+        );
         expect(digest.digest()).toEqual({ rows: strings.length, sum: sumModulo64(server.rows[0].sum) });
     });
 });
 
 describe("canonicalTimestamptz", () => {
     const samples = [
-        "2025-10-24 09:19:58.011998+00", "2025-10-24 09:19:58+00", "2025-10-24 09:19:58.5+00",
-        "2026-11-25 23:02:41.704962-05", "2025-10-24 14:49:58.011998+05:30", "2025-12-31 23:30:00.000100-09:30",
-        "2024-02-29 00:15:00.1+05:45", "0001-01-01 05:00:00+05", "2025-01-01 00:00:00-00:53:28",
-        "1999-12-31 23:59:59.999999-12", "2025-06-30 12:00:00.100000+14",
+        "2025-10-24 09:19:58.011998+00",
+        "2025-10-24 09:19:58+00",
+        "2025-10-24 09:19:58.5+00",
+        "2026-11-25 23:02:41.704962-05",
+        "2025-10-24 14:49:58.011998+05:30",
+        "2025-12-31 23:30:00.000100-09:30",
+        "2024-02-29 00:15:00.1+05:45",
+        "0001-01-01 05:00:00+05",
+        "2025-01-01 00:00:00-00:53:28",
+        "1999-12-31 23:59:59.999999-12",
+        "2025-06-30 12:00:00.100000+14",
     ];
 
     it("gives exactly PostgreSQL's UTC output of the parsed value", async () => {
         const server = await client.query<{ text: string }>(
-            "SELECT s::timestamptz::text AS text FROM unnest($1::text[]) WITH ORDINALITY AS t(s, i) ORDER BY i", [samples]);
+            "SELECT s::timestamptz::text AS text FROM unnest($1::text[]) WITH ORDINALITY AS t(s, i) ORDER BY i",
+            [samples],
+        );
         expect(samples.map(canonicalTimestamptz)).toEqual(server.rows.map((row) => row.text));
     });
 
     it.each([
-        "2025-10-24 09:19:58", "2025-10-24T09:19:58+00", "2025-02-30 00:00:00+00", "2025-10-24 24:00:00+00",
-        "2025-10-24 09:19:58.1234567+00", "infinity", "", "2025-10-24 09:19:58+00 BC", "2025-10-24 09:19:58+05:75",
-        "2025-10-24 09:19:58+16", "9999-12-31 23:30:00-01",
+        "2025-10-24 09:19:58",
+        "2025-10-24T09:19:58+00",
+        "2025-02-30 00:00:00+00",
+        "2025-10-24 24:00:00+00",
+        "2025-10-24 09:19:58.1234567+00",
+        "infinity",
+        "",
+        "2025-10-24 09:19:58+00 BC",
+        "2025-10-24 09:19:58+05:75",
+        "2025-10-24 09:19:58+16",
+        "9999-12-31 23:30:00-01",
     ])("refuses %j rather than guess", (text) => {
         expect(canonicalTimestamptz(text)).toBeUndefined();
     });

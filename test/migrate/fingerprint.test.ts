@@ -68,7 +68,9 @@ function expectRefused(outcome: Outcome): void {
 function changeOneRow(file: string, table: string): (() => void) | undefined {
     const sqlite = new DatabaseSync(file);
     try {
-        const columns = sqlite.prepare(`SELECT name, "notnull" FROM pragma_table_info('${table}') ORDER BY cid DESC`).all();
+        const columns = sqlite
+            .prepare(`SELECT name, "notnull" FROM pragma_table_info('${table}') ORDER BY cid DESC`)
+            .all();
         const first = sqlite.prepare(`SELECT rowid AS r, * FROM "${table}" ORDER BY rowid LIMIT 1`);
         first.setReadBigInts(true);
         const row = first.get();
@@ -98,14 +100,20 @@ describe("the migration's fingerprint", () => {
         const plan = JSON.parse(viaStack.stdout) as MigrationResult;
         expectUnchangedBy(plan, "fingerprint");
         expect(plan.totalRows).toBeGreaterThan(0);
-        expect(await rerun(file, "fp_same")).toMatchObject({ status: "unchanged", checkedBy: "fingerprint",
-            totalRows: plan.totalRows, rows: plan.rows });
+        expect(await rerun(file, "fp_same")).toMatchObject({
+            status: "unchanged",
+            checkedBy: "fingerprint",
+            totalRows: plan.totalRows,
+            rows: plan.rows,
+        });
     });
 
     it("never stands in for a one-row change in any table; the full comparison refuses it", async () => {
         const file = await migrated("fp_rows");
         const sqlite = new DatabaseSync(file, { readOnly: true });
-        const tables = sqlite.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all()
+        const tables = sqlite
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .all()
             .map((row) => String(row.name));
         sqlite.close();
         let changed = 0;
@@ -141,8 +149,10 @@ describe("the migration's fingerprint", () => {
         const writer = new DatabaseSync(file);
         try {
             writer.exec("PRAGMA wal_autocheckpoint = 0");
-            writer.exec("UPDATE ducklake_data_file SET record_count = record_count + 1 "
-                + "WHERE rowid = (SELECT min(rowid) FROM ducklake_data_file)");
+            writer.exec(
+                "UPDATE ducklake_data_file SET record_count = record_count + 1 " +
+                    "WHERE rowid = (SELECT min(rowid) FROM ducklake_data_file)",
+            );
             const after = fs.statSync(file, { bigint: true });
             // The change is only in the -wal file: the database file's size and times are as they were.
             expect([after.size, after.mtimeNs, after.ctimeNs]).toEqual([before.size, before.mtimeNs, before.ctimeNs]);
@@ -161,8 +171,10 @@ describe("the migration's fingerprint", () => {
         const copy = `${file}.copy`;
         fs.copyFileSync(file, copy);
         const writer = new DatabaseSync(copy);
-        writer.exec("UPDATE ducklake_data_file SET path = substr(path, 1, length(path) - 1) || "
-            + "CASE WHEN substr(path, -1) = 'Z' THEN 'Y' ELSE 'Z' END WHERE rowid = (SELECT min(rowid) FROM ducklake_data_file)");
+        writer.exec(
+            "UPDATE ducklake_data_file SET path = substr(path, 1, length(path) - 1) || " +
+                "CASE WHEN substr(path, -1) = 'Z' THEN 'Y' ELSE 'Z' END WHERE rowid = (SELECT min(rowid) FROM ducklake_data_file)",
+        );
         writer.close();
         const original = fs.statSync(file, { bigint: true });
         // `touch -r` copies the times to the nanosecond, as `cp -p` and `rsync -t` do.
@@ -186,8 +198,10 @@ describe("the migration's fingerprint", () => {
     it("never stands in for a target that went on in PostgreSQL: a new snapshot is refused as newer", async () => {
         const file = await migrated("fp_newer");
         expectUnchangedBy(await dryRun(file, "fp_newer"), "fingerprint");
-        await db.admin.query("INSERT INTO fp_newer.ducklake_snapshot (snapshot_id, snapshot_time, schema_version, "
-            + "next_catalog_id, next_file_id) SELECT max(snapshot_id) + 1, now(), 0, 0, 0 FROM fp_newer.ducklake_snapshot");
+        await db.admin.query(
+            "INSERT INTO fp_newer.ducklake_snapshot (snapshot_id, snapshot_time, schema_version, " +
+                "next_catalog_id, next_file_id) SELECT max(snapshot_id) + 1, now(), 0, 0, 0 FROM fp_newer.ducklake_snapshot",
+        );
         expect(await dryRun(file, "fp_newer")).toMatchObject({ status: "refused", reason: "target-newer" });
     });
 });

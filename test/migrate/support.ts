@@ -33,7 +33,12 @@ export function runMigrate(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 export async function runMigrateInProcess(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
     let stdout = "";
     let stderr = "";
-    const code = await runCli(argv, env, (text) => (stdout += text), (text) => (stderr += text));
+    const code = await runCli(
+        argv,
+        env,
+        (text) => (stdout += text),
+        (text) => (stderr += text),
+    );
     return { code, stdout, stderr };
 }
 
@@ -42,7 +47,8 @@ export function errorLines(stderr: string): string[] {
     return stderr.split("\n").filter((line) => line.startsWith("migrate: ") && !PROGRESS.test(line));
 }
 
-const PROGRESS = /^migrate: (checking |building the primary key|verifying every table|schema \S+ already holds a DuckLake \S+ catalog; comparing|dry run: reading|ducklake_\w+: [\d,]+ rows)/;
+const PROGRESS =
+    /^migrate: (checking |building the primary key|verifying every table|schema \S+ already holds a DuckLake \S+ catalog; comparing|dry run: reading|ducklake_\w+: [\d,]+ rows)/;
 
 /** DuckLake's primary keys, table → column: the only constraints (and indexes) a catalog schema holds. */
 export const PRIMARY_KEYS: Record<string, string> = {
@@ -59,10 +65,14 @@ export async function constraintsAndIndexes(
     schema: string,
 ): Promise<{ constraints: string[]; indexes: string[] }> {
     const constraints = await client.query<{ definition: string }>(
-        "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS definition "
-        + "FROM pg_constraint WHERE connamespace = $1::regnamespace ORDER BY 1", [schema]);
+        "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS definition " +
+            "FROM pg_constraint WHERE connamespace = $1::regnamespace ORDER BY 1",
+        [schema],
+    );
     const indexes = await client.query<{ indexname: string }>(
-        "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [schema]);
+        "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
+        [schema],
+    );
     return {
         constraints: constraints.rows.map((row) => row.definition),
         indexes: indexes.rows.map((row) => row.indexname),
@@ -84,20 +94,26 @@ export async function schemaState(client: Client, schema: string): Promise<Schem
     }
     const oid = namespace.rows[0].oid;
     const objects = await client.query<{ object: string }>(
-        "SELECT relkind::text || ' ' || relname AS object FROM pg_class WHERE relnamespace = $1 "
-        + "UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = $1 "
-        + "UNION ALL SELECT 'constraint ' || conname FROM pg_constraint WHERE connamespace = $1 ORDER BY 1", [oid]);
+        "SELECT relkind::text || ' ' || relname AS object FROM pg_class WHERE relnamespace = $1 " +
+            "UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = $1 " +
+            "UNION ALL SELECT 'constraint ' || conname FROM pg_constraint WHERE connamespace = $1 ORDER BY 1",
+        [oid],
+    );
     const tables = await client.query<{ relname: string }>(
-        "SELECT relname FROM pg_class WHERE relnamespace = $1 AND relkind = 'r' ORDER BY relname", [oid]);
+        "SELECT relname FROM pg_class WHERE relnamespace = $1 AND relkind = 'r' ORDER BY relname",
+        [oid],
+    );
     const state: SchemaState = { objects: objects.rows.map((row) => row.object), tables: {} };
     for (const { relname } of tables.rows) {
         const columns = await client.query<{ columns: string }>(
-            "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS columns "
-            + "FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
-            [`"${schema}"."${relname}"`]);
+            "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS columns " +
+                "FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+            [`"${schema}"."${relname}"`],
+        );
         const contents = await client.query<{ rows: string; md5: string }>(
-            `SELECT count(*) AS rows, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS md5 `
-            + `FROM "${schema}"."${relname}" t`);
+            `SELECT count(*) AS rows, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS md5 ` +
+                `FROM "${schema}"."${relname}" t`,
+        );
         state.tables[relname] = {
             columns: columns.rows[0].columns,
             rows: Number(contents.rows[0].rows),

@@ -79,7 +79,7 @@ describe("migrateCommand", () => {
     });
 
     it("delivers the path and schema to the program as single arguments", () => {
-        const sqlite = "/data/it's a \"catalog\"/$x.sqlite";
+        const sqlite = '/data/it\'s a "catalog"/$x.sqlite';
         // Run the same string with the program swapped for a printer of its arguments.
         const line = migrateCommand(sqlite, "stage", { dryRun: true }).replace(
             MIGRATE_PROGRAM,
@@ -93,7 +93,9 @@ describe("migrateCommand", () => {
 describe("commandPath", () => {
     it("is relative inside the project, so every checkout runs the same command, and absolute outside it", () => {
         expect(commandPath("/work/main", "/work/main/local/marts/graphs.sqlite")).toBe("local/marts/graphs.sqlite");
-        expect(commandPath("/builds/lake/catalog", "/builds/lake/catalog/local/stage.sqlite")).toBe("local/stage.sqlite");
+        expect(commandPath("/builds/lake/catalog", "/builds/lake/catalog/local/stage.sqlite")).toBe(
+            "local/stage.sqlite",
+        );
         expect(commandPath("/work/main", "/data/lake/stage.sqlite")).toBe("/data/lake/stage.sqlite");
         expect(commandPath("/work/main", "/work/mainline/stage.sqlite")).toBe("/work/mainline/stage.sqlite");
     });
@@ -103,7 +105,9 @@ describe("migrationEnvironment", () => {
     it("carries the libpq connection, with only the password secret", async () => {
         const environment = migrationEnvironment(CONNECTION);
         const values = Object.fromEntries(
-            await Promise.all(Object.entries(environment).map(async ([k, v]) => [k, await promiseOf(pulumi.output(v))])),
+            await Promise.all(
+                Object.entries(environment).map(async ([k, v]) => [k, await promiseOf(pulumi.output(v))]),
+            ),
         );
         expect(values).toEqual({
             PGHOST: "db.example",
@@ -119,7 +123,9 @@ describe("migrationEnvironment", () => {
     });
 
     it("makes a plain password secret too", async () => {
-        expect(await pulumi.isSecret(pulumi.output(migrationEnvironment({ ...CONNECTION, password: "plain" }).PGPASSWORD))).toBe(true);
+        expect(
+            await pulumi.isSecret(pulumi.output(migrationEnvironment({ ...CONNECTION, password: "plain" }).PGPASSWORD)),
+        ).toBe(true);
     });
 });
 
@@ -133,13 +139,20 @@ describe("parseMigrationResult", () => {
             'The migration of catalog `graphs` printed no valid JSON summary on stdout; got "Migrated 5 rows". ' +
                 "Run its command by hand to see the full output.",
         );
-        expect(() => parseMigrationResult(JSON.stringify({ status: "done", totalRows: 1, ducklakeVersion: "0.3" }), "graphs")).toThrow(
-            "The migration of catalog `graphs` printed no valid JSON summary",
-        );
+        expect(() =>
+            parseMigrationResult(JSON.stringify({ status: "done", totalRows: 1, ducklakeVersion: "0.3" }), "graphs"),
+        ).toThrow("The migration of catalog `graphs` printed no valid JSON summary");
     });
 
     it("describes a plan in one line", () => {
-        expect(describePlan("stage", "/l/stage.sqlite", "stage", parseMigrationResult(JSON.stringify(DRY_RUN_SUMMARY), "stage"))).toBe(
+        expect(
+            describePlan(
+                "stage",
+                "/l/stage.sqlite",
+                "stage",
+                parseMigrationResult(JSON.stringify(DRY_RUN_SUMMARY), "stage"),
+            ),
+        ).toBe(
             "catalog `stage`: dry run passed; will migrate /l/stage.sqlite (DuckLake 0.3, 114 rows in 3 tables) into schema `stage`",
         );
         const unchanged = parseMigrationResult(JSON.stringify({ ...DRY_RUN_SUMMARY, plan: "unchanged" }), "stage");
@@ -155,7 +168,9 @@ describe("parseDryRun", () => {
         expect(parseDryRun(JSON.stringify(DRY_RUN_SUMMARY), "stage")).toEqual(DRY_RUN_SUMMARY);
         const refusal = { status: "refused", reason: "target-newer", message: "schema stage already holds …" };
         expect(parseDryRun(JSON.stringify(refusal), "stage")).toEqual(refusal);
-        expect(() => parseDryRun("", "stage")).toThrow("The migration of catalog `stage` printed no valid JSON summary");
+        expect(() => parseDryRun("", "stage")).toThrow(
+            "The migration of catalog `stage` printed no valid JSON summary",
+        );
     });
 });
 
@@ -206,8 +221,12 @@ describe("CatalogMigration under mocks", () => {
                 command: dryRunCommand(sqlitePath, "stage"),
                 dir: PROJECT_DIR,
                 environment: {
-                    PGHOST: "db.example", PGPORT: "6543", PGDATABASE: "lakehouse", PGUSER: "lakehouse",
-                    PGPASSWORD: PASSWORD, PGSSLMODE: "require",
+                    PGHOST: "db.example",
+                    PGPORT: "6543",
+                    PGDATABASE: "lakehouse",
+                    PGUSER: "lakehouse",
+                    PGPASSWORD: PASSWORD,
+                    PGSSLMODE: "require",
                 },
                 logging: "none",
             },
@@ -222,7 +241,8 @@ describe("CatalogMigration under mocks", () => {
 
     it("runs the migration only after its dry run: both take the schema's migration lock", async () => {
         const commandsAtDryRun: number[] = [];
-        const commands = () => byType(harness.registrations, "command:local:Command").filter((r) => r.name === "ordered-migrate");
+        const commands = () =>
+            byType(harness.registrations, "command:local:Command").filter((r) => r.name === "ordered-migrate");
         // A slow dry run: a migration that did not wait for it would be registered meanwhile.
         harness.onRun = async () => {
             await new Promise((resolve) => setTimeout(resolve, 200));
@@ -237,13 +257,18 @@ describe("CatalogMigration under mocks", () => {
 
     it("only warns when the schema went on living in PostgreSQL after its migration, and keeps the Command", async () => {
         const message = "schema stage already holds a DuckLake catalog with 24 snapshots up to snapshot 23 (…)";
-        harness.onRun = () => ({ stdout: JSON.stringify({ status: "refused", reason: "target-newer", message }), stderr: "" });
+        harness.onRun = () => ({
+            stdout: JSON.stringify({ status: "refused", reason: "target-newer", message }),
+            stderr: "",
+        });
         const warn = vi.spyOn(pulumi.log, "warn");
         const component = migration("lived_on", sqlitePath);
         expect(await promiseOf(component.plan!)).toBeUndefined();
         expect(await promiseOf(component.result)).toMatchObject({ status: "migrated" });
         expect(warn).toHaveBeenCalledWith(`catalog \`lived_on\`: ${message}`, component);
-        expect(byType(harness.registrations, "command:local:Command").filter((r) => r.name === "lived_on-migrate")).toHaveLength(1);
+        expect(
+            byType(harness.registrations, "command:local:Command").filter((r) => r.name === "lived_on-migrate"),
+        ).toHaveLength(1);
         warn.mockRestore();
     });
 
@@ -276,22 +301,28 @@ describe("CatalogMigration under mocks", () => {
     }
 
     it("fails the program with the command's own message when the dry run refuses", () => {
-        const run = dryRunFailure("refused", "schema stage holds a different catalog. Fix: migrate into an empty schema.");
+        const run = dryRunFailure(
+            "refused",
+            "schema stage holds a different catalog. Fix: migrate into an empty schema.",
+        );
         expect(run.status).not.toBe(0);
         expect(run.stderr).toContain(
             "catalog `stage`: the migration's dry run refused: schema stage holds a different catalog. Fix: migrate into an empty schema.",
         );
     });
 
-    const LOGIN_REFUSED = "PostgreSQL at db:5432 refused user lakehouse: password authentication failed for user "
-        + "\"lakehouse\". The target is unchanged. Fix: set PGUSER and PGPASSWORD to the catalog role's credentials.";
+    const LOGIN_REFUSED =
+        "PostgreSQL at db:5432 refused user lakehouse: password authentication failed for user " +
+        '"lakehouse". The target is unchanged. Fix: set PGUSER and PGPASSWORD to the catalog role\'s credentials.';
 
     it("only warns when a preview's dry run cannot log in: a password rotation reaches the role only in the update", () => {
         const run = dryRunFailure("login-refused", LOGIN_REFUSED, "preview");
         expect(run.stderr).not.toContain("the migration's dry run refused");
         expect(run.status).toBe(0);
-        expect(run.stderr).toContain(`catalog \`stage\`: the dry run could not log in (${LOGIN_REFUSED}) Expected when `
-            + "this update changes the role's password; otherwise `pulumi up` stops here.");
+        expect(run.stderr).toContain(
+            `catalog \`stage\`: the dry run could not log in (${LOGIN_REFUSED}) Expected when ` +
+                "this update changes the role's password; otherwise `pulumi up` stops here.",
+        );
     });
 
     it("fails an update whose dry run cannot log in: by then the role has its password", () => {
@@ -301,7 +332,10 @@ describe("CatalogMigration under mocks", () => {
     });
 
     it("fails the program when the dry run itself fails (a usage error, a crash)", () => {
-        const run = dryRunFailure("invoke-error", 'exit status 2: running "npm run --silent migrate -- ...":\nmigrate: --schema must be …');
+        const run = dryRunFailure(
+            "invoke-error",
+            'exit status 2: running "npm run --silent migrate -- ...":\nmigrate: --schema must be …',
+        );
         expect(run.status).not.toBe(0);
         expect(run.stderr).toContain("migrate: --schema must be …");
     });
@@ -317,15 +351,25 @@ describe("CatalogMigration under mocks", () => {
     describe("with a backups prefix", () => {
         const KEY = "backup key with 'quotes'";
         const STORE = {
-            endpoint: "http://minio:9000", bucket: "lakehouse", prefix: "backups/lake", region: "eu-west-1",
-            urlStyle: "path" as const, accessKeyId: pulumi.secret("AKIA-backups"), secretAccessKey: pulumi.secret(KEY),
+            endpoint: "http://minio:9000",
+            bucket: "lakehouse",
+            prefix: "backups/lake",
+            region: "eu-west-1",
+            urlStyle: "path" as const,
+            accessKeyId: pulumi.secret("AKIA-backups"),
+            secretAccessKey: pulumi.secret(KEY),
         };
         const COPY = "s3://lakehouse/backups/lake/sqlite/stage/2026_01_02/03_04_05_678/stage's catalog.sqlite";
 
         function backedUp(name: string, file: string): CatalogMigration {
             harness.commandStdout[`${name}-sqlite-copy`] = `${COPY}\n`;
-            return new CatalogMigration(name, { ...CONNECTION, sqlitePath: file, schema: name, projectDir: PROJECT_DIR,
-                backups: STORE });
+            return new CatalogMigration(name, {
+                ...CONNECTION,
+                sqlitePath: file,
+                schema: name,
+                projectDir: PROJECT_DIR,
+                backups: STORE,
+            });
         }
 
         it("copies the SQLite file first, once, and starts the migration only after the copy", async () => {
@@ -337,15 +381,26 @@ describe("CatalogMigration under mocks", () => {
             const copy = commands.find((r) => r.name === "copied-sqlite-copy")!;
             const migrate = commands.find((r) => r.name === "copied-migrate")!;
             expect(copy.inputs.create).toBe(sqliteCopyCommand(sqlitePath, "copied"));
-            expect(copy.inputs.create).toBe(`npm run --silent backup -- sqlite --sqlite ${shellQuote(sqlitePath)} --catalog copied`);
+            expect(copy.inputs.create).toBe(
+                `npm run --silent backup -- sqlite --sqlite ${shellQuote(sqlitePath)} --catalog copied`,
+            );
             expect(migrate.dependencies).toContain(copy.urn);
             // Runs again only where the migration itself would: another file or another schema.
             expect(copy.inputs.triggers).toEqual([sqlitePath, "copied"]);
             expect(Object.keys(copy.inputs).sort()).toEqual(["create", "dir", "environment", "triggers"]);
-            expect(copy.ignoreChanges).toEqual(["environment.AWS_ACCESS_KEY_ID", "environment.AWS_SECRET_ACCESS_KEY", "dir"]);
+            expect(copy.ignoreChanges).toEqual([
+                "environment.AWS_ACCESS_KEY_ID",
+                "environment.AWS_SECRET_ACCESS_KEY",
+                "dir",
+            ]);
             expect(copy.inputs.environment).toEqual({
-                S3_ENDPOINT: "http://minio:9000", S3_BUCKET: "lakehouse", S3_BACKUPS_PREFIX: "backups/lake",
-                AWS_REGION: "eu-west-1", S3_URL_STYLE: "path", AWS_ACCESS_KEY_ID: "AKIA-backups", AWS_SECRET_ACCESS_KEY: KEY,
+                S3_ENDPOINT: "http://minio:9000",
+                S3_BUCKET: "lakehouse",
+                S3_BACKUPS_PREFIX: "backups/lake",
+                AWS_REGION: "eu-west-1",
+                S3_URL_STYLE: "path",
+                AWS_ACCESS_KEY_ID: "AKIA-backups",
+                AWS_SECRET_ACCESS_KEY: KEY,
             });
             expect(plainStrings(copy.wireInputs).filter((s) => s.value.includes(KEY))).toEqual([]);
         });

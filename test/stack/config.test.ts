@@ -32,9 +32,27 @@ function prefixed(plain: Record<string, string | undefined>): Record<string, str
 
 const DEV_CATALOGS = [
     { name: "stage", sqlite: "local/stage.sqlite", schema: "stage", s3Prefix: "stage" },
-    { name: "secure_stage", sqlite: "local/secure_stage.sqlite", schema: "secure_stage", s3Prefix: "secure-stage", encrypted: true },
-    { name: "graphs", sqlite: "local/marts/graphs.sqlite", schema: "graphs", s3Prefix: "marts/graphs", envName: "GRAPHS_MART" },
-    { name: "analytics", sqlite: "local/marts/analytics.sqlite", schema: "analytics", s3Prefix: "marts/analytics", envName: "ANALYTICS_MART" },
+    {
+        name: "secure_stage",
+        sqlite: "local/secure_stage.sqlite",
+        schema: "secure_stage",
+        s3Prefix: "secure-stage",
+        encrypted: true,
+    },
+    {
+        name: "graphs",
+        sqlite: "local/marts/graphs.sqlite",
+        schema: "graphs",
+        s3Prefix: "marts/graphs",
+        envName: "GRAPHS_MART",
+    },
+    {
+        name: "analytics",
+        sqlite: "local/marts/analytics.sqlite",
+        schema: "analytics",
+        s3Prefix: "marts/analytics",
+        envName: "ANALYTICS_MART",
+    },
 ];
 
 /** Dev catalogs with catalog `index` changed by `change`. */
@@ -57,33 +75,87 @@ describe("parseStackConfig on the dev stack", () => {
 
     it("reads the four catalogs with absolute SQLite paths and default env names", () => {
         expect(config.catalogs).toEqual([
-            { name: "stage", sqlite: path.join(PROJECT_DIR, "local/stage.sqlite"), schema: "stage", s3Prefix: "stage", encrypted: false, envName: "STAGE" },
-            { name: "secure_stage", sqlite: path.join(PROJECT_DIR, "local/secure_stage.sqlite"), schema: "secure_stage", s3Prefix: "secure-stage", encrypted: true, envName: "SECURE_STAGE" },
-            { name: "graphs", sqlite: path.join(PROJECT_DIR, "local/marts/graphs.sqlite"), schema: "graphs", s3Prefix: "marts/graphs", encrypted: false, envName: "GRAPHS_MART" },
-            { name: "analytics", sqlite: path.join(PROJECT_DIR, "local/marts/analytics.sqlite"), schema: "analytics", s3Prefix: "marts/analytics", encrypted: false, envName: "ANALYTICS_MART" },
+            {
+                name: "stage",
+                sqlite: path.join(PROJECT_DIR, "local/stage.sqlite"),
+                schema: "stage",
+                s3Prefix: "stage",
+                encrypted: false,
+                envName: "STAGE",
+            },
+            {
+                name: "secure_stage",
+                sqlite: path.join(PROJECT_DIR, "local/secure_stage.sqlite"),
+                schema: "secure_stage",
+                s3Prefix: "secure-stage",
+                encrypted: true,
+                envName: "SECURE_STAGE",
+            },
+            {
+                name: "graphs",
+                sqlite: path.join(PROJECT_DIR, "local/marts/graphs.sqlite"),
+                schema: "graphs",
+                s3Prefix: "marts/graphs",
+                encrypted: false,
+                envName: "GRAPHS_MART",
+            },
+            {
+                name: "analytics",
+                sqlite: path.join(PROJECT_DIR, "local/marts/analytics.sqlite"),
+                schema: "analytics",
+                s3Prefix: "marts/analytics",
+                encrypted: false,
+                envName: "ANALYTICS_MART",
+            },
         ]);
     });
 
     it("reads the connection, names and S3 settings", () => {
         expect({ ...config.postgres, adminPassword: undefined }).toEqual({
-            host: "localhost", port: 5432, adminUser: "postgres", adminPassword: undefined, adminDatabase: "postgres", sslMode: "prefer",
+            host: "localhost",
+            port: 5432,
+            adminUser: "postgres",
+            adminPassword: undefined,
+            adminDatabase: "postgres",
+            sslMode: "prefer",
         });
         expect([config.database, config.role]).toEqual(["lakehouse", "lakehouse"]);
         expect(config.s3).toEqual({
-            endpoint: "localhost:9000", bucket: "lakehouse", region: "eu-west-1", useSsl: false, urlStyle: "path",
-            exportsPrefix: "exports", backupsPrefix: "backups",
+            endpoint: "localhost:9000",
+            bucket: "lakehouse",
+            region: "eu-west-1",
+            useSsl: false,
+            urlStyle: "path",
+            exportsPrefix: "exports",
+            backupsPrefix: "backups",
         });
-        expect([config.mlflowTrackingUri, config.kafkaBrokerEndpoint]).toEqual(["http://localhost:5000", "localhost:9092"]);
+        expect([config.mlflowTrackingUri, config.kafkaBrokerEndpoint]).toEqual([
+            "http://localhost:5000",
+            "localhost:9092",
+        ]);
     });
 
     it("keeps every secret an Output marked secret", async () => {
-        for (const secret of [config.postgres.adminPassword, config.rolePassword, config.s3AccessKeyId, config.s3SecretAccessKey]) {
+        for (const secret of [
+            config.postgres.adminPassword,
+            config.rolePassword,
+            config.s3AccessKeyId,
+            config.s3SecretAccessKey,
+        ]) {
             expect(await pulumi.isSecret(secret)).toBe(true);
         }
     });
 
     it("applies the defaults Pulumi.yaml declares when keys are unset", () => {
-        const unset = ["postgresHost", "postgresPort", "postgresAdminUser", "postgresAdminDatabase", "postgresSslMode", "database", "role"];
+        const unset = [
+            "postgresHost",
+            "postgresPort",
+            "postgresAdminUser",
+            "postgresAdminDatabase",
+            "postgresSslMode",
+            "database",
+            "role",
+        ];
         const defaulted = parseStackConfig(rawConfig({}, unset), PROJECT_DIR);
         expect(defaulted.postgres.host).toBe("localhost");
         expect(defaulted.postgres.port).toBe(5432);
@@ -93,7 +165,9 @@ describe("parseStackConfig on the dev stack", () => {
             config: Record<string, { default?: unknown }>;
         };
         const declared = Object.fromEntries(
-            Object.entries(project.config).filter(([, decl]) => decl.default !== undefined).map(([key, decl]) => [key, decl.default]),
+            Object.entries(project.config)
+                .filter(([, decl]) => decl.default !== undefined)
+                .map(([key, decl]) => [key, decl.default]),
         );
         expect(declared).toEqual(DEFAULTS);
     });
@@ -114,42 +188,84 @@ describe("parseStackConfig on the dev stack", () => {
         // catalogs and s3 are objects, which project config cannot declare; the optional keys without a default
         // are listed in a comment instead.
         const devKeys = Object.keys(devStackConfig()).map((key) => key.replace("lakehouse-catalog:", ""));
-        const undeclared = ["clientConfigDir", "clientPostgresHost", "clientPostgresPort", "clientS3Endpoint",
-            "kafkaBrokerEndpoint", "mlflowTrackingUri"];
-        expect(devKeys.filter((key) => !(key in project.config)).sort()).toEqual(["catalogs", "s3", ...undeclared].sort());
-        for (const key of [...undeclared, "mlserverDockerHost", "mlserverImage", "mlserverBuildContext", "gitlabProject"]) {
+        const undeclared = [
+            "clientConfigDir",
+            "clientPostgresHost",
+            "clientPostgresPort",
+            "clientS3Endpoint",
+            "kafkaBrokerEndpoint",
+            "mlflowTrackingUri",
+        ];
+        expect(devKeys.filter((key) => !(key in project.config)).sort()).toEqual(
+            ["catalogs", "s3", ...undeclared].sort(),
+        );
+        for (const key of [
+            ...undeclared,
+            "mlserverDockerHost",
+            "mlserverImage",
+            "mlserverBuildContext",
+            "gitlabProject",
+        ]) {
             expect(text, key).toMatch(new RegExp(`^#   ${key} \\((string|integer)\\): `, "m"));
         }
     });
 });
 
 describe("parseStackConfig on the consumers' and GitLab's keys", () => {
-    const full = Object.fromEntries(Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]));
+    const full = Object.fromEntries(
+        Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]),
+    );
 
     it("leaves the mlserver and GitLab out of the dev stack, and reads its client addresses", () => {
         const config = parseStackConfig(rawConfig(), PROJECT_DIR);
-        expect(config.consumers).toEqual({ postgresHost: "localhost", postgresPort: 5432, s3Endpoint: "localhost:9000", configDir: "local/clients" });
+        expect(config.consumers).toEqual({
+            postgresHost: "localhost",
+            postgresPort: 5432,
+            s3Endpoint: "localhost:9000",
+            configDir: "local/clients",
+        });
         expect(config.mlserver).toBeUndefined();
         expect(config.gitlab).toBeUndefined();
     });
 
     it("hands GitLab's args the API URL as config.ts normalized it, and no args when gitlabProject is unset", () => {
-        const credentials = { PULUMI_BACKEND_URL: "s3://state", PULUMI_CONFIG_PASSPHRASE: "passphrase", GITLAB_TOKEN: "glpat-token" };
-        expect(gitlabVariablesArgs(parseStackConfig(rawConfig(full), PROJECT_DIR), credentials)?.baseUrl).toBe("http://gitlab/api/v4/");
+        const credentials = {
+            PULUMI_BACKEND_URL: "s3://state",
+            PULUMI_CONFIG_PASSPHRASE: "passphrase",
+            GITLAB_TOKEN: "glpat-token",
+        };
+        expect(gitlabVariablesArgs(parseStackConfig(rawConfig(full), PROJECT_DIR), credentials)?.baseUrl).toBe(
+            "http://gitlab/api/v4/",
+        );
         expect(gitlabVariablesArgs(parseStackConfig(rawConfig(), PROJECT_DIR), {})).toBeUndefined();
     });
 
     it("falls back to the stack's own PostgreSQL and S3 addresses, and writes no files, when the client keys are unset", () => {
         const config = parseStackConfig(
-            rawConfig({ postgresHost: "db.internal", postgresPort: "6543" }, ["clientPostgresHost", "clientPostgresPort", "clientS3Endpoint", "clientConfigDir"]),
+            rawConfig({ postgresHost: "db.internal", postgresPort: "6543" }, [
+                "clientPostgresHost",
+                "clientPostgresPort",
+                "clientS3Endpoint",
+                "clientConfigDir",
+            ]),
             PROJECT_DIR,
         );
-        expect(config.consumers).toEqual({ postgresHost: "db.internal", postgresPort: 6543, s3Endpoint: "localhost:9000", configDir: undefined });
+        expect(config.consumers).toEqual({
+            postgresHost: "db.internal",
+            postgresPort: 6543,
+            s3Endpoint: "localhost:9000",
+            configDir: undefined,
+        });
     });
 
     it("reads the full test stack's mlserver and GitLab settings, with defaults and the normalized API URL", () => {
         const config = parseStackConfig(rawConfig(full), PROJECT_DIR);
-        expect(config.consumers).toEqual({ postgresHost: "docker-shared", postgresPort: 6432, s3Endpoint: "minio:9000", configDir: "local/clients" });
+        expect(config.consumers).toEqual({
+            postgresHost: "docker-shared",
+            postgresPort: 6432,
+            s3Endpoint: "minio:9000",
+            configDir: "local/clients",
+        });
         expect(config.mlserver).toEqual({
             dockerHost: "tcp://docker-apps:2375",
             image: "gitlab:5050/datalabtechtv/datalab/mlserver:3c7c137",
@@ -158,14 +274,24 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
             s3ExportsPrefix: "exports",
             s3BackupsPrefix: "backups",
         });
-        expect(config.gitlab).toEqual({ project: "datalabtechtv/datalab", baseUrl: "http://gitlab/api/v4/", environmentScope: "*" });
+        expect(config.gitlab).toEqual({
+            project: "datalabtechtv/datalab",
+            baseUrl: "http://gitlab/api/v4/",
+            environmentScope: "*",
+        });
     });
 
     it("reads a build of the repository instead of a registry image, the context resolved against the project", () => {
-        const config = parseStackConfig(rawConfig({ ...full, mlserverBuildContext: "../datalab" }, ["mlserverImage"]), PROJECT_DIR);
+        const config = parseStackConfig(
+            rawConfig({ ...full, mlserverBuildContext: "../datalab" }, ["mlserverImage"]),
+            PROJECT_DIR,
+        );
         expect(config.mlserver).toEqual({
             dockerHost: "tcp://docker-apps:2375",
-            build: { context: path.resolve(PROJECT_DIR, "../datalab"), dockerfile: "infra/apps/docker/mlserver/Dockerfile" },
+            build: {
+                context: path.resolve(PROJECT_DIR, "../datalab"),
+                dockerfile: "infra/apps/docker/mlserver/Dockerfile",
+            },
             composeProject: "datalab",
             hostPort: 8000,
             s3ExportsPrefix: "exports",
@@ -174,10 +300,15 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         expect(config.mlserver).not.toHaveProperty("image");
 
         const other = parseStackConfig(
-            rawConfig({ ...full, mlserverBuildContext: "/srv/datalab", mlserverDockerfile: "docker/Dockerfile.mlserver" }, ["mlserverImage"]),
+            rawConfig(
+                { ...full, mlserverBuildContext: "/srv/datalab", mlserverDockerfile: "docker/Dockerfile.mlserver" },
+                ["mlserverImage"],
+            ),
             PROJECT_DIR,
         );
-        expect(other.mlserver).toMatchObject({ build: { context: "/srv/datalab", dockerfile: "docker/Dockerfile.mlserver" } });
+        expect(other.mlserver).toMatchObject({
+            build: { context: "/srv/datalab", dockerfile: "docker/Dockerfile.mlserver" },
+        });
     });
 
     const cases: [string, Record<string, string>, string][] = [
@@ -213,7 +344,11 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         ],
         [
             "an absolute Dockerfile path",
-            { mlserverDockerHost: "ssh://deploy@docker-apps", mlserverBuildContext: "../datalab", mlserverDockerfile: "/srv/datalab/Dockerfile" },
+            {
+                mlserverDockerHost: "ssh://deploy@docker-apps",
+                mlserverBuildContext: "../datalab",
+                mlserverDockerfile: "/srv/datalab/Dockerfile",
+            },
             'lakehouse-catalog:mlserverDockerfile must be a path relative to mlserverBuildContext (the Dockerfile is part of the repository checkout); got "/srv/datalab/Dockerfile"',
         ],
         [
@@ -228,7 +363,17 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         ],
         [
             "an mlserver without an exports prefix",
-            { ...full, s3: JSON.stringify({ endpoint: "localhost:9000", bucket: "lakehouse", region: "eu-west-1", useSsl: false, urlStyle: "path", backupsPrefix: "backups" }) },
+            {
+                ...full,
+                s3: JSON.stringify({
+                    endpoint: "localhost:9000",
+                    bucket: "lakehouse",
+                    region: "eu-west-1",
+                    useSsl: false,
+                    urlStyle: "path",
+                    backupsPrefix: "backups",
+                }),
+            },
             "lakehouse-catalog:s3.exportsPrefix must be set when mlserverDockerHost is set (the mlserver requires it); got nothing",
         ],
         [
@@ -263,14 +408,23 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
 
 describe("one envName rule for config and every consumer", () => {
     it("accepts a catalog named `_tmp` (envName `_TMP`) in config, the mlserver and the GitLab variables", () => {
-        const full = Object.fromEntries(Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]));
-        const catalogs = JSON.stringify([...DEV_CATALOGS, { name: "_tmp", sqlite: "local/tmp.sqlite", schema: "tmp", s3Prefix: "tmp" }]);
+        const full = Object.fromEntries(
+            Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]),
+        );
+        const catalogs = JSON.stringify([
+            ...DEV_CATALOGS,
+            { name: "_tmp", sqlite: "local/tmp.sqlite", schema: "tmp", s3Prefix: "tmp" },
+        ]);
         const config = parseStackConfig(rawConfig({ ...full, catalogs }), PROJECT_DIR);
 
         expect(config.catalogs[4].envName).toBe("_TMP");
         expect(config.mlserver).toBeDefined();
         expect(mlserverArgsProblems({ ...config.mlserver!, catalogs: config.catalogs })).toEqual([]);
-        const credentials = { PULUMI_BACKEND_URL: "s3://state", PULUMI_CONFIG_PASSPHRASE: "passphrase", GITLAB_TOKEN: "glpat-token" };
+        const credentials = {
+            PULUMI_BACKEND_URL: "s3://state",
+            PULUMI_CONFIG_PASSPHRASE: "passphrase",
+            GITLAB_TOKEN: "glpat-token",
+        };
         const keys = listCiVariables(gitlabVariablesArgs(config, credentials)!).map((variable) => variable.key);
         expect(keys).toEqual(expect.arrayContaining(["PSQL_CATALOG__TMP_SCHEMA", "S3__TMP_PREFIX"]));
     });
@@ -380,7 +534,15 @@ describe("parseStackConfig refuses bad config with one message per problem", () 
         ],
         [
             "an unknown S3 URL style",
-            rawConfig({ s3: JSON.stringify({ endpoint: "e:9000", bucket: "b", region: "r", useSsl: false, urlStyle: "virtual" }) }),
+            rawConfig({
+                s3: JSON.stringify({
+                    endpoint: "e:9000",
+                    bucket: "b",
+                    region: "r",
+                    useSsl: false,
+                    urlStyle: "virtual",
+                }),
+            }),
             'lakehouse-catalog:s3.urlStyle must be one of path, vhost (S3 addressing style); got "virtual"',
         ],
     ];

@@ -1,6 +1,13 @@
 import { performance } from "perf_hooks";
 
-import { DEPLOY_ENV, type Harness, installMocks, type Program, runProgram, stackConfigWithCatalogs } from "../support/pulumiMocks";
+import {
+    DEPLOY_ENV,
+    type Harness,
+    installMocks,
+    type Program,
+    runProgram,
+    stackConfigWithCatalogs,
+} from "../support/pulumiMocks";
 
 export interface StackEvaluation {
     catalogs: number;

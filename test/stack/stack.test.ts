@@ -101,12 +101,23 @@ describe("the dev stack under mocks", () => {
         const provider = one(harness.registrations, PROVIDER, "lakehouse-admin");
         // Provider configuration travels as strings.
         expect(provider.inputs).toEqual({
-            host: "localhost", port: "5432", username: "postgres", password: SECRETS["lakehouse-catalog:postgresAdminPassword"],
-            database: "postgres", sslmode: "prefer", superuser: "false", connectTimeout: "15",
+            host: "localhost",
+            port: "5432",
+            username: "postgres",
+            password: SECRETS["lakehouse-catalog:postgresAdminPassword"],
+            database: "postgres",
+            sslmode: "prefer",
+            superuser: "false",
+            connectTimeout: "15",
         });
         const role = one(harness.registrations, ROLE, "lakehouse-role");
         expect(role.inputs).toMatchObject({
-            name: "lakehouse", login: true, superuser: false, createDatabase: false, createRole: false, replication: false,
+            name: "lakehouse",
+            login: true,
+            superuser: false,
+            createDatabase: false,
+            createRole: false,
+            replication: false,
             bypassRowLevelSecurity: false,
         });
         const database = one(harness.registrations, DB, "lakehouse-database");
@@ -154,7 +165,9 @@ describe("the dev stack under mocks", () => {
         for (const catalog of CATALOGS) {
             const command = one(harness.registrations, COMMAND, `${catalog}-migrate`);
             // Relative to the project directory it runs in: the same command from every checkout.
-            expect(command.inputs.create).toBe(`node --disable-warning=ExperimentalWarning --max-semi-space-size=4 scripts/migrate.cjs --sqlite ${sqlite[catalog]} --schema ${catalog} --json`);
+            expect(command.inputs.create).toBe(
+                `node --disable-warning=ExperimentalWarning --max-semi-space-size=4 scripts/migrate.cjs --sqlite ${sqlite[catalog]} --schema ${catalog} --json`,
+            );
             expect(command.inputs.create).toBe(migrateCommand(sqlite[catalog], catalog, { dryRun: false }));
             expect(command.inputs.dir).toBe(PROJECT_DIR);
             expect(command.inputs.environment).toEqual({
@@ -174,10 +187,17 @@ describe("the dev stack under mocks", () => {
         expect(backup.inputs.create).toBe("npm run --silent backup -- create");
         expect(backup.inputs.dir).toBe(PROJECT_DIR);
         expect(backup.inputs.environment).toEqual({
-            PGHOST: "localhost", PGPORT: "5432", PGDATABASE: "lakehouse", PGUSER: "lakehouse",
-            PGPASSWORD: SECRETS["lakehouse-catalog:rolePassword"], PGSSLMODE: "prefer",
-            S3_ENDPOINT: "http://localhost:9000", S3_BUCKET: "lakehouse", S3_BACKUPS_PREFIX: "backups",
-            AWS_REGION: "eu-west-1", S3_URL_STYLE: "path",
+            PGHOST: "localhost",
+            PGPORT: "5432",
+            PGDATABASE: "lakehouse",
+            PGUSER: "lakehouse",
+            PGPASSWORD: SECRETS["lakehouse-catalog:rolePassword"],
+            PGSSLMODE: "prefer",
+            S3_ENDPOINT: "http://localhost:9000",
+            S3_BUCKET: "lakehouse",
+            S3_BACKUPS_PREFIX: "backups",
+            AWS_REGION: "eu-west-1",
+            S3_URL_STYLE: "path",
             AWS_ACCESS_KEY_ID: SECRETS["lakehouse-catalog:s3AccessKeyId"],
             AWS_SECRET_ACCESS_KEY: SECRETS["lakehouse-catalog:s3SecretAccessKey"],
         });
@@ -185,8 +205,12 @@ describe("the dev stack under mocks", () => {
         expect(backup.inputs.triggers).toEqual(CATALOGS.map(() => JSON.parse(DEFAULT_MIGRATION_STDOUT)));
         const migrations = CATALOGS.map((c) => one(harness.registrations, COMMAND, `${c}-migrate`).urn);
         expect(backup.dependencies).toEqual(expect.arrayContaining(migrations));
-        expect(backup.ignoreChanges).toEqual(["environment.PGPASSWORD", "environment.AWS_ACCESS_KEY_ID",
-            "environment.AWS_SECRET_ACCESS_KEY", "dir"]);
+        expect(backup.ignoreChanges).toEqual([
+            "environment.PGPASSWORD",
+            "environment.AWS_ACCESS_KEY_ID",
+            "environment.AWS_SECRET_ACCESS_KEY",
+            "dir",
+        ]);
         expect(await promiseOf(program.latestBackup!)).toBe(LATEST);
         expect(await pulumi.isSecret(program.latestBackup!)).toBe(false);
     });
@@ -201,7 +225,10 @@ describe("the dev stack under mocks", () => {
         expect(leaks).toEqual([]);
         // The walk must have something to find: the secrets are there, wrapped.
         const wrapped = harness.registrations.flatMap((r) => JSON.stringify(r.inputs));
-        for (const secret of [SECRETS["lakehouse-catalog:rolePassword"], SECRETS["lakehouse-catalog:postgresAdminPassword"]]) {
+        for (const secret of [
+            SECRETS["lakehouse-catalog:rolePassword"],
+            SECRETS["lakehouse-catalog:postgresAdminPassword"],
+        ]) {
             expect(wrapped.some((inputs) => inputs.includes(JSON.stringify(secret).slice(1, -1)))).toBe(true);
         }
     });
@@ -211,13 +238,18 @@ describe("the dev stack under mocks", () => {
         expect(program.port).toBe(5432);
         expect(await promiseOf(program.database)).toBe("lakehouse");
         expect(await promiseOf(program.role)).toBe("lakehouse");
-        expect(program.schemas).toEqual({ stage: "stage", secure_stage: "secure_stage", graphs: "graphs", analytics: "analytics" });
+        expect(program.schemas).toEqual({
+            stage: "stage",
+            secure_stage: "secure_stage",
+            graphs: "graphs",
+            analytics: "analytics",
+        });
         expect(await pulumi.isSecret(program.password)).toBe(true);
         expect(await pulumi.isSecret(program.database)).toBe(false);
         const statuses = await Promise.all(CATALOGS.map((c) => promiseOf(program.migrationStatus[c])));
         expect(statuses).toEqual(["migrated", "migrated", "migrated", "migrated"]);
         expect(await promiseOf(program.duckdbInitSql)).toContain(`ATTACH 'ducklake:' AS "stage"`);
-        expect(await promiseOf(program.dbtProfilesYml)).toContain("metadata_schema: \"stage\"");
+        expect(await promiseOf(program.dbtProfilesYml)).toContain('metadata_schema: "stage"');
         expect(program.mlserverContainer).toBeUndefined();
         expect(program.gitlabVariableKeys).toBeUndefined();
     });
@@ -258,10 +290,13 @@ describe("the full test stack (mlserver and GitLab enabled) under mocks", () => 
                 `${PROVIDER} lakehouse-admin <- ${DATABASE} lakehouse []`,
                 `${role} <- ${DATABASE} lakehouse []`,
                 `${database} <- ${DATABASE} lakehouse [${role}]`,
-                ...CATALOGS.map((c) => `${SCHEMA} lakehouse-schema-${c} <- ${DATABASE} lakehouse [${database}, ${role}]`),
+                ...CATALOGS.map(
+                    (c) => `${SCHEMA} lakehouse-schema-${c} <- ${DATABASE} lakehouse [${database}, ${role}]`,
+                ),
                 ...CATALOGS.map((c) => `${MIGRATION} ${c} <- (stack) []`),
                 ...CATALOGS.map(
-                    (c) => `${COMMAND} ${c}-migrate <- ${MIGRATION} ${c} [${database}, ${role}, ${SCHEMA} lakehouse-schema-${c}]`,
+                    (c) =>
+                        `${COMMAND} ${c}-migrate <- ${MIGRATION} ${c} [${database}, ${role}, ${SCHEMA} lakehouse-schema-${c}]`,
                 ),
                 `${CLIENTS} clients <- (stack) [${[...commands].sort().join(", ")}]`,
                 `${COMMAND} clients-init-sql <- ${CLIENTS} clients [${[...commands, database, role].sort().join(", ")}]`,
@@ -297,7 +332,9 @@ describe("the full test stack (mlserver and GitLab enabled) under mocks", () => 
         const consumerInputs = [...byType(harness.registrations, CONTAINER), ...byType(harness.registrations, VARIABLE)]
             .map((r) => JSON.stringify(r.inputs))
             .join("\n");
-        for (const secret of secretValues.filter((value) => value !== SECRETS["lakehouse-catalog:postgresAdminPassword"])) {
+        for (const secret of secretValues.filter(
+            (value) => value !== SECRETS["lakehouse-catalog:postgresAdminPassword"],
+        )) {
             expect(consumerInputs).toContain(JSON.stringify(secret).slice(1, -1));
         }
     });
@@ -347,7 +384,9 @@ describe("the full test stack with the mlserver built from the repository under 
             buildOnPreview: false,
             network: "default",
         });
-        expect(one(harness.registrations, BUILD_PROVIDER, "mlserver-docker-build").inputs.host).toBe("tcp://docker-apps:2375");
+        expect(one(harness.registrations, BUILD_PROVIDER, "mlserver-docker-build").inputs.host).toBe(
+            "tcp://docker-apps:2375",
+        );
         expect(one(harness.registrations, IMAGE, "mlserver-image").inputs).toEqual({
             name: "datalab-mlserver:pulumi",
             keepLocally: true,

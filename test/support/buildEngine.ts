@@ -7,8 +7,10 @@ import * as path from "node:path";
 
 export default function setup(): void {
     const projectDir = path.join(__dirname, "..", "..");
-    const build = spawnSync(process.execPath, [path.join(projectDir, "scripts", "build-engine.cjs"), "--if-stale"],
-        { cwd: projectDir, stdio: "inherit" });
+    const build = spawnSync(process.execPath, [path.join(projectDir, "scripts", "build-engine.cjs"), "--if-stale"], {
+        cwd: projectDir,
+        stdio: "inherit",
+    });
     if (build.status !== 0) {
         throw new Error(`building the engine (npm run build) failed with exit ${build.status}; see its output above`);
     }

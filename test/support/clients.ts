@@ -22,8 +22,10 @@ const PYTHON_BIN = path.resolve(__dirname, "../../.tools/python/bin");
 export function pythonTool(name: "duckdb" | "dbt" | "moto_server"): string {
     const file = path.join(PYTHON_BIN, name);
     if (!existsSync(file)) {
-        throw new Error(`${name} is missing at ${file}; run scripts/setup.sh (scripts/setup-python.sh installs it `
-            + "from tools/python/requirements.txt).");
+        throw new Error(
+            `${name} is missing at ${file}; run scripts/setup.sh (scripts/setup-python.sh installs it ` +
+                "from tools/python/requirements.txt).",
+        );
     }
     return file;
 }
@@ -97,11 +99,18 @@ export async function startS3(bucket: string): Promise<S3Endpoint> {
     await iam({ Action: "CreateUser", UserName: "lakehouse" });
     const key = await iam({ Action: "CreateAccessKey", UserName: "lakehouse" });
     await iam({
-        Action: "PutUserPolicy", UserName: "lakehouse", PolicyName: "lakehouse-s3",
-        PolicyDocument: JSON.stringify({ Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }),
+        Action: "PutUserPolicy",
+        UserName: "lakehouse",
+        PolicyName: "lakehouse-s3",
+        PolicyDocument: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }],
+        }),
     });
-    const created = await fetch(`http://${endpoint}/${bucket}`, { method: "PUT", headers: { Authorization: unsigned("s3") } });
+    const created = await fetch(`http://${endpoint}/${bucket}`, {
+        method: "PUT",
+        headers: { Authorization: unsigned("s3") },
+    });
     if (!created.ok) {
         throw new Error(`moto CreateBucket ${bucket} failed (${created.status}): ${await created.text()}`);
     }
@@ -168,23 +177,42 @@ export async function startSignatureProbe(): Promise<SignatureProbe> {
  * as received (the canonical request of AWS's specification; S3 does not re-encode the path).
  */
 export function signedWith(request: ProbedRequest, secretAccessKey: string): boolean {
-    const auth = /^AWS4-HMAC-SHA256 Credential=([^,]+), ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]+)$/
-        .exec(request.headers.authorization ?? "");
+    const auth = /^AWS4-HMAC-SHA256 Credential=([^,]+), ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]+)$/.exec(
+        request.headers.authorization ?? "",
+    );
     if (!auth) {
         throw new Error(`not a SigV4 Authorization header: ${request.headers.authorization}`);
     }
     const [, credential, signedHeaders, signature] = auth;
     const [, date, region, service] = credential.split("/");
     const [pathPart, query = ""] = request.url.split("?");
-    const canonicalQuery = query === "" ? "" : query.split("&").map((pair) => (pair.includes("=") ? pair : `${pair}=`))
-        .sort().join("&");
-    const canonicalHeaders = signedHeaders.split(";")
-        .map((name) => `${name}:${(request.headers[name] ?? "").trim().replace(/\s+/g, " ")}\n`).join("");
-    const canonicalRequest = [request.method, pathPart, canonicalQuery, canonicalHeaders, signedHeaders,
-        request.headers["x-amz-content-sha256"]].join("\n");
+    const canonicalQuery =
+        query === ""
+            ? ""
+            : query
+                  .split("&")
+                  .map((pair) => (pair.includes("=") ? pair : `${pair}=`))
+                  .sort()
+                  .join("&");
+    const canonicalHeaders = signedHeaders
+        .split(";")
+        .map((name) => `${name}:${(request.headers[name] ?? "").trim().replace(/\s+/g, " ")}\n`)
+        .join("");
+    const canonicalRequest = [
+        request.method,
+        pathPart,
+        canonicalQuery,
+        canonicalHeaders,
+        signedHeaders,
+        request.headers["x-amz-content-sha256"],
+    ].join("\n");
     const scope = `${date}/${region}/${service}/aws4_request`;
-    const stringToSign = ["AWS4-HMAC-SHA256", request.headers["x-amz-date"], scope,
-        createHash("sha256").update(canonicalRequest).digest("hex")].join("\n");
+    const stringToSign = [
+        "AWS4-HMAC-SHA256",
+        request.headers["x-amz-date"],
+        scope,
+        createHash("sha256").update(canonicalRequest).digest("hex"),
+    ].join("\n");
     const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data, "utf8").digest();
     let key = hmac(`AWS4${secretAccessKey}`, date);
     for (const part of [region, service, "aws4_request"]) {

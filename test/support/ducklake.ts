@@ -39,8 +39,10 @@ const TOOLS_ROOT = path.resolve(__dirname, "../../.tools/duckdb");
 function installed(line: DuckLakeLine, ...parts: string[]): string {
     const file = path.join(TOOLS_ROOT, `v${line.duckdb}`, ...parts);
     if (!existsSync(file)) {
-        throw new Error(`DuckDB ${line.duckdb} is not installed: ${file} is missing; run scripts/setup.sh `
-            + "(it fetches the pinned extension binaries from PyPI and the line's @duckdb/node-api from npm).");
+        throw new Error(
+            `DuckDB ${line.duckdb} is not installed: ${file} is missing; run scripts/setup.sh ` +
+                "(it fetches the pinned extension binaries from PyPI and the line's @duckdb/node-api from npm).",
+        );
     }
     return file;
 }
@@ -73,9 +75,11 @@ export class DuckLakeSession {
         const session = new DuckLakeSession(line, instance, connection);
         const [[version]] = await session.rows("SELECT version()");
         if (version !== `v${line.duckdb}`) {
-            throw new Error(`DuckDB ${line.duckdb}'s @duckdb/node-api runs DuckDB ${String(version)}: either another `
-                + "DuckDB line was opened in this process first (use runDuckLake), or its @duckdb/node-api and "
-                + "extensions are pinned to different versions.");
+            throw new Error(
+                `DuckDB ${line.duckdb}'s @duckdb/node-api runs DuckDB ${String(version)}: either another ` +
+                    "DuckDB line was opened in this process first (use runDuckLake), or its @duckdb/node-api and " +
+                    "extensions are pinned to different versions.",
+            );
         }
         for (const name of ["ducklake", "sqlite_scanner", "postgres_scanner"]) {
             await connection.run(`LOAD '${extensionPath(line, name)}'`);
@@ -110,8 +114,10 @@ export function sqlLiteral(text: string): string {
 
 /** `ATTACH` of a DuckLake catalog kept in a SQLite file. */
 export function attachSqliteSql(alias: string, sqliteFile: string, dataPath: string, options: string[] = []): string {
-    return `ATTACH ${sqlLiteral(`ducklake:sqlite:${sqliteFile}`)} AS ${alias} `
-        + `(${[`DATA_PATH ${sqlLiteral(dataPath)}`, ...options].join(", ")})`;
+    return (
+        `ATTACH ${sqlLiteral(`ducklake:sqlite:${sqliteFile}`)} AS ${alias} ` +
+        `(${[`DATA_PATH ${sqlLiteral(dataPath)}`, ...options].join(", ")})`
+    );
 }
 
 /**
@@ -126,11 +132,16 @@ export function attachPostgresSql(
     options: string[] = [],
 ): string {
     const connection = [
-        `host=${env.PGHOST}`, `port=${env.PGPORT}`, `dbname=${env.PGDATABASE}`, `user=${env.PGUSER}`,
+        `host=${env.PGHOST}`,
+        `port=${env.PGPORT}`,
+        `dbname=${env.PGDATABASE}`,
+        `user=${env.PGUSER}`,
         `password=${env.PGPASSWORD}`,
     ].join(" ");
-    return `ATTACH ${sqlLiteral(`ducklake:postgres:${connection}`)} AS ${alias} `
-        + `(${[`DATA_PATH ${sqlLiteral(dataPath)}`, `METADATA_SCHEMA ${sqlLiteral(schema)}`, ...options].join(", ")})`;
+    return (
+        `ATTACH ${sqlLiteral(`ducklake:postgres:${connection}`)} AS ${alias} ` +
+        `(${[`DATA_PATH ${sqlLiteral(dataPath)}`, `METADATA_SCHEMA ${sqlLiteral(schema)}`, ...options].join(", ")})`
+    );
 }
 
 /** One statement's result as `runDuckLake` returns it: column names and JSON-compatible rows. */
@@ -154,9 +165,11 @@ export function runDuckLake(line: DuckLakeLine, statements: readonly string[]): 
  * process, so that the process holds only this line's DuckDB.
  */
 export async function runLineScript<T>(line: DuckLakeLine, script: string, request: object): Promise<T> {
-    const result = await runProcess(process.execPath,
+    const result = await runProcess(
+        process.execPath,
         ["--disable-warning=ExperimentalWarning", "--import", "tsx", script],
-        { stdin: JSON.stringify({ line: line.duckdb, ...request }) });
+        { stdin: JSON.stringify({ line: line.duckdb, ...request }) },
+    );
     if (result.code !== 0) {
         throw new Error(`DuckDB ${line.duckdb} failed (exit ${result.code}): ${result.stderr.trim()}`);
     }

@@ -21,8 +21,10 @@ const REQUIRED = ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD"] as const;
 export function superuserEnvironment(): Record<(typeof REQUIRED)[number], string> {
     const missing = REQUIRED.filter((name) => !process.env[name]);
     if (missing.length > 0) {
-        throw new Error(`integration tests need a PostgreSQL superuser in ${missing.join(", ")}; run them as `
-            + "`bash scripts/with-postgres.sh npx vitest run <path>` (CI does).");
+        throw new Error(
+            `integration tests need a PostgreSQL superuser in ${missing.join(", ")}; run them as ` +
+                "`bash scripts/with-postgres.sh npx vitest run <path>` (CI does).",
+        );
     }
     return {
         PGHOST: process.env.PGHOST!,
@@ -35,7 +37,12 @@ export function superuserEnvironment(): Record<(typeof REQUIRED)[number], string
 export async function superuserClient(database = process.env.PGDATABASE ?? "postgres"): Promise<Client> {
     const env = superuserEnvironment();
     const client = new Client({
-        host: env.PGHOST, port: Number(env.PGPORT), user: env.PGUSER, password: env.PGPASSWORD, database, ssl: false,
+        host: env.PGHOST,
+        port: Number(env.PGPORT),
+        user: env.PGUSER,
+        password: env.PGPASSWORD,
+        database,
+        ssl: false,
     });
     await client.connect();
     return client;

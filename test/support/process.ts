@@ -10,8 +10,11 @@ export interface CommandResult {
     stderr: string;
 }
 
-export function runProcess(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string;
-    stdin?: string } = {}): Promise<CommandResult> {
+export function runProcess(
+    file: string,
+    args: readonly string[],
+    options: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string } = {},
+): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
         const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] });
         let stdout = "";

@@ -151,7 +151,9 @@ function isSecretWrapper(value: unknown): value is { value: unknown } {
     return (
         typeof value === "object" &&
         value !== null &&
-        Object.entries(SECRET_SIGNATURE).every(([key, signature]) => (value as Record<string, unknown>)[key] === signature)
+        Object.entries(SECRET_SIGNATURE).every(
+            ([key, signature]) => (value as Record<string, unknown>)[key] === signature,
+        )
     );
 }
 
@@ -246,7 +248,10 @@ export function fullStackConfig(): Record<string, string> {
 
 /** The full test stack with the mlserver built from a checkout of the repository instead of a registry image. */
 export function buildStackConfig(): Record<string, string> {
-    const config: Record<string, string> = { ...fullStackConfig(), "lakehouse-catalog:mlserverBuildContext": "../datalab" };
+    const config: Record<string, string> = {
+        ...fullStackConfig(),
+        "lakehouse-catalog:mlserverBuildContext": "../datalab",
+    };
     delete config["lakehouse-catalog:mlserverImage"];
     return config;
 }

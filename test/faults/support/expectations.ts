@@ -36,10 +36,13 @@ export function expectRefused(result: MigrateResult, exitCode: 1 | 2, ...pattern
 }
 
 /** Every state a reader saw is one of `allowed` (the old state or the complete new one), and it never failed. */
-export function expectOnlyStates(seen: { states: ReaderObservation[]; errors: string[] },
-    allowed: ReaderObservation[]): void {
+export function expectOnlyStates(
+    seen: { states: ReaderObservation[]; errors: string[] },
+    allowed: ReaderObservation[],
+): void {
     expect(seen.errors).toEqual([]);
-    const unexpected = seen.states.filter((state) =>
-        !allowed.some((candidate) => JSON.stringify(candidate) === JSON.stringify(state)));
+    const unexpected = seen.states.filter(
+        (state) => !allowed.some((candidate) => JSON.stringify(candidate) === JSON.stringify(state)),
+    );
     expect(unexpected, "states a reader saw that are neither the old nor the complete new catalog").toEqual([]);
 }

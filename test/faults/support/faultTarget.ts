@@ -36,8 +36,12 @@ export async function openFaultTarget(label: string): Promise<FaultTarget> {
     testDatabase.admin.on("error", () => undefined);
     const superuser = superuserEnvironment();
     const observerConfig: ClientConfig = {
-        host: superuser.PGHOST, port: Number(superuser.PGPORT), user: superuser.PGUSER, password: superuser.PGPASSWORD,
-        database: testDatabase.database, ssl: false,
+        host: superuser.PGHOST,
+        port: Number(superuser.PGPORT),
+        user: superuser.PGUSER,
+        password: superuser.PGPASSWORD,
+        database: testDatabase.database,
+        ssl: false,
     };
     let observer = new Client(observerConfig);
     await observer.connect();

@@ -41,8 +41,12 @@ export function startMigrate(options: MigrateOptions): MigrateRun {
         stdio: ["ignore", "pipe", "pipe"],
     });
     const output = { stdout: "", stderr: "" };
-    shell.stdout?.setEncoding("utf8").on("data", (chunk: string) => { output.stdout += chunk; });
-    shell.stderr?.setEncoding("utf8").on("data", (chunk: string) => { output.stderr += chunk; });
+    shell.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+        output.stdout += chunk;
+    });
+    shell.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+        output.stderr += chunk;
+    });
     const done = new Promise<MigrateResult>((resolve, reject) => {
         shell.on("error", reject);
         shell.on("close", (code, signal) => resolve({ code, signal, ...output }));
@@ -57,8 +61,11 @@ export function startMigrate(options: MigrateOptions): MigrateRun {
         done,
         tree: () => processTree(rootPid),
         engineProcess: async (timeoutMs = 30_000) => {
-            const pid = await pollUntil(() => processTree(rootPid).find(isEngineProcess), timeoutMs,
-                "the migrate node process to start");
+            const pid = await pollUntil(
+                () => processTree(rootPid).find(isEngineProcess),
+                timeoutMs,
+                "the migrate node process to start",
+            );
             return pid;
         },
     };
@@ -71,13 +78,18 @@ export function runMigrate(options: MigrateOptions): Promise<MigrateResult> {
 
 function isEngineProcess(pid: number): boolean {
     const argv = readCmdline(pid);
-    return argv.length > 0 && path.basename(argv[0]) === "node" && argv.some((arg) => arg.endsWith("scripts/migrate.cjs"));
+    return (
+        argv.length > 0 && path.basename(argv[0]) === "node" && argv.some((arg) => arg.endsWith("scripts/migrate.cjs"))
+    );
 }
 
 /** The argument vector of a process, or [] once it is gone. */
 export function readCmdline(pid: number): string[] {
     try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((arg) => arg !== "");
+        return fs
+            .readFileSync(`/proc/${pid}/cmdline`, "utf8")
+            .split("\0")
+            .filter((arg) => arg !== "");
     } catch {
         return [];
     }
@@ -139,8 +151,12 @@ export function kill(pid: number): void {
  * Calls `probe` until it returns something other than undefined/false. Polling real state (instead of sleeping)
  * is what makes the fault points deterministic.
  */
-export async function pollUntil<T>(probe: () => T | undefined | false | Promise<T | undefined | false>,
-    timeoutMs: number, what: string, intervalMs = 2): Promise<T> {
+export async function pollUntil<T>(
+    probe: () => T | undefined | false | Promise<T | undefined | false>,
+    timeoutMs: number,
+    what: string,
+    intervalMs = 2,
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const value = await probe();

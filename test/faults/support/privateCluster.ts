@@ -35,17 +35,40 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
         execFileSync("chown", ["-R", "postgres:", root]);
     }
     const dataDir = path.join(root, "data");
-    run("initdb", ["-D", dataDir, "-U", superuser, `--pwfile=${passwordFile}`, "--auth-local=scram-sha-256",
-        "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]);
+    run("initdb", [
+        "-D",
+        dataDir,
+        "-U",
+        superuser,
+        `--pwfile=${passwordFile}`,
+        "--auth-local=scram-sha-256",
+        "--auth-host=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    ]);
     fs.rmSync(passwordFile);
     const port = await freePort();
     // The server log goes to a file: with a pipe, pg_ctl's caller would wait for the server to exit.
     const log = path.join(root, "server.log");
-    run("pg_ctl", ["-D", dataDir, "-l", log, "-w", "start", "-o",
-        `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${root}`]);
+    run("pg_ctl", [
+        "-D",
+        dataDir,
+        "-l",
+        log,
+        "-w",
+        "start",
+        "-o",
+        `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${root}`,
+    ]);
     return {
-        env: { PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: superuser, PGPASSWORD: password,
-            PGDATABASE: "postgres" },
+        env: {
+            PGHOST: "127.0.0.1",
+            PGPORT: String(port),
+            PGUSER: superuser,
+            PGPASSWORD: password,
+            PGDATABASE: "postgres",
+        },
         // pg_ctl restart reuses the options of the last start (postmaster.opts), so the port stays the same.
         restart: () => run("pg_ctl", ["-D", dataDir, "-l", log, "-m", "fast", "-w", "restart"]),
         stop: () => {

@@ -22,25 +22,33 @@ db.exec(`PRAGMA journal_mode = ${journalMode}`);
 
 /** Copies the newest row of `table`, giving it new values for `overrides`: every other column keeps its value. */
 function copyNewestRow(table: string, orderBy: string, overrides: Record<string, string>): string {
-    const columns = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((column) => column.name);
+    const columns = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map(
+        (column) => column.name,
+    );
     const values = columns.map((column) => overrides[column] ?? `"${column}"`);
     return `INSERT INTO ${table} (${columns.map((column) => `"${column}"`).join(", ")})
             SELECT ${values.join(", ")} FROM ${table} ORDER BY ${orderBy} DESC LIMIT 1`;
 }
 
-const addSnapshot = db.prepare(copyNewestRow("ducklake_snapshot", "snapshot_id", {
-    snapshot_id: "snapshot_id + 1",
-}));
-const addFile = db.prepare(copyNewestRow("ducklake_data_file", "data_file_id", {
-    data_file_id: "data_file_id + 1",
-    begin_snapshot: "(SELECT max(snapshot_id) FROM ducklake_snapshot)",
-    end_snapshot: "NULL",
-    path: "'writer-' || (data_file_id + 1) || '.parquet'",
-}));
+const addSnapshot = db.prepare(
+    copyNewestRow("ducklake_snapshot", "snapshot_id", {
+        snapshot_id: "snapshot_id + 1",
+    }),
+);
+const addFile = db.prepare(
+    copyNewestRow("ducklake_data_file", "data_file_id", {
+        data_file_id: "data_file_id + 1",
+        begin_snapshot: "(SELECT max(snapshot_id) FROM ducklake_snapshot)",
+        end_snapshot: "NULL",
+        path: "'writer-' || (data_file_id + 1) || '.parquet'",
+    }),
+);
 const newestSnapshot = db.prepare("SELECT max(snapshot_id) AS id FROM ducklake_snapshot");
 
 let stopping = false;
-process.on("SIGTERM", () => { stopping = true; });
+process.on("SIGTERM", () => {
+    stopping = true;
+});
 console.log("ready");
 
 function commitOne(): void {

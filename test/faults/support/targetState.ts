@@ -21,31 +21,42 @@ export interface SchemaState {
 
 export async function schemaState(client: Client, schema: string): Promise<SchemaState> {
     const owner = await client.query<{ owner: string }>(
-        "SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1", [schema]);
+        "SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1",
+        [schema],
+    );
     const relations = await client.query<{ relname: string; relkind: string }>(
         `SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = $1 ORDER BY c.relname COLLATE "C"`, [schema]);
+         WHERE n.nspname = $1 ORDER BY c.relname COLLATE "C"`,
+        [schema],
+    );
     const columns = await client.query<{ line: string }>(
         `SELECT format('%s.%s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
                        CASE WHEN a.attnotnull THEN 'not null' ELSE 'null' END) AS line
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = $1 AND a.attnum > 0 AND NOT a.attisdropped
-         ORDER BY c.relname COLLATE "C", a.attnum`, [schema]);
+         ORDER BY c.relname COLLATE "C", a.attnum`,
+        [schema],
+    );
     const constraints = await client.query<{ line: string }>(
         `SELECT line FROM (SELECT format('%s %s %s', c.conrelid::regclass::text, c.conname, c.contype) AS line
                            FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
                            WHERE n.nspname = $1) constraints
-         ORDER BY line COLLATE "C"`, [schema]);
+         ORDER BY line COLLATE "C"`,
+        [schema],
+    );
     const functions = await client.query<{ line: string }>(
         `SELECT line FROM (SELECT p.oid::regprocedure::text AS line
                            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                            WHERE n.nspname = $1) functions
-         ORDER BY line COLLATE "C"`, [schema]);
+         ORDER BY line COLLATE "C"`,
+        [schema],
+    );
     const rows: SchemaState["rows"] = {};
     for (const { relname } of relations.rows.filter((relation) => relation.relkind === "r")) {
         const digest = await client.query<{ count: string; hash_sum: string }>(
             `SELECT count(*)::text AS count, coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text AS hash_sum
-             FROM ${quoteIdent(schema)}.${quoteIdent(relname)} t`);
+             FROM ${quoteIdent(schema)}.${quoteIdent(relname)} t`,
+        );
         rows[relname] = { count: digest.rows[0].count, hashSum: digest.rows[0].hash_sum };
     }
     return {
@@ -60,7 +71,7 @@ export async function schemaState(client: Client, schema: string): Promise<Schem
 }
 
 export function quoteIdent(name: string): string {
-    return `"${name.replace(/"/g, "\"\"")}"`;
+    return `"${name.replace(/"/g, '""')}"`;
 }
 
 export interface Backend {
@@ -73,7 +84,9 @@ export interface Backend {
 export async function backendsOf(client: Client, role: string, database: string): Promise<Backend[]> {
     const result = await client.query<Backend>(
         `SELECT pid, state, query FROM pg_stat_activity
-         WHERE usename = $1 AND datname = $2 AND pid <> pg_backend_pid()`, [role, database]);
+         WHERE usename = $1 AND datname = $2 AND pid <> pg_backend_pid()`,
+        [role, database],
+    );
     return result.rows;
 }
 
@@ -81,12 +94,19 @@ export async function backendsOf(client: Client, role: string, database: string)
  * The pid of the role's backend once its COPY into `table` has passed `rows` rows (pg_stat_progress_copy), or
  * undefined before that.
  */
-export async function copyPast(client: Client, role: string, database: string, table: string,
-    rows: number): Promise<number | undefined> {
+export async function copyPast(
+    client: Client,
+    role: string,
+    database: string,
+    table: string,
+    rows: number,
+): Promise<number | undefined> {
     const result = await client.query<{ pid: number }>(
         `SELECT a.pid FROM pg_stat_activity a JOIN pg_stat_progress_copy p ON p.pid = a.pid
          WHERE a.usename = $1 AND a.datname = $2 AND a.query ~* '^\\s*COPY\\M' AND strpos(a.query, $3) > 0
-           AND p.tuples_processed > $4`, [role, database, table, rows]);
+           AND p.tuples_processed > $4`,
+        [role, database, table, rows],
+    );
     return result.rows[0]?.pid;
 }
 
@@ -96,13 +116,19 @@ export async function copyPast(client: Client, role: string, database: string, t
  * lock in the database counts as left behind (autovacuum's do not), so stop readers and lock holders first.
  */
 export async function waitUntilReaped(client: Client, role: string, database: string): Promise<void> {
-    await pollUntil(async () => (await backendsOf(client, role, database)).length === 0, 30_000,
-        `the server to end every backend of role ${role}`, 20);
+    await pollUntil(
+        async () => (await backendsOf(client, role, database)).length === 0,
+        30_000,
+        `the server to end every backend of role ${role}`,
+        20,
+    );
     const leftovers = await client.query<{ what: string }>(
         `SELECT format('lock %s %s by pid %s', locktype, mode, pid) AS what FROM pg_locks
          WHERE pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = $1)
                AND pid IN (SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend')
-         UNION ALL SELECT format('prepared transaction %s', gid) FROM pg_prepared_xacts WHERE database = $1`, [database]);
+         UNION ALL SELECT format('prepared transaction %s', gid) FROM pg_prepared_xacts WHERE database = $1`,
+        [database],
+    );
     if (leftovers.rows.length > 0) {
         throw new Error(`left behind after the backends ended: ${leftovers.rows.map((row) => row.what).join(", ")}`);
     }
@@ -135,12 +161,15 @@ export async function observeTarget(client: Client, schema: string): Promise<Rea
                                                     ',' ORDER BY table_name, ordinal_position), ''))
                      FROM information_schema.columns WHERE table_schema = $1) AS column_types,
                     EXISTS (SELECT FROM pg_tables WHERE schemaname = $1
-                            AND tablename = 'ducklake_snapshot') AS has_snapshot`, [schema]);
+                            AND tablename = 'ducklake_snapshot') AS has_snapshot`,
+            [schema],
+        );
         const { tables, column_types: columnTypes, has_snapshot: hasSnapshot } = shape.rows[0];
         let snapshots: number | null = null;
         if (hasSnapshot) {
             const count = await client.query<{ n: number }>(
-                `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.ducklake_snapshot`);
+                `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.ducklake_snapshot`,
+            );
             snapshots = count.rows[0].n;
         }
         return { tables, columnTypes, snapshots };
@@ -156,7 +185,9 @@ export async function observeTarget(client: Client, schema: string): Promise<Rea
 export async function startReader(config: ClientConfig, schema: string): Promise<Reader> {
     const client = new Client(config);
     const errors: string[] = [];
-    client.on("error", (error) => { errors.push(error.message); });
+    client.on("error", (error) => {
+        errors.push(error.message);
+    });
     await client.connect();
     await client.query("SET lock_timeout = '5s'");
     const seen = new Map<string, ReaderObservation>();
