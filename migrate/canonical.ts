@@ -12,15 +12,14 @@ import { quoteIdentifier } from "./catalogSpec";
 
 export const COPY_NULL = "\\N";
 
-/** Bound as `:escape_pattern`: a GLOB matching text that needs COPY escaping (backslash, tab, newline, CR). */
-export const ESCAPE_PATTERN = "*[\\\t\n\r]*";
-
 function sqliteEscaped(column: string): string {
     const escaped =
         `replace(replace(replace(replace(${column}, '\\', '\\\\'), char(10), '\\n'), char(13), '\\r'), ` +
         "char(9), '\\t')";
-    // Most values need no escaping; the GLOB test is cheaper than four replace() copies.
-    return `CASE WHEN ${column} GLOB :escape_pattern THEN ${escaped} ELSE ${column} END`;
+    // Most values need no escaping. JSON quoting adds bytes for every backslash and control character (and for a
+    // double quote, which only costs the slower branch), in one plain loop of C: cheaper than the four replace()
+    // copies, and than a GLOB for the characters, which costs three times as much on values of 150 characters.
+    return `CASE WHEN octet_length(json_quote(${column})) = octet_length(${column}) + 2 THEN ${column} ELSE ${escaped} END`;
 }
 
 /**

@@ -13,7 +13,6 @@ import {
 } from "./catalogSpec";
 import {
     COPY_NULL,
-    ESCAPE_PATTERN,
     canonicalTimestamptz,
     copyEscape,
     pgCanonicalField,
@@ -62,7 +61,7 @@ const DEV_1_1 = "1.1-dev1";
 
 const RELEASE = /^(\d+)\.(\d+)$/;
 
-// Characters of COPY text per SQLite call// Characters of COPY text per SQLite call: enough to amortise the call, and below V8's large-object threshold
+// Characters of COPY text per SQLite call: enough to amortise the call, and below V8's large-object threshold
 // (128 KB; a two-byte string takes twice the characters), so that a batch's garbage is freed by the cheap young-
 // generation collection and memory stays flat however large the table.
 const CORE_BATCH_CHARS = 48 * 1024;
@@ -213,12 +212,7 @@ function corePlan(file: string, table: TableSpec): TablePlan {
         primaryKeySql: table.primaryKey && ((schema) => renderStatement(table.primaryKey!.sql, schema)),
         canonicalFields: table.columns.map((column) => pgCanonicalField(column.name, column.pgType)),
         *read(source, digest) {
-            const batches = source.lineBatches(
-                table.name,
-                lineSql,
-                { escape_pattern: ESCAPE_PATTERN },
-                CORE_BATCH_CHARS,
-            );
+            const batches = source.lineBatches(table.name, lineSql, CORE_BATCH_CHARS);
             for (const text of batches) {
                 const bytes = Buffer.from(text, "utf8");
                 if (timestampColumns.length === 0) {

@@ -197,12 +197,7 @@ export class SourceCatalog {
      * Building the text in SQLite keeps the per-row work in C and crosses into JavaScript once per batch. The
      * number of rows per batch adapts so that each batch stays near `batchChars` characters.
      */
-    *lineBatches(
-        table: string,
-        lineSql: string,
-        parameters: Record<string, string>,
-        batchChars: number,
-    ): Generator<string> {
+    *lineBatches(table: string, lineSql: string, batchChars: number): Generator<string> {
         const batch = (condition: string) => {
             const statement = this.db.prepare(
                 `SELECT group_concat(line, char(10)) || char(10) AS text, max(r) AS last, count(*) AS n FROM (` +
@@ -210,19 +205,18 @@ export class SourceCatalog {
                     "LIMIT :batch_rows)",
             );
             statement.setReadBigInts(true);
-            statement.setAllowUnknownNamedParameters(true);
             return statement;
         };
         // Two statements, because no rowid bound below the smallest rowid (which may be -2^63) exists.
         const first = batch("");
         const next = batch("WHERE rowid > :after");
         let rows = FIRST_BATCH_ROWS;
-        let row = first.get({ ...parameters, batch_rows: rows });
+        let row = first.get({ batch_rows: rows });
         while (row && row.n !== 0n) {
             const text = String(row.text);
             yield text;
             rows = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.floor((batchChars * Number(row.n)) / text.length)));
-            row = next.get({ ...parameters, batch_rows: rows, after: row.last as bigint });
+            row = next.get({ batch_rows: rows, after: row.last as bigint });
         }
     }
 }

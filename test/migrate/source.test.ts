@@ -32,7 +32,7 @@ it("lineBatches yields every row exactly once, from rowid -2^63 to 2^63-1, in ba
     const source = SourceCatalog.open(file);
     try {
         source.beginRead();
-        const batches = [...source.lineBatches("t", "v", {}, 4096)];
+        const batches = [...source.lineBatches("t", "v", 4096)];
         const lines = batches.flatMap((text) => text.slice(0, -1).split("\n"));
         expect(lines).toHaveLength(3004);
         expect(new Set(lines).size).toBe(3004);
