@@ -5,7 +5,8 @@
  *
  * On the source side, SQLite builds the COPY line itself (string work in C, many rows per call). For bigint,
  * varchar, boolean and uuid columns that line already is the canonical line; timestamptz text keeps the writer's
- * offset in the COPY line (PostgreSQL parses it) and is normalised to UTC here, independently, for the digest.
+ * offset in the COPY line (PostgreSQL parses it) and, unless it already is PostgreSQL's UTC output, is normalised
+ * to UTC here, independently, for the digest.
  */
 import type { CoreType } from "./catalogSpec";
 import { quoteIdentifier } from "./catalogSpec";
@@ -50,6 +51,25 @@ function sqliteCopyField(table: string, column: string, pgType: CoreType): strin
 /** The SQLite expression for a whole COPY line of the given columns (concat_ws: one allocation per row). */
 export function sqliteCopyLine(table: string, columns: readonly { name: string; pgType: CoreType }[]): string {
     return `concat_ws(char(9), ${columns.map((column) => sqliteCopyField(table, column.name, column.pgType)).join(", ")})`;
+}
+
+// PostgreSQL's UTC output of a timestamptz: hours 00-23, and a fraction of at most six digits without trailing zeros.
+const UTC_DATE_TIME = "[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]";
+const UTC_OUTPUT_PATTERNS = [
+    `${UTC_DATE_TIME}+00`,
+    ...[1, 2, 3, 4, 5, 6].map((digits) => `${UTC_DATE_TIME}.${"[0-9]".repeat(digits - 1)}[1-9]+00`),
+];
+
+/**
+ * The SQLite expression that is 0 when a timestamptz column is NULL or its text already is PostgreSQL's UTC output
+ * of it (what DuckDB writes in a UTC session), so its COPY field is its canonical field; 1 when it needs
+ * `canonicalTimestamptz`. A text of that form that PostgreSQL cannot read exactly so (February 30) is rejected by
+ * COPY, or fails the verification: never copied unnoticed.
+ */
+export function sqliteNeedsCanonicalTimestamptz(column: string): string {
+    const quoted = quoteIdentifier(column);
+    const utcOutput = UTC_OUTPUT_PATTERNS.map((pattern) => `${quoted} GLOB '${pattern}'`).join(" OR ");
+    return `CASE WHEN ${quoted} IS NULL OR (substr(${quoted}, 12, 2) < '24' AND (${utcOutput})) THEN 0 ELSE 1 END`;
 }
 
 /** The PostgreSQL expression rendering a typed column as its canonical field (never NULL). */

@@ -193,15 +193,22 @@ export class SourceCatalog {
     }
 
     /**
-     * Batches of a table, in rowid order: `lineSql` evaluated per row, lines joined by newlines (and one at the end).
-     * Building the text in SQLite keeps the per-row work in C and crosses into JavaScript once per batch. The
-     * number of rows per batch adapts so that each batch stays near `batchChars` characters.
+     * Batches of a table, in rowid order: `lineSql` evaluated per row, lines joined by newlines (and one at the end),
+     * with the sum of `countSql` over the batch's rows. Building the text in SQLite keeps the per-row work in C and
+     * crosses into JavaScript once per batch. The number of rows per batch adapts so that each batch stays near
+     * `batchChars` characters.
      */
-    *lineBatches(table: string, lineSql: string, batchChars: number): Generator<string> {
+    *lineBatches(
+        table: string,
+        lineSql: string,
+        batchChars: number,
+        countSql = "0",
+    ): Generator<{ text: string; counted: number }> {
         const batch = (condition: string) => {
             const statement = this.db.prepare(
-                `SELECT group_concat(line, char(10)) || char(10) AS text, max(r) AS last, count(*) AS n FROM (` +
-                    `SELECT rowid AS r, ${lineSql} AS line FROM ${quoteIdentifier(table)} ${condition} ORDER BY rowid ` +
+                `SELECT group_concat(line, char(10)) || char(10) AS text, max(r) AS last, ` +
+                    `count(*) AS n, sum(counted) AS counted FROM (SELECT rowid AS r, ${lineSql} AS line, ` +
+                    `${countSql} AS counted FROM ${quoteIdentifier(table)} ${condition} ORDER BY rowid ` +
                     "LIMIT :batch_rows)",
             );
             statement.setReadBigInts(true);
@@ -214,7 +221,7 @@ export class SourceCatalog {
         let row = first.get({ batch_rows: rows });
         while (row && row.n !== 0n) {
             const text = String(row.text);
-            yield text;
+            yield { text, counted: Number(row.counted) };
             rows = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.floor((batchChars * Number(row.n)) / text.length)));
             row = next.get({ batch_rows: rows, after: row.last as bigint });
         }

@@ -2,9 +2,10 @@
  * The two halves of the verification must agree with the server: the JavaScript hashtextextended against
  * PostgreSQL's, and the timestamp normalisation against PostgreSQL's own parsing and output.
  */
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "pg";
-import { canonicalTimestamptz, copyEscape } from "../../migrate/canonical";
+import { canonicalTimestamptz, copyEscape, sqliteNeedsCanonicalTimestamptz } from "../../migrate/canonical";
 import { DigestAccumulator, pgHashTextExtended, sumModulo64 } from "../../migrate/digest";
 import { superuserClient } from "../support/postgres";
 
@@ -91,6 +92,50 @@ describe("canonicalTimestamptz", () => {
             [samples],
         );
         expect(samples.map(canonicalTimestamptz)).toEqual(server.rows.map((row) => row.text));
+    });
+
+    it("is skipped by SQLite exactly for text that already is PostgreSQL's UTC output", async () => {
+        const texts = [
+            ...samples,
+            "2025-10-24 09:19:58.50+00",
+            "2025-10-24 09:19:58.000000+00",
+            "2025-10-24 09:19:58.1234567+00",
+            "2025-10-24 24:00:00+00",
+            "2025-10-24 09:19:58+00:00",
+            "0999-01-01 00:00:00.000001+00",
+            "2025-10-24 09:19:58+00 BC",
+        ];
+        const db = new DatabaseSync(":memory:");
+        try {
+            db.exec("CREATE TABLE t(i INTEGER, snapshot_time VARCHAR)");
+            const insert = db.prepare("INSERT INTO t VALUES (?, ?)");
+            texts.forEach((text, index) => insert.run(index, text));
+            const skipped = db
+                .prepare(`SELECT snapshot_time FROM t WHERE ${sqliteNeedsCanonicalTimestamptz("snapshot_time")} = 0`)
+                .all()
+                .map((row) => String(row.snapshot_time));
+            expect(skipped).toEqual(texts.filter((text) => canonicalTimestamptz(text) === text));
+            expect(skipped).toEqual([
+                "2025-10-24 09:19:58.011998+00",
+                "2025-10-24 09:19:58+00",
+                "2025-10-24 09:19:58.5+00",
+                "0999-01-01 00:00:00.000001+00",
+            ]);
+            const server = await client.query<{ text: string }>(
+                "SELECT s::timestamptz::text AS text FROM unnest($1::text[]) WITH ORDINALITY AS t(s, i) ORDER BY i",
+                [skipped],
+            );
+            expect(server.rows.map((row) => row.text)).toEqual(skipped);
+            expect(
+                db
+                    .prepare(
+                        `SELECT ${sqliteNeedsCanonicalTimestamptz("snapshot_time")} AS n FROM (SELECT NULL AS snapshot_time)`,
+                    )
+                    .get(),
+            ).toEqual({ n: 0 });
+        } finally {
+            db.close();
+        }
     });
 
     it.each([

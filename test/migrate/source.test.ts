@@ -32,7 +32,8 @@ it("lineBatches yields every row exactly once, from rowid -2^63 to 2^63-1, in ba
     const source = SourceCatalog.open(file);
     try {
         source.beginRead();
-        const batches = [...source.lineBatches("t", "v", 4096)];
+        const read = [...source.lineBatches("t", "v", 4096, "length(v) > 40")];
+        const batches = read.map(({ text }) => text);
         const lines = batches.flatMap((text) => text.slice(0, -1).split("\n"));
         expect(lines).toHaveLength(3004);
         expect(new Set(lines).size).toBe(3004);
@@ -41,6 +42,11 @@ it("lineBatches yields every row exactly once, from rowid -2^63 to 2^63-1, in ba
         expect(batches.every((text) => text.endsWith("\n"))).toBe(true);
         expect(batches.length).toBeGreaterThan(10);
         expect(batches.filter((text) => text.length > 3 * 4096 && !text.includes("x".repeat(100_000)))).toEqual([]);
+        // Each batch counts its own rows.
+        expect(read.map(({ counted }) => counted)).toEqual(
+            batches.map((text) => text.split("\n").filter((line) => line.length > 40).length),
+        );
+        expect(lines.filter((line) => line.length > 40).length).toBeGreaterThan(100);
     } finally {
         source.close();
     }
