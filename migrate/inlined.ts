@@ -28,10 +28,11 @@ export interface InlinedColumnPlan {
     name: string;
     /** PG DDL type, e.g. "bytea", "numeric(18,3)", "character varying". */
     pgType: string;
-    /** The unescaped COPY text-format field (the caller escapes `\`, newline, CR and tab); null = SQL NULL. */
-    toCopyText(value: SqliteValue): string | null;
-    /** The canonical text of the value, computed from the source value. */
-    canonical(value: SqliteValue): string | null;
+    /**
+     * The value encoded once, both ways: `copy`, its unescaped COPY text-format field (the caller escapes `\`,
+     * newline, CR and tab), and `canonical`, its canonical text computed from the source value; null = SQL NULL.
+     */
+    encode(value: SqliteValue): Encoded | null;
     /** A PG SQL expression over the (already quoted) column that yields exactly `canonical(...)`, NULL for NULL. */
     canonicalSql(column: string): string;
 }
@@ -66,7 +67,7 @@ const MAX_PG_IDENTIFIER_BYTES = 63;
 class ValueRefused extends Error {}
 
 /** The stored PG text of one value and its canonical text. */
-interface Encoded {
+export interface Encoded {
     copy: string;
     canonical: string;
 }
@@ -890,8 +891,7 @@ export function planInlinedDataTable(args: {
         return {
             name,
             pgType: rule.pgType,
-            toCopyText: (value) => (value === null ? null : encode(value).copy),
-            canonical: (value) => (value === null ? null : encode(value).canonical),
+            encode: (value) => (value === null ? null : encode(value)),
             canonicalSql: (column) => rule.canonicalSql(column),
         };
     });

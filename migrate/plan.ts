@@ -435,9 +435,9 @@ function inlinedTablePlan(
                         copyFields.push(text);
                         canonicalFields.push(text);
                     } else {
-                        const plan = userColumns[index - bigintColumns.length];
-                        copyFields.push(copyField(plan.toCopyText(value)));
-                        canonicalFields.push(copyField(plan.canonical(value)));
+                        const encoded = userColumns[index - bigintColumns.length].encode(value);
+                        copyFields.push(copyField(encoded?.copy ?? null));
+                        canonicalFields.push(copyField(encoded?.canonical ?? null));
                     }
                 });
                 copy += copyFields.join("\t") + "\n";

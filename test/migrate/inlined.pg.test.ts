@@ -151,7 +151,7 @@ describe("inlined data user columns on real PostgreSQL", () => {
                 const [plan] = planInlinedDataTable({ table, specVersion, columns: [{ name: "v", duckdbType: type }] });
                 const values = valuesFor(type);
                 await client.query(`CREATE TABLE inlined_test.${table} (id integer, v ${plan.pgType})`);
-                const lines = values.map((value, id) => `${id}\t${copyField(plan.toCopyText(value))}\n`);
+                const lines = values.map((value, id) => `${id}\t${copyField(plan.encode(value)?.copy ?? null)}\n`);
                 await pipeline(Readable.from(lines), client.query(copyFrom(`COPY inlined_test.${table} FROM STDIN`)));
 
                 const { rows } = await client.query<{ c: string | null; t: string }>(
@@ -159,7 +159,7 @@ describe("inlined data user columns on real PostgreSQL", () => {
                         `FROM inlined_test.${table} JOIN pg_attribute a ON a.attrelid = 'inlined_test.${table}'::regclass ` +
                         "AND a.attname = 'v' ORDER BY id",
                 );
-                expect(rows.map((row) => row.c)).toEqual(values.map((value) => plan.canonical(value)));
+                expect(rows.map((row) => row.c)).toEqual(values.map((value) => plan.encode(value)?.canonical ?? null));
                 expect(rows[0].t).toBe(plan.pgType);
             },
         );
