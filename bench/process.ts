@@ -13,6 +13,11 @@ export interface MeasuredRun {
      * in bytes; 0 when no process matched before exit.
      */
     peakRssBytes: number;
+    /**
+     * User plus system CPU seconds of that process at the last poll before it exited (so up to one poll interval
+     * short): on a machine shared with other work, a measure of the process's own cost that its wall time is not.
+     */
+    cpuSeconds: number;
     /** The highest sum of VmRSS over the whole process tree seen at one poll, in bytes. */
     peakTreeRssBytes: number;
 }
@@ -48,6 +53,7 @@ export function runMeasured(command: string, args: string[], options: MeasureOpt
     });
 
     let peakRssBytes = 0;
+    let cpuSeconds = 0;
     let peakTreeRssBytes = 0;
     const poll = (): void => {
         if (child.pid === undefined) {
@@ -62,6 +68,7 @@ export function runMeasured(command: string, args: string[], options: MeasureOpt
             treeRss += status.rssBytes;
             if (options.measure(readCommandLine(pid))) {
                 peakRssBytes = Math.max(peakRssBytes, status.hwmBytes);
+                cpuSeconds = Math.max(cpuSeconds, readCpuSeconds(pid) ?? 0);
             }
         }
         peakTreeRssBytes = Math.max(peakTreeRssBytes, treeRss);
@@ -81,6 +88,7 @@ export function runMeasured(command: string, args: string[], options: MeasureOpt
                 stderr: Buffer.concat(stderr).toString("utf8"),
                 seconds: Number(process.hrtime.bigint() - started) / 1e9,
                 peakRssBytes,
+                cpuSeconds,
                 peakTreeRssBytes,
             });
         });
@@ -111,6 +119,16 @@ function readParentPid(pid: number): number | undefined {
     // The command name in field 2 may hold spaces and parentheses; the fields after its last ")" are fixed.
     const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
     return fields === undefined ? undefined : Number(fields[1]);
+}
+
+// /proc/<pid>/stat counts CPU time in USER_HZ ticks, which Linux fixes at 100 per second for user space.
+const ticksPerSecond = 100;
+
+function readCpuSeconds(pid: number): number | undefined {
+    const stat = readProcFile(pid, "stat");
+    // After the command name: state, ppid, ..., utime (the 12th field) and stime (the 13th).
+    const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields === undefined ? undefined : (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
 function readStatus(pid: number): { rssBytes: number; hwmBytes: number } | undefined {

@@ -16,6 +16,8 @@ export interface MigrationRun {
     rowsPerSecond: number;
     /** VmHWM of the node process running scripts/migrate.cjs (the engine). */
     peakRssMb: number;
+    /** User plus system CPU seconds of that node process (its own cost, whatever else ran on the machine). */
+    cpuSeconds: number;
     /** Highest sum of VmRSS over npm, sh and node together. */
     peakTreeRssMb: number;
     /** The engine's own `seconds`, which leaves out npm's and Node's start-up. */
@@ -181,6 +183,7 @@ export function formatReport(result: BenchResult): string {
             "rows/s",
             "limit rows/s",
             "ratio",
+            "engine CPU s",
             "peak RSS MB",
             "dry run s",
             "re-run s",
@@ -193,6 +196,7 @@ export function formatReport(result: BenchResult): string {
             integer(run.engine.rowsPerSecond),
             run.limit.exitCode === 0 ? integer(run.limit.rowsPerSecond) : "failed",
             run.limitRatio === null ? "-" : `${fixed(run.limitRatio, 2)}x`,
+            fixed(run.engine.cpuSeconds),
             fixed(run.engine.peakRssMb, 1),
             `${fixed(run.noop.dryRun.seconds)} (${run.noop.dryRun.checkedBy})`,
             `${fixed(run.noop.rerun.seconds)} (${run.noop.rerun.checkedBy})`,

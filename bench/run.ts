@@ -242,6 +242,7 @@ async function runEngine(
         seconds: run.seconds,
         rowsPerSecond: sourceRows / run.seconds,
         peakRssMb: run.peakRssBytes / megabyte,
+        cpuSeconds: run.cpuSeconds,
         peakTreeRssMb: run.peakTreeRssBytes / megabyte,
         engineSeconds: typeof summary.seconds === "number" ? summary.seconds : null,
         phases: "phases" in phases ? phases.phases : null,

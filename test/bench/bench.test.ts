@@ -51,6 +51,9 @@ describe("npm run bench", () => {
         // A node process holds tens of MB before it reads anything: zero would mean the wrong process was measured.
         expect(result.engine.peakRssMb).toBeGreaterThan(20);
         expect(result.engine.peakTreeRssMb).toBeGreaterThanOrEqual(result.engine.peakRssMb);
+        // Node's start-up alone takes CPU time: zero would mean the wrong process, or none, was read.
+        expect(result.engine.cpuSeconds).toBeGreaterThan(0);
+        expect(result.engine.cpuSeconds).toBeLessThanOrEqual(result.engine.seconds * result.machine.cpus);
         expect(result.engine.phasesMissing).toBeUndefined();
         for (const phase of ["read", "load", "keys", "verify"] as const) {
             expect(result.engine.phases?.[phase]).toBeGreaterThanOrEqual(0);
