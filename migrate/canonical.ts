@@ -20,7 +20,11 @@ function sqliteEscaped(column: string): string {
     // Most values need no escaping. JSON quoting adds bytes for every backslash and control character (and for a
     // double quote, which only costs the slower branch), in one plain loop of C: cheaper than the four replace()
     // copies, and than a GLOB for the characters, which costs three times as much on values of 150 characters.
-    return `CASE WHEN octet_length(json_quote(${column})) = octet_length(${column}) + 2 THEN ${column} ELSE ${escaped} END`;
+    // NULL is tested first, which spares it the JSON quoting (into the text null) and then the replace() branch.
+    return (
+        `CASE WHEN ${column} IS NULL OR octet_length(json_quote(${column})) = octet_length(${column}) + 2 ` +
+        `THEN ${column} ELSE ${escaped} END`
+    );
 }
 
 /**
