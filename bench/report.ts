@@ -207,8 +207,10 @@ export function formatReport(result: BenchResult): string {
         `catalog: ${integer(result.rows)} rows, spec ${result.catalog.specVersion}, generated in ` +
             `${fixed(result.catalog.generateSeconds)} s`,
         `machine: ${result.machine.cpus} CPUs, 1-minute load average ${fixed(result.machine.loadAverageAtStart)} at ` +
-            `the start, ${fixed(result.machine.loadAverageAtEnd)} at the end (above ${result.machine.cpus}, other ` +
-            "work competed with the bench)",
+            `the start, ${fixed(result.machine.loadAverageAtEnd)} at the end` +
+            (Math.max(result.machine.loadAverageAtStart, result.machine.loadAverageAtEnd) > result.machine.cpus
+                ? ` (above ${result.machine.cpus}, other work competed with the bench)`
+                : ""),
         `start-up of the migrate command (--help): best ${fixed(result.startupSeconds.best, 3)} s, median ` +
             `${fixed(result.startupSeconds.median, 3)} s`,
         "",
