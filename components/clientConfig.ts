@@ -3,6 +3,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 
+import type { Inputs, PostgresEndpoint, S3Endpoint } from "./endpoints";
+
 /** One DuckLake catalog as its clients see it. */
 export interface ClientCatalog {
     /** DuckDB attach alias, e.g. `graphs`. */
@@ -15,17 +17,11 @@ export interface ClientCatalog {
     encrypted: boolean;
 }
 
-/** Everything the client configuration is rendered from. Holds no secret on purpose. */
-export interface ClientConfigSettings {
-    postgresHost: string;
-    postgresPort: number;
-    postgresDatabase: string;
-    postgresUser: string;
-    s3Endpoint: string;
-    s3Bucket: string;
-    s3Region: string;
-    s3UseSsl: boolean;
-    s3UrlStyle: "path" | "vhost";
+/**
+ * Everything the client configuration is rendered from: where the clients reach PostgreSQL and S3. Holds no secret
+ * on purpose: the role's password is never rendered, clients read `PSQL_CATALOG_PASSWORD`.
+ */
+export interface ClientConfigSettings extends PostgresEndpoint, S3Endpoint {
     catalogs: ClientCatalog[];
 }
 
@@ -36,25 +32,7 @@ export interface RenderedClientConfig {
     profilesYml: string;
 }
 
-export interface ClientConfigArgs {
-    /** PostgreSQL host the clients connect to (may differ from the host the stack itself uses). */
-    postgresHost: pulumi.Input<string>;
-    /** PostgreSQL port the clients connect to. */
-    postgresPort: pulumi.Input<number>;
-    /** Database holding one schema per catalog. */
-    postgresDatabase: pulumi.Input<string>;
-    /** Role the clients log in as; its password is never rendered, clients read `PSQL_CATALOG_PASSWORD`. */
-    postgresUser: pulumi.Input<string>;
-    /** S3 endpoint (`host:port`) of the bucket holding the catalogs' data files. */
-    s3Endpoint: pulumi.Input<string>;
-    /** Bucket holding the catalogs' data files. */
-    s3Bucket: pulumi.Input<string>;
-    /** S3 region; MinIO needs it to match its own setting. */
-    s3Region: pulumi.Input<string>;
-    /** Whether the S3 endpoint speaks TLS. */
-    s3UseSsl: pulumi.Input<boolean>;
-    /** S3 addressing style; MinIO needs `path`. */
-    s3UrlStyle: pulumi.Input<"path" | "vhost">;
+export interface ClientConfigArgs extends Inputs<PostgresEndpoint & S3Endpoint> {
     /** The catalogs to attach, in this order. */
     catalogs: pulumi.Input<ClientCatalog[]>;
     /**
