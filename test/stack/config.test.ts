@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { gitlabVariablesArgs, listCiVariables } from "../../components/gitlabVariables";
 import { mlserverArgsProblems } from "../../components/mlserver";
 import { CONFIG_KEYS, gitlabApiUrl, parseStackConfig, RawStackConfig, StackConfigError } from "../../config";
+import { renderedConfigDocs } from "../../scripts/config-docs";
 import { devStackConfig, FULL_STACK_KEYS, PROJECT_DIR, SECRETS } from "../support/pulumiMocks";
 
 /** The dev stack's raw config, with the given plain keys overridden or (undefined) removed. */
@@ -169,6 +170,13 @@ describe("parseStackConfig on the dev stack", () => {
             Object.entries(CONFIG_KEYS).flatMap(([key, decl]) => ("default" in decl ? [[key, decl.default]] : [])),
         );
         expect(declared).toEqual(defaults);
+    });
+
+    it("has Pulumi.yaml's config block and the README's table exactly as `npm run config:docs` renders them", () => {
+        for (const [file, rendered] of Object.entries(renderedConfigDocs())) {
+            // On a difference: run `npm run config:docs` and commit both files with the change to CONFIG_KEYS.
+            expect(fs.readFileSync(path.join(PROJECT_DIR, file), "utf8"), file).toBe(rendered);
+        }
     });
 
     it("declares in Pulumi.yaml every key it reads that has a default, and every secret", () => {
