@@ -2,7 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
-import { S3_URL_STYLES, type S3UrlStyle, SSL_MODES, type SslMode } from "./components/endpoints";
+import { type S3Endpoint, S3_URL_STYLES, type S3UrlStyle, SSL_MODES, type SslMode } from "./components/endpoints";
 import { type PostgresNameKind, postgresNameProblem } from "./migrate/names";
 
 /*
@@ -365,6 +365,17 @@ export function parseStackConfig(raw: RawStackConfig, projectDir: string): Stack
         // Both need the services, which were checked (and so are defined) whenever either is on.
         mlserver: mlserver && mlserverConfig(mlserver, services!, projectDir),
         gitlab: gitlab && { ...gitlab, ...services! },
+    };
+}
+
+/** The bucket as the consumers (mlserver, DuckDB, dbt, CI jobs) reach it. */
+export function consumerS3Endpoint(config: StackConfig): S3Endpoint {
+    return {
+        s3Endpoint: config.consumers.s3Endpoint,
+        s3Bucket: config.s3.bucket,
+        s3Region: config.s3.region,
+        s3UseSsl: config.s3.useSsl,
+        s3UrlStyle: config.s3.urlStyle,
     };
 }
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 
-import { parseStackConfig, readStackConfig } from "./config";
+import { consumerS3Endpoint, parseStackConfig, readStackConfig } from "./config";
 import { CatalogDatabase } from "./components/catalogDatabase";
 import { CatalogBackup } from "./components/catalogBackup";
 import { type BackupStoreArgs, CatalogMigration } from "./components/catalogMigration";
@@ -27,21 +27,15 @@ const catalogDatabase = new CatalogDatabase("lakehouse", {
     schemas: config.catalogs.map((catalog) => catalog.schema),
 });
 
-// The bucket as the stack itself reaches it, and as the consumers do.
-const s3 = {
-    s3Bucket: config.s3.bucket,
-    s3Region: config.s3.region,
-    s3UseSsl: config.s3.useSsl,
-    s3UrlStyle: config.s3.urlStyle,
-};
+const consumerS3 = consumerS3Endpoint(config);
 const s3Keys = { s3AccessKeyId: config.s3AccessKeyId, s3SecretAccessKey: config.s3SecretAccessKey };
-const consumerS3 = { ...s3, s3Endpoint: config.consumers.s3Endpoint };
 
-// With a backups prefix, the stack keeps the SQLite originals and dumps the database in `dlctl backup`'s layout.
+// With a backups prefix, the stack keeps the SQLite originals and dumps the database in `dlctl backup`'s layout,
+// reaching the bucket where the stack itself does.
 const backupStore: BackupStoreArgs | undefined =
     config.s3.backupsPrefix === undefined
         ? undefined
-        : { ...s3, s3Endpoint: config.s3.endpoint, ...s3Keys, s3BackupsPrefix: config.s3.backupsPrefix };
+        : { ...consumerS3, s3Endpoint: config.s3.endpoint, ...s3Keys, s3BackupsPrefix: config.s3.backupsPrefix };
 
 // The catalog role: the migrations and the backups log in as it where the stack reaches the server, the consumers
 // where they reach it.

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../config";
+import { consumerS3Endpoint, type StackConfig } from "../config";
 import type { Inputs, PostgresEndpoint, S3Credentials, S3Endpoint } from "./endpoints";
 import { ProjectVariable, Provider } from "./gitlabProjectVariable";
 
@@ -287,11 +287,7 @@ export function gitlabVariablesArgs(
         postgresUser: config.role,
         postgresPassword: config.rolePassword,
         catalogs: config.catalogs.map(({ envName, schema, s3Prefix }) => ({ envName, schema, s3Prefix })),
-        s3Endpoint: config.consumers.s3Endpoint,
-        s3Bucket: config.s3.bucket,
-        s3Region: config.s3.region,
-        s3UseSsl: config.s3.useSsl,
-        s3UrlStyle: config.s3.urlStyle,
+        ...consumerS3Endpoint(config),
         s3AccessKeyId: config.s3AccessKeyId,
         s3SecretAccessKey: config.s3SecretAccessKey,
         s3ExportsPrefix: config.s3.exportsPrefix,
