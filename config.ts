@@ -97,12 +97,12 @@ export const CONFIG_KEYS = {
     mlflowTrackingUri: {
         type: "string",
         description: "MLflow tracking server URI passed to the mlserver and the pipeline's jobs.",
-        unset: "required with mlserverDockerHost or gitlabProject",
+        unset: "only while mlserverDockerHost and gitlabProject are unset",
     },
     kafkaBrokerEndpoint: {
         type: "string",
         description: "Kafka broker host:port passed to the mlserver and the pipeline's jobs.",
-        unset: "required with mlserverDockerHost or gitlabProject",
+        unset: "only while mlserverDockerHost and gitlabProject are unset",
     },
     clientPostgresHost: {
         type: "string",
@@ -128,7 +128,7 @@ export const CONFIG_KEYS = {
     mlserverImage: {
         type: "string",
         description: "Registry image of the mlserver (a tag that changes per build, or a digest).",
-        unset: "with mlserverDockerHost, set this or mlserverBuildContext",
+        unset: "mlserverBuildContext builds the image instead",
     },
     mlserverBuildContext: {
         type: "string",

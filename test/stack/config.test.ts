@@ -292,6 +292,14 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         });
     });
 
+    it("accepts the three kinds of Docker host", () => {
+        for (const host of ["ssh://deploy@docker-apps", "tcp://docker-apps:2375", "unix:///var/run/docker.sock"]) {
+            expect(
+                parseStackConfig(rawConfig({ ...full, mlserverDockerHost: host }), PROJECT_DIR).mlserver?.dockerHost,
+            ).toBe(host);
+        }
+    });
+
     it("reads a build of the repository instead of a registry image, the context resolved against the project", () => {
         const config = parseStackConfig(
             rawConfig({ ...full, mlserverBuildContext: "../datalab" }, ["mlserverImage"]),
