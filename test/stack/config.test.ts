@@ -455,6 +455,28 @@ describe("parseStackConfig asks for what is enabled", () => {
         ]);
     });
 
+    it("passes the local stack's committed config, which sets neither", () => {
+        const file = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.local.yaml"), "utf8")) as {
+            config: Record<string, unknown>;
+        };
+        const plain = Object.fromEntries(
+            Object.entries(file.config).map(([key, value]) => [
+                key.replace("lakehouse-catalog:", ""),
+                typeof value === "object" ? JSON.stringify(value) : String(value),
+            ]),
+        );
+        expect(plain).not.toHaveProperty("mlflowTrackingUri");
+        const secrets = Object.fromEntries(
+            Object.entries(SECRETS).map(([key, value]) => [
+                key.replace("lakehouse-catalog:", ""),
+                pulumi.secret(value),
+            ]),
+        );
+        const config = parseStackConfig({ plain, secrets }, PROJECT_DIR);
+        expect(config.catalogs.map((catalog) => catalog.name)).toEqual(["sales", "marketing", "finance"]);
+        expect([config.mlserver, config.gitlab]).toEqual([undefined, undefined]);
+    });
+
     it("leaves the mlserver's and GitLab's keys unchecked while they are off", () => {
         const config = parseStackConfig(
             rawConfig({ mlserverComposeProject: "Not Checked", gitlabBaseUrl: "not a URL" }),
