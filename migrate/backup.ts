@@ -21,6 +21,7 @@ import { DatabaseSync } from "node:sqlite";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { MigrationError } from "./errors";
+import { quoteIdentifier, sqlString } from "./sqlText";
 import { connect } from "./target";
 
 /** The dataset name and file name `dlctl backup` uses; changing either breaks the round trip with that tool. */
@@ -543,13 +544,9 @@ export function restoreCheckSql(counts: Map<string, number>): string {
         ([table, rows]) =>
             `    SELECT count(*) INTO n FROM ${table};\n` +
             `    IF n <> ${rows} THEN RAISE EXCEPTION 'restore check: % holds % rows, the dump %', ` +
-            `${sqlLiteral(table)}, n, ${rows}; END IF;\n`,
+            `${sqlString(table)}, n, ${rows}; END IF;\n`,
     );
     return `DO $check$\nDECLARE n bigint;\nBEGIN\n${checks.join("")}END\n$check$;\n`;
-}
-
-function sqlLiteral(text: string): string {
-    return `'${text.replace(/'/g, "''")}'`;
 }
 
 // pg_dump's qualified table name: each part bare or double-quoted (with "" inside).
@@ -670,7 +667,7 @@ export async function copySqlite(
             // A writer's lock is waited for a while (as the migration's source reader does), not failed on at once.
             const source = new DatabaseSync(path.resolve(sqlite), { readOnly: true, timeout: 5000 });
             try {
-                source.exec(`VACUUM INTO '${copy.replace(/'/g, "''")}'`);
+                source.exec(`VACUUM INTO ${sqlString(copy)}`);
                 sourceCounts = rowCounts(source);
             } finally {
                 source.close();
@@ -731,8 +728,8 @@ function rowCounts(db: DatabaseSync): Record<string, number> {
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all();
     return Object.fromEntries(
         tables.map(({ name }) => {
-            const quoted = `"${String(name).replace(/"/g, '""')}"`;
-            return [String(name), Number(db.prepare(`SELECT count(*) AS n FROM ${quoted}`).get()!.n)];
+            const count = db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(String(name))}`).get()!.n;
+            return [String(name), Number(count)];
         }),
     );
 }

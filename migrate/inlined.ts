@@ -17,6 +17,7 @@
  *   DOUBLE, BLOB or VARCHAR, so SQLite holds integers, REALs (float tables created at <= 0.3), blobs, or DuckDB's
  *   text of the value (src/metadata_manager/sqlite_metadata_manager.cpp:12-47 @ v1.5-variegata).
  */
+import { isCalendarDate, pad } from "./calendar";
 import { canonicalTimestamptz } from "./canonical";
 import { MigrationError } from "./errors";
 
@@ -397,10 +398,6 @@ const TIME_TEXT = /^([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?$/;
 const OFFSET_TEXT = /^([+-])([0-9]{2})(?::([0-9]{2}))?(?::([0-9]{2}))?$/;
 const INFINITIES = new Set(["infinity", "-infinity"]);
 
-function pad(n: number | bigint, width: number): string {
-    return n.toString().padStart(width, "0");
-}
-
 /** Days since 1970-01-01 of a valid proleptic Gregorian date in years 1..9999, or undefined. */
 function epochDay(text: string): number | undefined {
     const match = DATE_TEXT.exec(text);
@@ -408,11 +405,12 @@ function epochDay(text: string): number | undefined {
         return undefined;
     }
     const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+    if (!isCalendarDate(year, month, day)) {
+        return undefined;
+    }
     const date = new Date(0);
     date.setUTCFullYear(year, month - 1, day);
-    const valid =
-        year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-    return valid ? Math.round(date.getTime() / 86_400_000) : undefined;
+    return Math.round(date.getTime() / 86_400_000);
 }
 
 const MICROS_PER_DAY = 86_400_000_000n;
