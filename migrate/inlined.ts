@@ -4,7 +4,7 @@
  *
  * The metadata columns (row_id, begin_snapshot, end_snapshot) are plain bigints and are not handled here.
  *
- * Sources, all in duckdb/ducklake (reference: /work/shared/reference/ducklake-catalog.md §4.4, §6):
+ * Sources, all in duckdb/ducklake:
  * - type names in `ducklake_column.column_type`: src/common/ducklake_types.cpp:17-49, 126-143 @ v1.5-variegata
  *   (lower case; `decimal(p,s)`; nested types are just `struct` / `list` / `map`, their children are separate rows).
  * - PG column types: src/metadata_manager/postgres_metadata_manager.cpp:14-78 @ v1.5-variegata and :13-45 @
@@ -43,7 +43,10 @@ export interface InlinedField {
     duckdbType: string;
 }
 
-/** The DuckLake release line whose PostgreSQL backend writes a spec version (reference §1, §6 last table). */
+/**
+ * The DuckLake release line whose PostgreSQL backend writes a spec version: the line whose
+ * src/storage/ducklake_initializer.cpp creates new catalogs at that version (main writes 1.0 and 1.1-dev1 as DL-1.5).
+ */
 type ReleaseLine = "DL-1.3" | "DL-1.4" | "DL-1.5";
 
 const RELEASE_LINE_BY_SPEC: Record<string, ReleaseLine> = {
@@ -652,7 +655,7 @@ const SCANNER_REFUSALS = {
 };
 
 /**
- * The rule for each DuckLake type per release line (reference §6, table "User-column types of inlined tables").
+ * The rule for each DuckLake type per release line: the PostgreSQL type that line gives an inlined user column.
  * - DL-1.5 writes 0.4, 1.0 and (main) 1.1-dev1: postgres_metadata_manager.cpp:14-78 @ v1.5-variegata.
  * - DL-1.4 writes 0.3; its PG layout from 8bc4ac55 (2025-12-22) on: postgres_metadata_manager.cpp:13-45 @ v1.4-andium.
  * - DL-1.3 writes 0.1 and 0.2: the postgres scanner's CREATE TABLE of DuckDB's type names.
