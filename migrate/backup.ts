@@ -21,6 +21,7 @@ import { DatabaseSync } from "node:sqlite";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { MigrationError } from "./errors";
+import { runProcess } from "./process";
 import { quoteIdentifier, sqlString } from "./sqlText";
 import { connect } from "./target";
 
@@ -157,7 +158,7 @@ export async function matchingTool(
                 `${tool} must match the server's major version. ${fix}`,
         );
     }
-    const version = await runTool(file, ["--version"], { PATH: process.env.PATH ?? "" });
+    const version = await runProcess(file, ["--version"], { env: { PATH: process.env.PATH ?? "" } });
     const match = /\(PostgreSQL\) (\d+)/.exec(version.stdout);
     if (version.code !== 0 || !match) {
         throw new MigrationError(
@@ -174,25 +175,6 @@ export async function matchingTool(
         );
     }
     return file;
-}
-
-interface ToolResult {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-/** Runs a client program; the connection and password travel only in `env`, never in `args`. */
-function runTool(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ToolResult> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(file, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
 }
 
 /** The libpq environment only, so that no other variable (e.g. the S3 keys) reaches the PostgreSQL programs. */
@@ -246,8 +228,8 @@ async function sha256(file: string): Promise<string> {
  */
 async function archiveContents(pgRestore: string, file: string, what: string): Promise<string[]> {
     const env = { PATH: process.env.PATH ?? "" };
-    const listed = await runTool(pgRestore, ["--list", file], env);
-    const read = listed.code === 0 ? await runTool(pgRestore, ["--file", "/dev/null", file], env) : listed;
+    const listed = await runProcess(pgRestore, ["--list", file], { env });
+    const read = listed.code === 0 ? await runProcess(pgRestore, ["--file", "/dev/null", file], { env }) : listed;
     if (read.code !== 0) {
         throw new MigrationError(
             `${what} is not a complete pg_dump archive: pg_restore failed to read it with ` +
@@ -282,7 +264,7 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
             `dumping database ${target.database} on ${target.where} with ${pgDump} (PostgreSQL ${target.major})`,
         );
         const started = Date.now();
-        const dumped = await runTool(pgDump, ["--format=custom", "--file", file], libpqEnv(env));
+        const dumped = await runProcess(pgDump, ["--format=custom", "--file", file], { env: libpqEnv(env) });
         if (dumped.code !== 0) {
             throw new MigrationError(
                 `pg_dump of database ${target.database} on ${target.where} failed: ` +

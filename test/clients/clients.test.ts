@@ -12,7 +12,7 @@ import { type ClientConfigSettings, renderClientConfig } from "../../components/
 import { sqlString } from "../../migrate/sqlText";
 import { runStackMigration } from "../migrate/support";
 import { duckdbHome, pythonTool, type S3Endpoint, signedWith, startS3, startSignatureProbe } from "../support/clients";
-import { runProcess } from "../support/process";
+import { runProcess } from "../../migrate/process";
 import { attachPostgresSql, attachSqliteSql, extensionPath, NEWEST_LINE, runDuckLake } from "../support/ducklake";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 

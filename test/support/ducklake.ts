@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { sqlString } from "../../migrate/sqlText";
-import { runProcess } from "./process";
+import { runProcess } from "../../migrate/process";
 
 export interface DuckLakeLine {
     /** The DuckDB release whose library and extension binaries are used. */
