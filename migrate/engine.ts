@@ -5,7 +5,6 @@
  * it was. A target that already holds the same catalog is left untouched, and anything else in it is refused.
  */
 import type { Client, DatabaseError } from "pg";
-import { quoteIdentifier } from "./catalogSpec";
 import { type Digest, DigestAccumulator } from "./digest";
 import { MigrationError, UsageError } from "./errors";
 import {
@@ -26,6 +25,7 @@ import {
 import { postgresNameProblem } from "./names";
 import { type CatalogPlan, type TablePlan, planCatalog } from "./plan";
 import { SourceCatalog, checkSourceFile } from "./source";
+import { quoteIdentifier, sqlString } from "./sqlText";
 import { type TargetInspection, connect, copyInto, inspectTarget, targetDigest, targetSnapshots } from "./target";
 
 export interface MigrateOptions {
@@ -233,7 +233,7 @@ class Run {
         if (text !== comment.comment) {
             await this.step("record the fingerprint", () =>
                 client.query(
-                    `COMMENT ON SCHEMA ${quoteIdentifier(schema)} IS ${text === null ? "NULL" : `'${text.replace(/'/g, "''")}'`}`,
+                    `COMMENT ON SCHEMA ${quoteIdentifier(schema)} IS ${text === null ? "NULL" : sqlString(text)}`,
                 ),
             );
         }

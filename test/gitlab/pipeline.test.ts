@@ -144,12 +144,15 @@ describe(".gitlab-ci.yml", () => {
         expect(packageJson.scripts.prepare).toBe("node scripts/build-engine.cjs");
     });
 
-    it("installs with npm ci, then typechecks, lints and tests with the project's own commands", () => {
+    it("installs with npm ci, then typechecks, lints, checks the format and tests with the project's own commands", () => {
         expect(job("install").script).toEqual(["npm ci --no-audit --no-fund"]);
         // npm ci builds the engine (the `prepare` script); preview and deploy run it from these artifacts.
         expect(job("install").artifacts?.paths).toEqual(["node_modules/", "dist/"]);
         expect(job("typecheck")).toMatchObject({ needs: ["install"], script: ["npm run --silent typecheck"] });
-        expect(job("lint")).toMatchObject({ needs: ["install"], script: ["npm run --silent lint"] });
+        expect(job("lint")).toMatchObject({
+            needs: ["install"],
+            script: ["npm run --silent lint", "npm run --silent format:check"],
+        });
         expect(job("test").script).toEqual(["bash scripts/setup.sh", "bash scripts/with-postgres.sh npm test"]);
     });
 
