@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { S3UrlStyle } from "../migrate/s3";
 
 /*
  * Where PostgreSQL and S3 are reached, declared once for every component that connects to them. The fields are
@@ -11,9 +12,7 @@ export const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-f
 /** libpq `sslmode`; `allow` is left out because it silently falls back to plain text after trying TLS. */
 export type SslMode = (typeof SSL_MODES)[number];
 
-export const S3_URL_STYLES = ["path", "vhost"] as const;
-/** S3 addressing: `path` (`host/bucket/key`, what MinIO needs) or `vhost` (`bucket.host/key`). */
-export type S3UrlStyle = (typeof S3_URL_STYLES)[number];
+export { S3_URL_STYLES, type S3UrlStyle } from "../migrate/s3";
 
 /** Every field of `T` as a `pulumi.Input`, for Args that take an endpoint's values as outputs of other resources. */
 export type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };

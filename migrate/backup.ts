@@ -22,6 +22,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { Upload } from "@aws-sdk/lib-storage";
 import { MigrationError } from "./errors";
 import { runProcess } from "./process";
+import type { S3UrlStyle } from "./s3";
 import { quoteIdentifier, sqlString } from "./sqlText";
 import { connect } from "./target";
 
@@ -39,8 +40,7 @@ export interface BackupStore {
     /** The backups prefix, any number of segments, without leading or trailing slash. */
     prefix: string;
     region: string;
-    /** `path` for MinIO-style endpoints, `vhost` for bucket-in-hostname. */
-    urlStyle: "path" | "vhost";
+    urlStyle: S3UrlStyle;
 }
 
 /** One backup in the store. */
