@@ -1,24 +1,188 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
 
-import { type GitlabSettings, normalizeGitlabBaseUrl } from "./components/gitlabVariables";
-import {
-    catalogEnvNameBreach,
-    MLSERVER_DEFAULTS,
-    type MlserverImageSource,
-    mlserverImageSourceBreaches,
-    mlserverPlacementBreaches,
-    type RuleBreach,
-} from "./components/mlserver";
+import { type S3Endpoint, S3_URL_STYLES, type S3UrlStyle, SSL_MODES, type SslMode } from "./components/endpoints";
+import { type PostgresNameKind, postgresNameProblem } from "./migrate/names";
+
+/*
+ * The stack config: every key declared once (CONFIG_KEYS: type, default, description, secrecy), its rules as zod
+ * schemas, and the validated StackConfig the program is built from. zod rather than valibot: both report every
+ * problem at once and let each rule write its own message, and zod is the one TypeScript readers already know.
+ * Pulumi.yaml's `config:` block and the README's table are rendered from CONFIG_KEYS (`npm run config:docs`), and a
+ * test fails when either differs from it.
+ */
 
 export const PROJECT = "lakehouse-catalog";
 
-export const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
-/** libpq `sslmode`; `allow` is left out because it silently falls back to plain text after trying TLS. */
-export type SslMode = (typeof SSL_MODES)[number];
+/** How one key is declared. */
+export interface ConfigKey {
+    /** `string` and `integer` keys are declared in Pulumi.yaml; project config cannot declare objects. */
+    type: "string" | "integer" | "object" | "list of objects";
+    /** One sentence for Pulumi.yaml and the README. */
+    description: string;
+    /** Applied by the program too: mocks and stacks edited with `pulumi config` do not get Pulumi.yaml's defaults. */
+    default?: string | number;
+    /** For a secret: what it is for, which the "missing" message gives. */
+    secretFor?: string;
+    /** For an optional key without a default: what leaving it unset means. */
+    unset?: string;
+}
 
-export const S3_URL_STYLES = ["path", "vhost"] as const;
-export type S3UrlStyle = (typeof S3_URL_STYLES)[number];
+export const CONFIG_KEYS = {
+    postgresHost: {
+        type: "string",
+        description: "PostgreSQL server the stack administers and the migrations write to.",
+        default: "localhost",
+    },
+    postgresPort: { type: "integer", description: "PostgreSQL server port.", default: 5432 },
+    postgresAdminUser: {
+        type: "string",
+        description:
+            "Admin login the stack uses to create the role, database and schemas (needs CREATEROLE and CREATEDB).",
+        default: "postgres",
+    },
+    postgresAdminPassword: {
+        type: "string",
+        description: "Password of postgresAdminUser.",
+        secretFor: "the stack logs in as postgresAdminUser to create the role, database and schemas",
+    },
+    postgresAdminDatabase: {
+        type: "string",
+        description: "Database the admin login connects to first.",
+        default: "postgres",
+    },
+    postgresSslMode: {
+        type: "string",
+        description: `libpq sslmode for every connection the stack makes (${SSL_MODES.join(", ")}).`,
+        default: "prefer",
+    },
+    database: {
+        type: "string",
+        description: "Database that holds one schema per catalog; created and owned by `role`.",
+        default: "lakehouse",
+    },
+    role: {
+        type: "string",
+        description: "Login role that owns the database and the catalog schemas; migrations and clients use it.",
+        default: "lakehouse",
+    },
+    rolePassword: {
+        type: "string",
+        description: "Password of `role`.",
+        secretFor: "the catalog role logs in with it; migrations and clients use it",
+    },
+    catalogs: {
+        type: "list of objects",
+        description:
+            "The catalogs to migrate, each { name, sqlite, schema, s3Prefix, encrypted?: boolean (false), " +
+            "envName?: string (NAME upper-cased) }.",
+    },
+    s3: {
+        type: "object",
+        description:
+            "The object store of the catalogs' data files: { endpoint, bucket, region, useSsl: boolean, " +
+            `urlStyle: ${S3_URL_STYLES.join(" | ")}, exportsPrefix?, backupsPrefix? }.`,
+    },
+    s3AccessKeyId: {
+        type: "string",
+        description: "Access key id the clients use to read and write the catalogs' data files.",
+        secretFor: "the clients read and write the catalogs' data files with it",
+    },
+    s3SecretAccessKey: {
+        type: "string",
+        description: "Secret access key matching s3AccessKeyId.",
+        secretFor: "the clients read and write the catalogs' data files with it",
+    },
+    mlflowTrackingUri: {
+        type: "string",
+        description: "MLflow tracking server URI passed to the mlserver and the pipeline's jobs.",
+        unset: "only while mlserverDockerHost and gitlabProject are unset",
+    },
+    kafkaBrokerEndpoint: {
+        type: "string",
+        description: "Kafka broker host:port passed to the mlserver and the pipeline's jobs.",
+        unset: "only while mlserverDockerHost and gitlabProject are unset",
+    },
+    clientPostgresHost: {
+        type: "string",
+        description: "PostgreSQL host as the consumers (mlserver, DuckDB, dbt, CI jobs) reach it.",
+        unset: "postgresHost",
+    },
+    clientPostgresPort: {
+        type: "integer",
+        description: "PostgreSQL port as the consumers reach it.",
+        unset: "postgresPort",
+    },
+    clientS3Endpoint: { type: "string", description: "S3 host:port as the consumers reach it.", unset: "s3.endpoint" },
+    clientConfigDir: {
+        type: "string",
+        description: "Directory (relative to the project) that receives init.sql and profiles.yml on `pulumi up`.",
+        unset: "no files, the texts are only outputs",
+    },
+    mlserverDockerHost: {
+        type: "string",
+        description: "Docker daemon that runs the mlserver (ssh://, tcp:// or unix://).",
+        unset: "no mlserver",
+    },
+    mlserverImage: {
+        type: "string",
+        description: "Registry image of the mlserver (a tag that changes per build, or a digest).",
+        unset: "mlserverBuildContext builds the image instead",
+    },
+    mlserverBuildContext: {
+        type: "string",
+        description:
+            "Checkout of the DataLab repository (relative to the project) whose Dockerfile builds the mlserver " +
+            "image on mlserverDockerHost, instead of mlserverImage.",
+        unset: "mlserverImage is used",
+    },
+    mlserverDockerfile: {
+        type: "string",
+        description: "The mlserver's Dockerfile, relative to mlserverBuildContext.",
+        // Where the original compose file's `build:` found it, relative to the repository root.
+        default: "infra/apps/docker/mlserver/Dockerfile",
+    },
+    mlserverComposeProject: {
+        type: "string",
+        description:
+            "docker compose project whose labels the mlserver container carries (its name is <project>-mlserver-1).",
+        // The original apps project: `docker compose -p datalab`.
+        default: "datalab",
+    },
+    mlserverHostPort: {
+        type: "integer",
+        description: "Host port published for the mlserver's port 8000.",
+        default: 8000,
+    },
+    gitlabProject: {
+        type: "string",
+        description: "GitLab project (numeric id or group/project) whose CI/CD variables the stack owns.",
+        unset: "no GitLab resources",
+    },
+    gitlabBaseUrl: {
+        type: "string",
+        description: "GitLab instance URL (with or without /api/v4/).",
+        default: "https://gitlab.com",
+    },
+    gitlabEnvironmentScope: {
+        type: "string",
+        description: "Environment scope of every CI/CD variable; * applies to all environments.",
+        default: "*",
+    },
+} as const satisfies Record<string, ConfigKey>;
+
+type Keys = typeof CONFIG_KEYS;
+type SecretKey = { [K in keyof Keys]: Keys[K] extends { secretFor: string } ? K : never }[keyof Keys];
+type PlainKey = Exclude<keyof Keys, SecretKey>;
+type DefaultedKey = { [K in keyof Keys]: Keys[K] extends { default: string | number } ? K : never }[keyof Keys];
+
+const SECRET_KEYS = (Object.keys(CONFIG_KEYS) as (keyof Keys)[]).filter(
+    (key): key is SecretKey => "secretFor" in CONFIG_KEYS[key],
+);
+const PLAIN_KEYS = (Object.keys(CONFIG_KEYS) as (keyof Keys)[]).filter(
+    (key): key is PlainKey => !("secretFor" in CONFIG_KEYS[key]),
+);
 
 /** One DuckLake catalog: where its SQLite file is, which schema it moves to, where its data files live. */
 export interface CatalogConfig {
@@ -64,19 +228,32 @@ export interface ConsumersConfig {
     configDir?: string;
 }
 
-/**
- * The mlserver container; present only when `mlserverDockerHost` is set. It runs `image` (`mlserverImage`) or a
- * `build` (`mlserverBuildContext`, an absolute path, and `mlserverDockerfile`, relative to it), never both.
- */
-export type MlserverConfig = MlserverSettings & MlserverImageSource;
+/** What the mlserver and the pipeline's jobs are told about the lakehouse's other services. */
+export interface ServicesConfig {
+    mlflowTrackingUri: string;
+    kafkaBrokerEndpoint: string;
+}
 
-export interface MlserverSettings {
+/**
+ * The mlserver container: its placement, and `image` (`mlserverImage`) or a `build` (`mlserverBuildContext`, an
+ * absolute path, and `mlserverDockerfile`, relative to it), never both.
+ */
+export type MlserverConfig = ServicesConfig & {
     dockerHost: string;
     composeProject: string;
     hostPort: number;
     /** `S3_EXPORTS_PREFIX` and `S3_BACKUPS_PREFIX`, which the mlserver requires. */
     s3ExportsPrefix: string;
     s3BackupsPrefix: string;
+} & ({ image: string; build?: undefined } | { build: { context: string; dockerfile: string }; image?: undefined });
+
+/** The `gitlab*` keys. */
+export interface GitlabConfig extends ServicesConfig {
+    /** `gitlabProject`: numeric id or full path of the project that runs the pipeline. */
+    project: string;
+    /** `gitlabBaseUrl` as the provider wants it: the REST API endpoint, `…/api/v4/`. */
+    baseUrl: string;
+    environmentScope: string;
 }
 
 /** The validated stack configuration. Secrets stay Outputs; nothing here holds a secret as plain text. */
@@ -89,51 +266,12 @@ export interface StackConfig {
     s3: S3Config;
     s3AccessKeyId: pulumi.Output<string>;
     s3SecretAccessKey: pulumi.Output<string>;
-    mlflowTrackingUri: string;
-    kafkaBrokerEndpoint: string;
     consumers: ConsumersConfig;
     /** Undefined when `mlserverDockerHost` is unset: the stack leaves the mlserver alone. */
     mlserver?: MlserverConfig;
-    /** Undefined when `gitlabProject` is unset: the stack leaves GitLab alone. `baseUrl` is already normalized. */
-    gitlab?: GitlabSettings;
+    /** Undefined when `gitlabProject` is unset: the stack leaves GitLab alone. */
+    gitlab?: GitlabConfig;
 }
-
-const PLAIN_KEYS = [
-    "postgresHost",
-    "postgresPort",
-    "postgresAdminUser",
-    "postgresAdminDatabase",
-    "postgresSslMode",
-    "database",
-    "role",
-    "catalogs",
-    "s3",
-    "mlflowTrackingUri",
-    "kafkaBrokerEndpoint",
-    "clientPostgresHost",
-    "clientPostgresPort",
-    "clientS3Endpoint",
-    "clientConfigDir",
-    "mlserverDockerHost",
-    "mlserverImage",
-    "mlserverBuildContext",
-    "mlserverDockerfile",
-    "mlserverComposeProject",
-    "mlserverHostPort",
-    "gitlabProject",
-    "gitlabBaseUrl",
-    "gitlabEnvironmentScope",
-] as const;
-type PlainKey = (typeof PLAIN_KEYS)[number];
-
-/** Each secret with what it is for: the reason goes into the "missing" message. */
-const SECRET_KEYS = {
-    postgresAdminPassword: "the stack logs in as postgresAdminUser to create the role, database and schemas",
-    rolePassword: "the catalog role logs in with it; migrations and clients use it",
-    s3AccessKeyId: "the clients read and write the catalogs' data files with it",
-    s3SecretAccessKey: "the clients read and write the catalogs' data files with it",
-} as const;
-type SecretKey = keyof typeof SECRET_KEYS;
 
 /**
  * Config as Pulumi hands it to the program: plain values as text (objects as JSON text), secrets as opaque
@@ -144,36 +282,12 @@ export interface RawStackConfig {
     secrets: Partial<Record<SecretKey, pulumi.Output<string>>>;
 }
 
-/**
- * Defaults for keys the stack may leave unset. Pulumi.yaml declares the same defaults (a test keeps them equal):
- * the CLI applies those, but mocks and `pulumi config` edits on old stacks do not, so the program applies them too.
- */
-export const DEFAULTS = {
-    postgresHost: "localhost",
-    postgresPort: 5432,
-    postgresAdminUser: "postgres",
-    postgresAdminDatabase: "postgres",
-    postgresSslMode: "prefer",
-    database: "lakehouse",
-    role: "lakehouse",
-    mlserverComposeProject: MLSERVER_DEFAULTS.composeProject,
-    mlserverHostPort: MLSERVER_DEFAULTS.hostPort,
-    // Where compose's `build:` found it, relative to the repository root (the original compose file).
-    mlserverDockerfile: "infra/apps/docker/mlserver/Dockerfile",
-    gitlabBaseUrl: "https://gitlab.com",
-    gitlabEnvironmentScope: "*",
-} as const;
-
 /** Reads every key once. `getSecret` returns undefined for a missing key without ever exposing the value. */
 export function readStackConfig(config: pulumi.Config = new pulumi.Config(PROJECT)): RawStackConfig {
-    const raw: RawStackConfig = { plain: {}, secrets: {} };
-    for (const key of PLAIN_KEYS) {
-        raw.plain[key] = config.get(key);
-    }
-    for (const key of Object.keys(SECRET_KEYS) as SecretKey[]) {
-        raw.secrets[key] = config.getSecret(key);
-    }
-    return raw;
+    return {
+        plain: Object.fromEntries(PLAIN_KEYS.map((key) => [key, config.get(key)])),
+        secrets: Object.fromEntries(SECRET_KEYS.map((key) => [key, config.getSecret(key)])),
+    };
 }
 
 /**
@@ -188,109 +302,90 @@ export class StackConfigError extends pulumi.RunError {
 }
 
 /**
- * Validates the raw config into a {@link StackConfig}, before any resource exists. Collects every problem
- * rather than stopping at the first, so one `pulumi preview` shows all that needs fixing.
- * @param projectDir directory that relative SQLite paths resolve against.
+ * Validates the raw config into a {@link StackConfig}, before any resource exists. Collects every problem rather
+ * than stopping at the first, so one `pulumi preview` shows all that needs fixing. The mlserver's and GitLab's keys
+ * are checked only when they are enabled, and so are the services they need.
+ * @param projectDir directory that relative SQLite and build context paths resolve against.
  */
 export function parseStackConfig(raw: RawStackConfig, projectDir: string): StackConfig {
-    const problems: string[] = [];
-    const check = new Checker(problems);
-
-    const secrets = {} as Record<SecretKey, pulumi.Output<string>>;
-    for (const [key, why] of Object.entries(SECRET_KEYS) as [SecretKey, string][]) {
-        const value = raw.secrets[key];
-        if (value === undefined) {
-            problems.push(
-                `${fullKey(key)} must be set as a secret (${why}); got nothing. ` +
-                    `Run: pulumi config set --secret ${fullKey(key)}`,
-            );
-        }
-        secrets[key] = value ?? pulumi.secret("");
-    }
-
-    const postgres: PostgresConfig = {
-        host: check.nonEmpty(
-            "postgresHost",
-            raw.plain.postgresHost ?? DEFAULTS.postgresHost,
-            "the server to connect to",
-        ),
-        port: check.port("postgresPort", raw.plain.postgresPort ?? String(DEFAULTS.postgresPort)),
-        adminUser: check.nonEmpty(
-            "postgresAdminUser",
-            raw.plain.postgresAdminUser ?? DEFAULTS.postgresAdminUser,
-            "the stack logs in as this user",
-        ),
-        adminPassword: secrets.postgresAdminPassword,
-        adminDatabase: check.nonEmpty(
-            "postgresAdminDatabase",
-            raw.plain.postgresAdminDatabase ?? DEFAULTS.postgresAdminDatabase,
-            "the admin login needs an existing database to connect to",
-        ),
-        sslMode: check.oneOf(
-            "postgresSslMode",
-            raw.plain.postgresSslMode ?? DEFAULTS.postgresSslMode,
-            SSL_MODES,
-            "libpq sslmode values the stack supports",
-        ),
+    const problems = SECRET_KEYS.filter((key) => raw.secrets[key] === undefined).map(
+        (key) =>
+            `${PROJECT}:${key} must be set as a secret (${CONFIG_KEYS[key].secretFor}); got nothing. ` +
+            `Run: pulumi config set --secret ${PROJECT}:${key}`,
+    );
+    const check = <T>(schema: z.ZodType<T>, input: unknown): T | undefined => {
+        const result = schema.safeParse(input);
+        problems.push(
+            ...(result.error?.issues.map((issue) => `${PROJECT}:${keyOf(issue.path)} ${issue.message}`) ?? []),
+        );
+        return result.data;
     };
-    const database = check.identifier("database", raw.plain.database ?? DEFAULTS.database, "database");
-    const role = check.identifier("role", raw.plain.role ?? DEFAULTS.role, "role");
-    const catalogs = check.catalogs(raw.plain.catalogs, projectDir);
-    const s3 = check.s3(raw.plain.s3);
-    const mlflowTrackingUri = check.nonEmpty(
-        "mlflowTrackingUri",
-        raw.plain.mlflowTrackingUri,
-        "the consumers log models and runs there",
-    );
-    const kafkaBrokerEndpoint = check.nonEmpty(
-        "kafkaBrokerEndpoint",
-        raw.plain.kafkaBrokerEndpoint,
-        "the consumers read inference requests from it",
-    );
 
-    const consumers = check.consumers(raw.plain, postgres, s3);
-    const mlserver = check.mlserver(raw.plain, s3, projectDir);
-    const gitlab = check.gitlab(raw.plain);
+    const plain = raw.plain;
+    const base = check(BASE, plain);
+    const s3 = check(S3_KEY, plain)?.s3;
+    const consumers = check(CONSUMERS, plain);
+    const mlserverOn = plain.mlserverDockerHost !== undefined;
+    const gitlabOn = plain.gitlabProject !== undefined;
+    const services = mlserverOn || gitlabOn ? check(SERVICES, plain) : undefined;
+    // The mlserver's prefixes are looked for in an `s3` that passed its own rules: a broken one is reported once.
+    const mlserver = mlserverOn ? check(MLSERVER, { ...plain, s3 }) : undefined;
+    const gitlab = gitlabOn ? check(GITLAB, plain) : undefined;
 
-    if (problems.length > 0) {
+    if (problems.length > 0 || base === undefined || s3 === undefined || consumers === undefined) {
         throw new StackConfigError(problems);
     }
+    const secret = (key: SecretKey): pulumi.Output<string> => raw.secrets[key]!;
     return {
-        postgres,
-        database,
-        role,
-        rolePassword: secrets.rolePassword,
-        catalogs,
+        postgres: {
+            host: base.postgresHost,
+            port: base.postgresPort,
+            adminUser: base.postgresAdminUser,
+            adminPassword: secret("postgresAdminPassword"),
+            adminDatabase: base.postgresAdminDatabase,
+            sslMode: base.postgresSslMode,
+        },
+        database: base.database,
+        role: base.role,
+        rolePassword: secret("rolePassword"),
+        catalogs: base.catalogs.map((catalog) => ({
+            ...catalog,
+            sqlite: path.resolve(projectDir, catalog.sqlite),
+            envName: envNameOf(catalog),
+        })),
         s3,
-        s3AccessKeyId: secrets.s3AccessKeyId,
-        s3SecretAccessKey: secrets.s3SecretAccessKey,
-        mlflowTrackingUri,
-        kafkaBrokerEndpoint,
-        consumers,
-        mlserver,
-        gitlab,
+        s3AccessKeyId: secret("s3AccessKeyId"),
+        s3SecretAccessKey: secret("s3SecretAccessKey"),
+        consumers: {
+            postgresHost: consumers.clientPostgresHost ?? base.postgresHost,
+            postgresPort: consumers.clientPostgresPort ?? base.postgresPort,
+            s3Endpoint: consumers.clientS3Endpoint ?? s3.endpoint,
+            configDir: consumers.clientConfigDir,
+        },
+        // Both need the services, which were checked (and so are defined) whenever either is on.
+        mlserver: mlserver && mlserverConfig(mlserver, services!, projectDir),
+        gitlab: gitlab && { ...gitlab, ...services! },
     };
 }
 
-// Identifiers are used unquoted by clients (DuckDB METADATA_SCHEMA, env var values, dbt profiles), so only the
-// form PostgreSQL keeps as written is allowed: lowercase, starting with a letter or underscore.
-const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-// NAMEDATALEN is 64 including the terminator; PostgreSQL truncates longer names without an error.
-const MAX_IDENTIFIER_BYTES = 63;
-const RESERVED: Record<IdentifierKind, readonly string[]> = {
-    schema: ["public", "information_schema"],
-    database: ["template0", "template1"],
-    role: ["public", "none", "current_user", "current_role", "session_user"],
-};
-type IdentifierKind = "schema" | "database" | "role";
+/** The bucket as the consumers (mlserver, DuckDB, dbt, CI jobs) reach it. */
+export function consumerS3Endpoint(config: StackConfig): S3Endpoint {
+    return {
+        s3Endpoint: config.consumers.s3Endpoint,
+        s3Bucket: config.s3.bucket,
+        s3Region: config.s3.region,
+        s3UseSsl: config.s3.useSsl,
+        s3UrlStyle: config.s3.urlStyle,
+    };
+}
 
-const CATALOG_KEYS = ["name", "sqlite", "schema", "s3Prefix", "encrypted", "envName"] as const;
-const S3_KEYS = ["endpoint", "bucket", "region", "useSsl", "urlStyle", "exportsPrefix", "backupsPrefix"] as const;
-// GitLab's API takes a project by numeric id or by its full path (group/subgroup/project).
-const GITLAB_PROJECT = /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/;
-
-function fullKey(key: string): string {
-    return `${PROJECT}:${key}`;
+/** `catalogs[3].name` from zod's `["catalogs", 3, "name"]`. */
+function keyOf(issuePath: readonly PropertyKey[]): string {
+    return issuePath
+        .map((part, index) =>
+            typeof part === "number" ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`,
+        )
+        .join("");
 }
 
 /** Renders a config value for a message. Only ever called with non-secret values. */
@@ -298,305 +393,352 @@ function shown(value: unknown): string {
     return value === undefined ? "nothing" : JSON.stringify(value);
 }
 
-/** Each method validates one value, records a problem if it fails, and returns the value typed for use. */
-class Checker {
-    constructor(private readonly problems: string[]) {}
-
-    private fail(key: string, constraint: string, why: string, value: unknown): void {
-        this.problems.push(`${fullKey(key)} must ${constraint} (${why}); got ${shown(value)}`);
-    }
-
-    /** Records the breaches of rules that live with the component they protect. */
-    private breached(breaches: readonly (RuleBreach | undefined)[]): void {
-        for (const breach of breaches) {
-            if (breach !== undefined) {
-                this.fail(breach.key, breach.constraint, breach.why, breach.value);
-            }
-        }
-    }
-
-    nonEmpty(key: string, value: unknown, why: string): string {
-        if (typeof value !== "string" || value.trim() === "") {
-            this.fail(key, "be a non-empty string", why, value);
-            return "";
-        }
-        return value;
-    }
-
-    port(key: string, value: string): number {
-        const port = /^\d+$/.test(value) ? Number(value) : NaN;
-        if (!Number.isInteger(port) || port < 1 || port > 65535) {
-            this.fail(key, "be an integer from 1 to 65535", "a TCP port", value);
-            return 0;
-        }
-        return port;
-    }
-
-    oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[], why: string): T {
-        if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
-            this.fail(key, `be one of ${allowed.join(", ")}`, why, value);
-            return allowed[0];
-        }
-        return value as T;
-    }
-
-    identifier(key: string, value: unknown, kind: IdentifierKind): string {
-        if (typeof value !== "string" || !IDENTIFIER.test(value)) {
-            this.fail(
-                key,
-                `be a lowercase PostgreSQL ${kind} name matching [a-z_][a-z0-9_]*`,
-                "clients use it unquoted, and PostgreSQL folds unquoted names to lowercase",
-                value,
-            );
-        } else if (Buffer.byteLength(value) > MAX_IDENTIFIER_BYTES) {
-            this.fail(
-                key,
-                `be at most ${MAX_IDENTIFIER_BYTES} bytes`,
-                "PostgreSQL silently truncates longer names",
-                value,
-            );
-        } else if (value.startsWith("pg_") || RESERVED[kind].includes(value)) {
-            this.fail(
-                key,
-                `not be a reserved ${kind} name (${[...RESERVED[kind], "pg_*"].join(", ")})`,
-                "PostgreSQL owns these names",
-                value,
-            );
-        }
-        return typeof value === "string" ? value : "";
-    }
-
-    /** The consumers' view of PostgreSQL and S3; each address falls back to the one the stack itself uses. */
-    consumers(plain: RawStackConfig["plain"], postgres: PostgresConfig, s3: S3Config): ConsumersConfig {
-        const configDir = plain.clientConfigDir;
-        return {
-            postgresHost: this.nonEmpty(
-                "clientPostgresHost",
-                plain.clientPostgresHost ?? postgres.host,
-                "the consumers connect to PostgreSQL there",
-            ),
-            postgresPort:
-                plain.clientPostgresPort === undefined
-                    ? postgres.port
-                    : this.port("clientPostgresPort", plain.clientPostgresPort),
-            s3Endpoint: this.nonEmpty(
-                "clientS3Endpoint",
-                plain.clientS3Endpoint ?? s3.endpoint,
-                "host:port of the object store as the consumers reach it",
-            ),
-            configDir:
-                configDir === undefined
-                    ? undefined
-                    : this.nonEmpty("clientConfigDir", configDir, "init.sql and profiles.yml are written there"),
-        };
-    }
-
-    mlserver(plain: RawStackConfig["plain"], s3: S3Config, projectDir: string): MlserverConfig | undefined {
-        const dockerHost = plain.mlserverDockerHost;
-        if (dockerHost === undefined) {
-            return undefined;
-        }
-        const composeProject = plain.mlserverComposeProject ?? DEFAULTS.mlserverComposeProject;
-        this.breached(mlserverPlacementBreaches(dockerHost, composeProject));
-        const prefixNeeded = (key: string, value: string | undefined): string => {
-            if (value === undefined) {
-                this.fail(key, "be set when mlserverDockerHost is set", "the mlserver requires it", value);
-            }
-            return value ?? "";
-        };
-        return {
-            dockerHost,
-            ...this.mlserverImageSource(plain, projectDir),
-            composeProject,
-            hostPort: this.port("mlserverHostPort", plain.mlserverHostPort ?? String(DEFAULTS.mlserverHostPort)),
-            s3ExportsPrefix: prefixNeeded("s3.exportsPrefix", s3.exportsPrefix),
-            s3BackupsPrefix: prefixNeeded("s3.backupsPrefix", s3.backupsPrefix),
-        };
-    }
-
-    /** A registry image, or a build of the repository checkout; exactly one. */
-    private mlserverImageSource(plain: RawStackConfig["plain"], projectDir: string): MlserverImageSource {
-        // An empty image is as good as none; an empty context gets its own message instead of a resolved path.
-        const image = plain.mlserverImage?.trim() === "" ? undefined : plain.mlserverImage;
-        if (plain.mlserverBuildContext === undefined) {
-            this.breached(mlserverImageSourceBreaches({ image }));
-            return { image: image ?? "" };
-        }
-        const context = this.nonEmpty(
-            "mlserverBuildContext",
-            plain.mlserverBuildContext,
-            "the checkout of the repository the mlserver image is built from",
-        );
-        const build = {
-            context: path.resolve(projectDir, context),
-            dockerfile: plain.mlserverDockerfile ?? DEFAULTS.mlserverDockerfile,
-        };
-        this.breached(mlserverImageSourceBreaches({ image, build }));
-        return { build: { ...build, context: context === "" ? "" : build.context } };
-    }
-
-    gitlab(plain: RawStackConfig["plain"]): GitlabSettings | undefined {
-        const project = plain.gitlabProject;
-        if (project === undefined) {
-            return undefined;
-        }
-        if (!GITLAB_PROJECT.test(project)) {
-            this.fail(
-                "gitlabProject",
-                "be a numeric project id or a full path like group/project",
-                "the project whose CI/CD variables the stack owns",
-                project,
-            );
-        }
-        return {
-            project,
-            baseUrl: this.gitlabBaseUrl(plain.gitlabBaseUrl ?? DEFAULTS.gitlabBaseUrl),
-            environmentScope: this.nonEmpty(
-                "gitlabEnvironmentScope",
-                plain.gitlabEnvironmentScope ?? DEFAULTS.gitlabEnvironmentScope,
-                "GitLab environment the variables apply to; * for all",
-            ),
-        };
-    }
-
-    private gitlabBaseUrl(value: string): string {
-        try {
-            return normalizeGitlabBaseUrl(value);
-        } catch (err) {
-            // The component's message already reads `gitlabBaseUrl must …`; only the project prefix is missing.
-            this.problems.push(`${PROJECT}:${(err as Error).message}`);
-            return "";
-        }
-    }
-
-    catalogs(text: string | undefined, projectDir: string): CatalogConfig[] {
-        const key = "catalogs";
-        const list = parseJson(text);
-        if (!Array.isArray(list) || list.length === 0) {
-            this.fail(key, "be a non-empty list of catalogs", "each entry is one catalog to migrate", list);
-            return [];
-        }
-        const catalogs = list.map((entry, index) => this.catalog(`${key}[${index}]`, entry, projectDir));
-        this.unique(catalogs, "name", "the name is the DuckDB attach alias and names the catalog's resources");
-        this.unique(catalogs, "schema", "two catalogs in one schema would overwrite each other");
-        this.unique(catalogs, "envName", "clients find each catalog by its environment variable names");
-        this.unique(catalogs, "s3Prefix", "two catalogs under one prefix would mix their data files");
-        return catalogs;
-    }
-
-    private catalog(key: string, entry: unknown, projectDir: string): CatalogConfig {
-        if (!isRecord(entry)) {
-            this.fail(key, "be an object with name, sqlite, schema and s3Prefix", "one catalog per entry", entry);
-            return { name: "", sqlite: "", schema: "", s3Prefix: "", encrypted: false, envName: "" };
-        }
-        this.knownKeys(key, entry, CATALOG_KEYS);
-        const name = entry.name;
-        if (typeof name !== "string" || !IDENTIFIER.test(name)) {
-            this.fail(
-                `${key}.name`,
-                "match [a-z_][a-z0-9_]*",
-                "it is the DuckDB attach alias and part of resource names",
-                name,
-            );
-        }
-        const sqlite = this.nonEmpty(`${key}.sqlite`, entry.sqlite, "the migration reads the catalog from this file");
-        const schema = this.identifier(`${key}.schema`, entry.schema, "schema");
-        const s3Prefix = this.s3Prefix(`${key}.s3Prefix`, entry.s3Prefix);
-        const encrypted = entry.encrypted ?? false;
-        if (typeof encrypted !== "boolean") {
-            this.fail(`${key}.encrypted`, "be true or false", "DuckLake's ENCRYPTED flag", encrypted);
-        }
-        const envName = entry.envName ?? (typeof name === "string" ? name.toUpperCase() : "");
-        this.breached([catalogEnvNameBreach(`${key}.envName`, envName)]);
-        return {
-            name: typeof name === "string" ? name : "",
-            sqlite: sqlite === "" ? "" : path.resolve(projectDir, sqlite),
-            schema,
-            s3Prefix,
-            encrypted: encrypted === true,
-            envName: typeof envName === "string" ? envName : "",
-        };
-    }
-
-    s3(text: string | undefined): S3Config {
-        const key = "s3";
-        const s3 = parseJson(text);
-        if (!isRecord(s3)) {
-            this.fail(
-                key,
-                "be an object with endpoint, bucket, region, useSsl and urlStyle",
-                "the clients' object store",
-                s3,
-            );
-            return { endpoint: "", bucket: "", region: "", useSsl: false, urlStyle: "path" };
-        }
-        this.knownKeys(key, s3, S3_KEYS);
-        const useSsl = s3.useSsl;
-        if (typeof useSsl !== "boolean") {
-            this.fail(`${key}.useSsl`, "be true or false", "whether clients use https for the object store", useSsl);
-        }
-        return {
-            endpoint: this.nonEmpty(`${key}.endpoint`, s3.endpoint, "host:port of the object store"),
-            bucket: this.nonEmpty(`${key}.bucket`, s3.bucket, "the bucket holding the catalogs' data files"),
-            region: this.nonEmpty(`${key}.region`, s3.region, "S3 signatures include the region"),
-            useSsl: useSsl === true,
-            urlStyle: this.oneOf(`${key}.urlStyle`, s3.urlStyle, S3_URL_STYLES, "S3 addressing style"),
-            exportsPrefix:
-                s3.exportsPrefix === undefined ? undefined : this.s3Prefix(`${key}.exportsPrefix`, s3.exportsPrefix),
-            backupsPrefix:
-                s3.backupsPrefix === undefined ? undefined : this.s3Prefix(`${key}.backupsPrefix`, s3.backupsPrefix),
-        };
-    }
-
-    private s3Prefix(key: string, value: unknown): string {
-        if (typeof value !== "string" || value === "" || value.startsWith("/") || value.endsWith("/")) {
-            this.fail(
-                key,
-                "be a non-empty key prefix without a leading or trailing slash",
-                "it is joined as s3://<bucket>/<prefix>",
-                value,
-            );
-            return "";
-        }
-        return value;
-    }
-
-    private knownKeys(key: string, entry: Record<string, unknown>, known: readonly string[]): void {
-        for (const name of Object.keys(entry)) {
-            if (!known.includes(name)) {
-                this.fail(key, `only have the keys ${known.join(", ")}`, "a misspelt key would be ignored", name);
-            }
-        }
-    }
-
-    private unique(catalogs: CatalogConfig[], field: "name" | "schema" | "envName" | "s3Prefix", why: string): void {
-        const seen = new Map<string, number>();
-        catalogs.forEach((catalog, index) => {
-            const value = catalog[field];
-            const first = seen.get(value);
-            if (value === "") {
-                return;
-            }
-            if (first !== undefined) {
-                this.fail(`catalogs[${index}].${field}`, `differ from catalogs[${first}].${field}`, why, value);
-            } else {
-                seen.set(value, index);
-            }
-        });
-    }
+/** zod's error option for one rule: `must <constraint> (<why>); got <value>`, the key is prefixed later. */
+function must(constraint: string, why: string): { error: (issue: { input?: unknown }) => string } {
+    return { error: (issue) => `must ${constraint} (${why}); got ${shown(issue.input)}` };
 }
 
-function parseJson(text: string | undefined): unknown {
-    if (text === undefined) {
+function mustMessage(constraint: string, why: string, value: unknown): string {
+    return must(constraint, why).error({ input: value });
+}
+
+function nonEmpty(why: string) {
+    const rule = must("be a non-empty string", why);
+    return z.string(rule).refine((value) => value.trim() !== "", rule);
+}
+
+const TCP_PORT = must("be an integer from 1 to 65535", "a TCP port");
+const port = z
+    .string(TCP_PORT)
+    .refine((text) => /^\d+$/.test(text) && Number(text) >= 1 && Number(text) <= 65535, TCP_PORT)
+    .transform(Number);
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, why: string) {
+    return z.enum(values, must(`be one of ${values.join(", ")}`, why));
+}
+
+/** The project's rule for PostgreSQL names, shared with the migration engine (migrate/names.ts). */
+function postgresName(kind: PostgresNameKind) {
+    // Whatever is not a string breaks the first rule, the identifier pattern.
+    const first = postgresNameProblem(kind, "")!;
+    return z.string(must(first.constraint, first.why)).superRefine((name, context) => {
+        const problem = postgresNameProblem(kind, name);
+        if (problem !== undefined) {
+            context.addIssue({ code: "custom", message: mustMessage(problem.constraint, problem.why, name) });
+        }
+    });
+}
+
+const S3_PREFIX = must(
+    "be a non-empty key prefix without a leading or trailing slash",
+    "it is joined as s3://<bucket>/<prefix>",
+);
+const s3Prefix = z
+    .string(S3_PREFIX)
+    .refine((prefix) => prefix !== "" && !prefix.startsWith("/") && !prefix.endsWith("/"), S3_PREFIX);
+
+/** A key whose unset value is its declared default, checked like a set one. */
+function defaulted<T>(key: DefaultedKey, schema: z.ZodType<T, string>) {
+    return schema.prefault(String(CONFIG_KEYS[key].default));
+}
+
+/** An object key: JSON text in config. Text that is not JSON is checked as it is, and refused with its value. */
+function json<T>(schema: z.ZodType<T>) {
+    return z.preprocess((text) => {
+        try {
+            return typeof text === "string" ? JSON.parse(text) : text;
+        } catch {
+            return text;
+        }
+    }, schema);
+}
+
+/** Every key a strict object may have, and what it must be as a whole. */
+function strictObject<S extends z.ZodRawShape>(shape: S, expected: string, why: string) {
+    const keys = Object.keys(shape).join(", ");
+    return z.strictObject(shape, {
+        error: (issue) =>
+            issue.code === "unrecognized_keys"
+                ? `must only have the keys ${keys} (a misspelt key would be ignored); got ` +
+                  issue.keys.map((key) => JSON.stringify(key)).join(", ")
+                : mustMessage(`be ${expected}`, why, issue.input),
+    });
+}
+
+// A catalog's name is its DuckDB attach alias and part of its resources' names: the unquoted-identifier form.
+const CATALOG_NAME = /^[a-z_][a-z0-9_]*$/;
+const CATALOG_NAME_RULE = must("match [a-z_][a-z0-9_]*", "it is the DuckDB attach alias and part of resource names");
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+// `S3_<CATALOG>_PREFIX` for these would be the mlserver's own S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX.
+const TAKEN_ENV_NAMES = ["EXPORTS", "BACKUPS"];
+const ENV_NAME_RULE = must(
+    `match [A-Z_][A-Z0-9_]* and not be ${TAKEN_ENV_NAMES.join(" or ")}`,
+    "it becomes part of environment variable names, and S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX are taken",
+);
+
+const CATALOG = strictObject(
+    {
+        name: z.string(CATALOG_NAME_RULE).regex(CATALOG_NAME, CATALOG_NAME_RULE),
+        sqlite: nonEmpty("the migration reads the catalog from this file"),
+        schema: postgresName("schema"),
+        s3Prefix,
+        encrypted: z.boolean(must("be true or false", "DuckLake's ENCRYPTED flag")).default(false),
+        envName: z.string(ENV_NAME_RULE).optional(),
+    },
+    "an object with name, sqlite, schema and s3Prefix",
+    "one catalog per entry",
+).superRefine((catalog, context) => {
+    // Every consumer (mlserver, client config, GitLab variables) uses the name as written, the default one too.
+    const envName = envNameOf(catalog);
+    if (!ENV_NAME.test(envName) || TAKEN_ENV_NAMES.includes(envName)) {
+        context.addIssue({ code: "custom", path: ["envName"], message: ENV_NAME_RULE.error({ input: envName }) });
+    }
+});
+
+/** A catalog's `envName`: as set, or its name upper-cased. */
+function envNameOf(catalog: { name: string; envName?: string }): string {
+    return catalog.envName ?? catalog.name.toUpperCase();
+}
+
+const UNIQUE_CATALOG_FIELDS = {
+    name: "the name is the DuckDB attach alias and names the catalog's resources",
+    schema: "two catalogs in one schema would overwrite each other",
+    envName: "clients find each catalog by its environment variable names",
+    s3Prefix: "two catalogs under one prefix would mix their data files",
+} as const;
+
+const CATALOGS = z
+    .array(CATALOG, must("be a non-empty list of catalogs", "each entry is one catalog to migrate"))
+    .min(1, must("be a non-empty list of catalogs", "each entry is one catalog to migrate"))
+    .superRefine((catalogs, context) => {
+        for (const [field, why] of Object.entries(UNIQUE_CATALOG_FIELDS)) {
+            const first = new Map<string, number>();
+            catalogs.forEach((catalog, index) => {
+                const value = field === "envName" ? envNameOf(catalog) : catalog[field as keyof typeof catalog];
+                if (typeof value !== "string" || value === "") {
+                    return;
+                }
+                const earlier = first.get(value);
+                if (earlier === undefined) {
+                    first.set(value, index);
+                } else {
+                    context.addIssue({
+                        code: "custom",
+                        path: [index, field],
+                        message: mustMessage(`differ from catalogs[${earlier}].${field}`, why, value),
+                    });
+                }
+            });
+        }
+    });
+
+const S3 = strictObject(
+    {
+        endpoint: nonEmpty("host:port of the object store"),
+        bucket: nonEmpty("the bucket holding the catalogs' data files"),
+        region: nonEmpty("S3 signatures include the region"),
+        useSsl: z.boolean(must("be true or false", "whether clients use https for the object store")),
+        urlStyle: oneOf(S3_URL_STYLES, "S3 addressing style"),
+        exportsPrefix: s3Prefix.optional(),
+        backupsPrefix: s3Prefix.optional(),
+    },
+    "an object with endpoint, bucket, region, useSsl and urlStyle",
+    "the clients' object store",
+);
+
+/** The keys of the stack's own PostgreSQL side and the catalogs, in the order their problems are reported. */
+const BASE = z.object({
+    postgresHost: defaulted("postgresHost", nonEmpty("the server to connect to")),
+    postgresPort: defaulted("postgresPort", port),
+    postgresAdminUser: defaulted("postgresAdminUser", nonEmpty("the stack logs in as this user")),
+    postgresAdminDatabase: defaulted(
+        "postgresAdminDatabase",
+        nonEmpty("the admin login needs an existing database to connect to"),
+    ),
+    postgresSslMode: defaulted("postgresSslMode", oneOf(SSL_MODES, "libpq sslmode values the stack supports")),
+    database: defaulted("database", postgresName("database")),
+    role: defaulted("role", postgresName("role")),
+    catalogs: json(CATALOGS),
+});
+
+const S3_KEY = z.object({ s3: json(S3) });
+
+/** Where the consumers reach PostgreSQL and S3, when not where the stack does. */
+const CONSUMERS = z.object({
+    clientPostgresHost: nonEmpty("the consumers connect to PostgreSQL there").optional(),
+    clientPostgresPort: port.optional(),
+    clientS3Endpoint: nonEmpty("host:port of the object store as the consumers reach it").optional(),
+    clientConfigDir: nonEmpty("init.sql and profiles.yml are written there").optional(),
+});
+
+/** A key the mlserver and the pipeline need: required once either is enabled. */
+function service(why: string) {
+    const needed = must("be set when mlserverDockerHost or gitlabProject is set", why);
+    return z.string(needed).refine((value) => value.trim() !== "", must("be a non-empty string", why));
+}
+
+const SERVICES = z.object({
+    mlflowTrackingUri: service("the mlserver and the pipeline's jobs log models and runs there"),
+    kafkaBrokerEndpoint: service("the mlserver and the pipeline's jobs read inference requests from it"),
+});
+
+const DOCKER_HOST_SCHEMES = ["ssh://", "tcp://", "unix://"];
+// Compose's own rule for project names; anything else would never match `docker compose -p <project>`.
+const COMPOSE_PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+/** The mlserver's keys, checked when `mlserverDockerHost` is set; `s3` is the already valid one. */
+const MLSERVER = z
+    .object({
+        mlserverDockerHost: z
+            .string()
+            .refine(
+                (host) => DOCKER_HOST_SCHEMES.some((scheme) => host.startsWith(scheme)),
+                must(
+                    `start with ${DOCKER_HOST_SCHEMES.join(", ")}`,
+                    "the address of the Docker daemon that runs the mlserver",
+                ),
+            ),
+        // An empty image is as good as none.
+        mlserverImage: z
+            .string()
+            .optional()
+            .transform((image) => (image?.trim() === "" ? undefined : image)),
+        mlserverBuildContext: nonEmpty("the checkout of the repository the mlserver image is built from").optional(),
+        mlserverDockerfile: defaulted("mlserverDockerfile", z.string()),
+        mlserverComposeProject: defaulted(
+            "mlserverComposeProject",
+            z
+                .string()
+                .regex(
+                    COMPOSE_PROJECT_NAME,
+                    must(
+                        "be lowercase letters, digits, - and _, starting with a letter or digit",
+                        "docker compose project name rules",
+                    ),
+                ),
+        ),
+        mlserverHostPort: defaulted("mlserverHostPort", port),
+        s3: z.object({ exportsPrefix: z.string().optional(), backupsPrefix: z.string().optional() }).optional(),
+    })
+    .superRefine((mlserver, context) => {
+        const { mlserverImage: image, mlserverBuildContext: buildContext, mlserverDockerfile: dockerfile } = mlserver;
+        const refuse = (key: (string | number)[], constraint: string, why: string, value: unknown): void =>
+            context.addIssue({ code: "custom", path: key, message: mustMessage(constraint, why, value) });
+        if (image === undefined && buildContext === undefined) {
+            refuse(
+                ["mlserverImage"],
+                "be set, or mlserverBuildContext instead, when mlserverDockerHost is set",
+                "the mlserver runs a registry image or one built from the repository's Dockerfile",
+                undefined,
+            );
+        }
+        if (image !== undefined && buildContext !== undefined) {
+            refuse(
+                ["mlserverImage"],
+                "not be set together with mlserverBuildContext; unset one of them",
+                "the mlserver runs either a registry image or a build of the repository, not both",
+                image,
+            );
+        }
+        if (buildContext !== undefined && (dockerfile.trim() === "" || path.isAbsolute(dockerfile))) {
+            refuse(
+                ["mlserverDockerfile"],
+                "be a path relative to mlserverBuildContext",
+                "the Dockerfile is part of the repository checkout",
+                dockerfile,
+            );
+        }
+        for (const prefix of ["exportsPrefix", "backupsPrefix"] as const) {
+            if (mlserver.s3 !== undefined && mlserver.s3[prefix] === undefined) {
+                refuse(["s3", prefix], "be set when mlserverDockerHost is set", "the mlserver requires it", undefined);
+            }
+        }
+    });
+
+function mlserverConfig(
+    mlserver: z.output<typeof MLSERVER>,
+    services: ServicesConfig,
+    projectDir: string,
+): MlserverConfig {
+    const placement = {
+        dockerHost: mlserver.mlserverDockerHost,
+        composeProject: mlserver.mlserverComposeProject,
+        hostPort: mlserver.mlserverHostPort,
+        // Checked present whenever `s3` is valid, and the stack config is not built while it is not.
+        s3ExportsPrefix: mlserver.s3!.exportsPrefix!,
+        s3BackupsPrefix: mlserver.s3!.backupsPrefix!,
+        ...services,
+    };
+    return mlserver.mlserverBuildContext === undefined
+        ? { ...placement, image: mlserver.mlserverImage! }
+        : {
+              ...placement,
+              // The build provider has a working directory of its own.
+              build: {
+                  context: path.resolve(projectDir, mlserver.mlserverBuildContext),
+                  dockerfile: mlserver.mlserverDockerfile,
+              },
+          };
+}
+
+// GitLab's API takes a project by numeric id or by its full path (group/subgroup/project).
+const GITLAB_PROJECT = /^(\d+|[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+)$/;
+
+/** The `gitlab*` keys, checked when `gitlabProject` is set. */
+const GITLAB = z
+    .object({
+        gitlabProject: z
+            .string()
+            .regex(
+                GITLAB_PROJECT,
+                must(
+                    "be a numeric project id or a full path like group/project",
+                    "the project whose CI/CD variables the stack owns",
+                ),
+            ),
+        gitlabBaseUrl: defaulted(
+            "gitlabBaseUrl",
+            z.string().transform((url, context) => {
+                const apiUrl = gitlabApiUrl(url);
+                if (apiUrl === undefined) {
+                    context.addIssue({
+                        code: "custom",
+                        message: mustMessage(
+                            "be an http(s) URL of the GitLab instance",
+                            "the provider calls its REST API",
+                            url,
+                        ),
+                    });
+                }
+                return apiUrl ?? z.NEVER;
+            }),
+        ),
+        gitlabEnvironmentScope: defaulted(
+            "gitlabEnvironmentScope",
+            nonEmpty("GitLab environment the variables apply to; * for all"),
+        ),
+    })
+    .transform((gitlab) => ({
+        project: gitlab.gitlabProject,
+        baseUrl: gitlab.gitlabBaseUrl,
+        environmentScope: gitlab.gitlabEnvironmentScope,
+    }));
+
+/**
+ * The GitLab REST API endpoint for `gitlabBaseUrl`, or undefined when it is no http(s) URL: the provider wants
+ * `…/api/v4/` with its trailing slash, while people naturally write the instance URL.
+ */
+export function gitlabApiUrl(baseUrl: string): string | undefined {
+    let url: URL;
+    try {
+        url = new URL(baseUrl);
+    } catch {
         return undefined;
     }
-    try {
-        return JSON.parse(text);
-    } catch {
-        return text;
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+        return undefined;
     }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
+    const apiPath = url.pathname.replace(/\/+$/, "");
+    url.pathname = apiPath.endsWith("/api/v4") ? `${apiPath}/` : `${apiPath}/api/v4/`;
+    return url.toString();
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 
-import { parseStackConfig, readStackConfig } from "./config";
+import { consumerS3Endpoint, parseStackConfig, readStackConfig } from "./config";
 import { CatalogDatabase } from "./components/catalogDatabase";
 import { CatalogBackup } from "./components/catalogBackup";
 import { type BackupStoreArgs, CatalogMigration } from "./components/catalogMigration";
@@ -15,40 +15,42 @@ const gitlabArgs = gitlabVariablesArgs(config, process.env);
 
 // The role, the database it owns, and one schema per catalog, all kept on `pulumi destroy`.
 const catalogDatabase = new CatalogDatabase("lakehouse", {
-    host: config.postgres.host,
-    port: config.postgres.port,
-    sslMode: config.postgres.sslMode,
-    adminUser: config.postgres.adminUser,
-    adminPassword: config.postgres.adminPassword,
-    adminDatabase: config.postgres.adminDatabase,
+    postgresHost: config.postgres.host,
+    postgresPort: config.postgres.port,
+    postgresSslMode: config.postgres.sslMode,
+    postgresUser: config.postgres.adminUser,
+    postgresPassword: config.postgres.adminPassword,
+    postgresDatabase: config.postgres.adminDatabase,
     databaseName: config.database,
     roleName: config.role,
     rolePassword: config.rolePassword,
     schemas: config.catalogs.map((catalog) => catalog.schema),
 });
 
-// With a backups prefix, the stack keeps the SQLite originals and dumps the database in `dlctl backup`'s layout.
+const consumerS3 = consumerS3Endpoint(config);
+const s3Keys = { s3AccessKeyId: config.s3AccessKeyId, s3SecretAccessKey: config.s3SecretAccessKey };
+
+// With a backups prefix, the stack keeps the SQLite originals and dumps the database in `dlctl backup`'s layout,
+// reaching the bucket where the stack itself does.
 const backupStore: BackupStoreArgs | undefined =
     config.s3.backupsPrefix === undefined
         ? undefined
-        : {
-              endpoint: `${config.s3.useSsl ? "https" : "http"}://${config.s3.endpoint}`,
-              bucket: config.s3.bucket,
-              prefix: config.s3.backupsPrefix,
-              region: config.s3.region,
-              urlStyle: config.s3.urlStyle,
-              accessKeyId: config.s3AccessKeyId,
-              secretAccessKey: config.s3SecretAccessKey,
-          };
+        : { ...consumerS3, s3Endpoint: config.s3.endpoint, ...s3Keys, s3BackupsPrefix: config.s3.backupsPrefix };
 
-// How the migrations and the backups reach the catalog database: as the catalog role.
+// The catalog role: the migrations and the backups log in as it where the stack reaches the server, the consumers
+// where they reach it.
+const catalogRole = { postgresDatabase: catalogDatabase.databaseName, postgresUser: catalogDatabase.roleName };
 const catalogRoleConnection = {
-    host: config.postgres.host,
-    port: config.postgres.port,
-    database: catalogDatabase.databaseName,
-    user: catalogDatabase.roleName,
-    password: catalogDatabase.rolePassword,
-    sslMode: config.postgres.sslMode,
+    ...catalogRole,
+    postgresHost: config.postgres.host,
+    postgresPort: config.postgres.port,
+    postgresPassword: catalogDatabase.rolePassword,
+    postgresSslMode: config.postgres.sslMode,
+};
+const consumerPostgres = {
+    ...catalogRole,
+    postgresHost: config.consumers.postgresHost,
+    postgresPort: config.consumers.postgresPort,
 };
 
 // Each catalog moves from its SQLite file into its schema, as the catalog role, once the schema exists and its
@@ -84,15 +86,8 @@ const catalogBackup =
 const clientConfig = new ClientConfig(
     "clients",
     {
-        postgresHost: config.consumers.postgresHost,
-        postgresPort: config.consumers.postgresPort,
-        postgresDatabase: catalogDatabase.databaseName,
-        postgresUser: catalogDatabase.roleName,
-        s3Endpoint: config.consumers.s3Endpoint,
-        s3Bucket: config.s3.bucket,
-        s3Region: config.s3.region,
-        s3UseSsl: config.s3.useSsl,
-        s3UrlStyle: config.s3.urlStyle,
+        ...consumerPostgres,
+        ...consumerS3,
         catalogs: config.catalogs.map(({ name, schema, s3Prefix, encrypted }) => ({
             name,
             schema,
@@ -111,22 +106,13 @@ const mlserver =
         : new Mlserver(
               "mlserver",
               {
-                  // Its placement, its image or build, and the two prefixes it requires, as config.ts validated them.
+                  // Its placement, its image or build, the two prefixes and the services it needs, as config.ts
+                  // validated them.
                   ...config.mlserver,
-                  postgresHost: config.consumers.postgresHost,
-                  postgresPort: config.consumers.postgresPort,
-                  postgresDatabase: catalogDatabase.databaseName,
-                  postgresUser: catalogDatabase.roleName,
+                  ...consumerPostgres,
                   postgresPassword: catalogDatabase.rolePassword,
-                  s3Endpoint: config.consumers.s3Endpoint,
-                  s3UseSsl: config.s3.useSsl,
-                  s3UrlStyle: config.s3.urlStyle,
-                  s3AccessKeyId: config.s3AccessKeyId,
-                  s3SecretAccessKey: config.s3SecretAccessKey,
-                  s3Region: config.s3.region,
-                  s3Bucket: config.s3.bucket,
-                  mlflowTrackingUri: config.mlflowTrackingUri,
-                  kafkaBrokerEndpoint: config.kafkaBrokerEndpoint,
+                  ...consumerS3,
+                  ...s3Keys,
                   catalogs: config.catalogs.map(({ envName, schema, s3Prefix }) => ({ envName, schema, s3Prefix })),
               },
               { dependsOn: migrations },

@@ -1,6 +1,6 @@
 -- BASELINE UNDER MEASUREMENT, not part of the migration: the original runbook's fix.sql, verbatim (11 ALTER TABLE
 -- statements, 15 columns). The bench runs it with `psql -f` after pgloader, exactly as the runbook does, to time
--- the old way against the engine on the same catalog. Source: /work/shared/reference/original-runbook.txt.
+-- the old way against the engine on the same catalog.
 ALTER TABLE ducklake_snapshot
 ALTER COLUMN snapshot_time
 TYPE TIMESTAMPTZ

@@ -1,24 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as postgresql from "@pulumi/postgresql";
 
-import type { SslMode } from "../config";
+import type { Inputs, PostgresConnection } from "./endpoints";
 
-export interface CatalogDatabaseArgs {
-    /** PostgreSQL server host. Changing it points the stack at another server: everything is created there anew. */
-    host: pulumi.Input<string>;
-    /** PostgreSQL server port. */
-    port: pulumi.Input<number>;
-    /** libpq `sslmode` for the admin connection. */
-    sslMode: pulumi.Input<SslMode>;
-    /**
-     * Admin login used to create the role, database and schemas. It needs `CREATEROLE` and `CREATEDB` (or
-     * superuser); the provider briefly grants itself the new role to hand ownership over, and revokes it after.
-     */
-    adminUser: pulumi.Input<string>;
-    /** Password of `adminUser`; must be a secret. */
-    adminPassword: pulumi.Input<string>;
-    /** Existing database the admin login connects to first, usually `postgres`. */
-    adminDatabase: pulumi.Input<string>;
+/**
+ * The admin connection is a {@link PostgresConnection}: `postgresUser` is the admin login that creates the role, the
+ * database and the schemas. It needs `CREATEROLE` and `CREATEDB` (or superuser); the provider briefly grants itself
+ * the new role to hand ownership over, and revokes it after. `postgresDatabase` is an existing database it connects
+ * to first, usually `postgres`. Changing `postgresHost` points the stack at another server: everything is created
+ * there anew.
+ */
+export interface CatalogDatabaseArgs extends Inputs<PostgresConnection> {
     /** Name of the database to create. Changing it forces a new database; the old one is left in place. */
     databaseName: pulumi.Input<string>;
     /** Name of the login role to create. Changing it forces a new role; the old one is left in place. */
@@ -59,12 +51,12 @@ export class CatalogDatabase extends pulumi.ComponentResource {
         const provider = new postgresql.Provider(
             `${name}-admin`,
             {
-                host: args.host,
-                port: args.port,
-                sslmode: args.sslMode,
-                username: args.adminUser,
-                password: pulumi.secret(args.adminPassword),
-                database: args.adminDatabase,
+                host: args.postgresHost,
+                port: args.postgresPort,
+                sslmode: args.postgresSslMode,
+                username: args.postgresUser,
+                password: pulumi.secret(args.postgresPassword),
+                database: args.postgresDatabase,
                 // With `superuser: false` the provider grants itself the new role before handing it
                 // ownership, which is what lets a CREATEROLE/CREATEDB admin (not only a superuser) do the work.
                 superuser: false,

@@ -3,25 +3,15 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 
-import type { SslMode } from "../config";
 import type { MigrationRefusal } from "../migrate/cli";
 import type { MigrationResult, MigrationStatus } from "../migrate/engine";
+import type { Inputs, PostgresConnection, S3Credentials, S3Endpoint } from "./endpoints";
 
-/** Where a migration writes: the libpq connection of the catalog role. */
-export interface MigrationConnection {
-    /** PostgreSQL host (`PGHOST`). */
-    host: pulumi.Input<string>;
-    /** PostgreSQL port (`PGPORT`). */
-    port: pulumi.Input<number>;
-    /** Database holding the catalog schemas (`PGDATABASE`). */
-    database: pulumi.Input<string>;
-    /** The catalog role, never a superuser (`PGUSER`). */
-    user: pulumi.Input<string>;
-    /** The role's password (`PGPASSWORD`); always passed on as a secret, never in the command line. */
-    password: pulumi.Input<string>;
-    /** libpq `sslmode` (`PGSSLMODE`). */
-    sslMode: pulumi.Input<SslMode>;
-}
+/**
+ * Where a migration writes: the libpq connection (`PGHOST` … `PGSSLMODE`) of the catalog role, never a superuser.
+ * The password reaches the command only through its secret environment, never its command line.
+ */
+export type MigrationConnection = Inputs<PostgresConnection>;
 
 /** The migration of one catalog; the component's name is the catalog's name, which its messages use. */
 export interface CatalogMigrationArgs extends MigrationConnection {
@@ -45,16 +35,9 @@ export interface CatalogMigrationArgs extends MigrationConnection {
 }
 
 /** The backup store: where, and the keys, which reach the command only through its secret environment. */
-export interface BackupStoreArgs {
-    /** `http(s)://host:port` of the S3 endpoint. */
-    endpoint: pulumi.Input<string>;
-    bucket: pulumi.Input<string>;
+export interface BackupStoreArgs extends Inputs<S3Endpoint & S3Credentials> {
     /** The backups prefix (`S3_BACKUPS_PREFIX`). */
-    prefix: pulumi.Input<string>;
-    region: pulumi.Input<string>;
-    urlStyle: pulumi.Input<"path" | "vhost">;
-    accessKeyId: pulumi.Input<string>;
-    secretAccessKey: pulumi.Input<string>;
+    s3BackupsPrefix: pulumi.Input<string>;
 }
 
 /**
@@ -248,13 +231,16 @@ export function sqliteCopyCommand(sqlitePath: string, catalog: string): string {
 /** The backup command's store variables; the keys go here, as secrets, and nowhere else. */
 export function backupStoreEnvironment(store: BackupStoreArgs): Record<string, pulumi.Input<string>> {
     return {
-        S3_ENDPOINT: store.endpoint,
-        S3_BUCKET: store.bucket,
-        S3_BACKUPS_PREFIX: store.prefix,
-        AWS_REGION: store.region,
-        S3_URL_STYLE: store.urlStyle,
-        AWS_ACCESS_KEY_ID: pulumi.secret(store.accessKeyId),
-        AWS_SECRET_ACCESS_KEY: pulumi.secret(store.secretAccessKey),
+        // The backup command takes the endpoint as a URL; the scheme is where `s3UseSsl` goes.
+        S3_ENDPOINT: pulumi
+            .all([store.s3UseSsl, store.s3Endpoint])
+            .apply(([useSsl, endpoint]) => `${useSsl ? "https" : "http"}://${endpoint}`),
+        S3_BUCKET: store.s3Bucket,
+        S3_BACKUPS_PREFIX: store.s3BackupsPrefix,
+        AWS_REGION: store.s3Region,
+        S3_URL_STYLE: store.s3UrlStyle,
+        AWS_ACCESS_KEY_ID: pulumi.secret(store.s3AccessKeyId),
+        AWS_SECRET_ACCESS_KEY: pulumi.secret(store.s3SecretAccessKey),
     };
 }
 
@@ -269,12 +255,12 @@ export function dryRunCommand(sqlitePath: string, schema: string): string {
 /** The libpq environment of a migration; the password goes here, as a secret, and nowhere else. */
 export function migrationEnvironment(connection: MigrationConnection): Record<string, pulumi.Input<string>> {
     return {
-        PGHOST: connection.host,
-        PGPORT: pulumi.output(connection.port).apply(String),
-        PGDATABASE: connection.database,
-        PGUSER: connection.user,
-        PGPASSWORD: pulumi.secret(connection.password),
-        PGSSLMODE: connection.sslMode,
+        PGHOST: connection.postgresHost,
+        PGPORT: pulumi.output(connection.postgresPort).apply(String),
+        PGDATABASE: connection.postgresDatabase,
+        PGUSER: connection.postgresUser,
+        PGPASSWORD: pulumi.secret(connection.postgresPassword),
+        PGSSLMODE: connection.postgresSslMode,
     };
 }
 

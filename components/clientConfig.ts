@@ -2,6 +2,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { Document, Pair, Scalar, YAMLMap } from "yaml";
+import { quoteIdentifier, sqlString } from "../migrate/sqlText";
+
+import type { Inputs, PostgresEndpoint, S3Endpoint } from "./endpoints";
 
 /** One DuckLake catalog as its clients see it. */
 export interface ClientCatalog {
@@ -15,17 +19,11 @@ export interface ClientCatalog {
     encrypted: boolean;
 }
 
-/** Everything the client configuration is rendered from. Holds no secret on purpose. */
-export interface ClientConfigSettings {
-    postgresHost: string;
-    postgresPort: number;
-    postgresDatabase: string;
-    postgresUser: string;
-    s3Endpoint: string;
-    s3Bucket: string;
-    s3Region: string;
-    s3UseSsl: boolean;
-    s3UrlStyle: "path" | "vhost";
+/**
+ * Everything the client configuration is rendered from: where the clients reach PostgreSQL and S3. Holds no secret
+ * on purpose: the role's password is never rendered, clients read `PSQL_CATALOG_PASSWORD`.
+ */
+export interface ClientConfigSettings extends PostgresEndpoint, S3Endpoint {
     catalogs: ClientCatalog[];
 }
 
@@ -36,25 +34,7 @@ export interface RenderedClientConfig {
     profilesYml: string;
 }
 
-export interface ClientConfigArgs {
-    /** PostgreSQL host the clients connect to (may differ from the host the stack itself uses). */
-    postgresHost: pulumi.Input<string>;
-    /** PostgreSQL port the clients connect to. */
-    postgresPort: pulumi.Input<number>;
-    /** Database holding one schema per catalog. */
-    postgresDatabase: pulumi.Input<string>;
-    /** Role the clients log in as; its password is never rendered, clients read `PSQL_CATALOG_PASSWORD`. */
-    postgresUser: pulumi.Input<string>;
-    /** S3 endpoint (`host:port`) of the bucket holding the catalogs' data files. */
-    s3Endpoint: pulumi.Input<string>;
-    /** Bucket holding the catalogs' data files. */
-    s3Bucket: pulumi.Input<string>;
-    /** S3 region; MinIO needs it to match its own setting. */
-    s3Region: pulumi.Input<string>;
-    /** Whether the S3 endpoint speaks TLS. */
-    s3UseSsl: pulumi.Input<boolean>;
-    /** S3 addressing style; MinIO needs `path`. */
-    s3UrlStyle: pulumi.Input<"path" | "vhost">;
+export interface ClientConfigArgs extends Inputs<PostgresEndpoint & S3Endpoint> {
     /** The catalogs to attach, in this order. */
     catalogs: pulumi.Input<ClientCatalog[]>;
     /**
@@ -139,19 +119,25 @@ function createFileWriter(
     );
 }
 
-/** Renders both client files from the templates in `templates/`. */
+/** Renders the DuckDB `init.sql` from the templates in `templates/` and the dbt `profiles.yml` as YAML. */
 export function renderClientConfig(settings: ClientConfigSettings): RenderedClientConfig {
-    const dataPath = (catalog: ClientCatalog) => `s3://${settings.s3Bucket}/${catalog.s3Prefix}`;
+    return { initSql: renderInitSql(settings), profilesYml: renderProfilesYml(settings) };
+}
 
-    const sqlAttachments = settings.catalogs.map((catalog) =>
+function dataPath(settings: ClientConfigSettings, catalog: ClientCatalog): string {
+    return `s3://${settings.s3Bucket}/${catalog.s3Prefix}`;
+}
+
+function renderInitSql(settings: ClientConfigSettings): string {
+    const attachments = settings.catalogs.map((catalog) =>
         fillTemplate(readTemplate("init-attach.sql"), {
-            alias: sqlIdentifier(catalog.name),
+            alias: quoteIdentifier(catalog.name),
             schema: sqlString(catalog.schema),
-            dataPath: sqlString(dataPath(catalog)),
+            dataPath: sqlString(dataPath(settings, catalog)),
             encrypted: catalog.encrypted ? ", ENCRYPTED" : "",
         }),
     );
-    const initSql = fillTemplate(readTemplate("init.sql"), {
+    return fillTemplate(readTemplate("init.sql"), {
         s3Endpoint: sqlString(settings.s3Endpoint),
         s3UseSsl: settings.s3UseSsl ? "true" : "false",
         s3UrlStyle: sqlString(settings.s3UrlStyle),
@@ -160,32 +146,8 @@ export function renderClientConfig(settings: ClientConfigSettings): RenderedClie
         postgresPort: String(settings.postgresPort),
         postgresDatabase: sqlString(settings.postgresDatabase),
         postgresUser: sqlString(settings.postgresUser),
-        attachments: sqlAttachments.map((block) => block.trimEnd()).join("\n"),
+        attachments: attachments.map((block) => block.trimEnd()).join("\n"),
     });
-
-    const yamlAttachments = settings.catalogs.map((catalog) =>
-        fillTemplate(readTemplate("profiles-attach.yml"), {
-            alias: yamlString(catalog.name, `catalog \`${catalog.name}\` name`),
-            schema: yamlString(catalog.schema, `catalog \`${catalog.name}\` schema`),
-            dataPath: yamlString(dataPath(catalog), `catalog \`${catalog.name}\` data path`),
-            // dbt-duckdb passes attach options through as `KEY value`; 1 is what DuckLake reads as true there.
-            encrypted: catalog.encrypted ? "\n            encrypted: 1" : "",
-        }),
-    );
-    const profilesYml = fillTemplate(readTemplate("profiles.yml"), {
-        s3Endpoint: yamlString(settings.s3Endpoint, "`s3.endpoint`"),
-        // dbt-duckdb quotes every secret value, so booleans and ports travel as strings DuckDB casts back.
-        s3UseSsl: yamlString(settings.s3UseSsl ? "true" : "false", "`s3.useSsl`"),
-        s3UrlStyle: yamlString(settings.s3UrlStyle, "`s3.urlStyle`"),
-        s3Region: yamlString(settings.s3Region, "`s3.region`"),
-        postgresHost: yamlString(settings.postgresHost, "postgres host"),
-        postgresPort: yamlString(String(settings.postgresPort), "postgres port"),
-        postgresDatabase: yamlString(settings.postgresDatabase, "`database`"),
-        postgresUser: yamlString(settings.postgresUser, "`role`"),
-        attachments: yamlAttachments.map((block) => block.trimEnd()).join("\n"),
-    });
-
-    return { initSql, profilesYml };
 }
 
 function readTemplate(fileName: string): string {
@@ -203,24 +165,103 @@ function fillTemplate(template: string, values: Record<string, string>): string 
     });
 }
 
-function sqlString(value: string): string {
-    return `'${value.replaceAll("'", "''")}'`;
+const PROFILES_HEADER = yamlComment(
+    "dbt profile for the lakehouse catalogs, rendered by the lakehouse-catalog stack: do not edit by hand.",
+    "Secrets and local paths come from the environment through env_var(): export PSQL_CATALOG_PASSWORD,",
+    "S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, LOCAL_DIR and ENGINE_DB before running dbt.",
+);
+
+const DUCKLAKE_SECRET_NAME_COMMENT = yamlComment(
+    "DuckDB's own name for the unnamed ducklake secret, which ATTACH 'ducklake:' uses. Named, dbt-duckdb",
+    "creates it with OR REPLACE, so opening a connection again after a failed attach does not stop at",
+    '"secret already exists" and hide the real error (a wrong password, say).',
+);
+
+/** dbt profile `transform`, target `lakehouse`: dbt-duckdb's extensions, secrets and one attachment per catalog. */
+function renderProfilesYml(settings: ClientConfigSettings): string {
+    const ducklakeSecret = new YAMLMap();
+    ducklakeSecret.add(new Pair("type", "ducklake"));
+    ducklakeSecret.add(new Pair(commented("name", DUCKLAKE_SECRET_NAME_COMMENT), "__default_ducklake"));
+    ducklakeSecret.add(new Pair("metadata_path", ""));
+    ducklakeSecret.add(new Pair("metadata_parameters", { type: "postgres", secret: "postgres" }));
+
+    const profile = {
+        transform: {
+            target: "lakehouse",
+            outputs: {
+                lakehouse: {
+                    type: "duckdb",
+                    path: "{{ env_var('LOCAL_DIR') }}/{{ env_var('ENGINE_DB') }}",
+                    extensions: ["httpfs", "ducklake", "postgres"],
+                    secrets: [
+                        {
+                            type: "s3",
+                            name: "minio",
+                            key_id: "{{ env_var('S3_ACCESS_KEY_ID') }}",
+                            secret: "{{ env_var('S3_SECRET_ACCESS_KEY') }}",
+                            endpoint: yamlString(settings.s3Endpoint, "`s3.endpoint`"),
+                            // dbt-duckdb quotes every secret value, so booleans and ports travel as strings DuckDB
+                            // casts back.
+                            use_ssl: yamlString(settings.s3UseSsl ? "true" : "false", "`s3.useSsl`"),
+                            url_style: yamlString(settings.s3UrlStyle, "`s3.urlStyle`"),
+                            region: yamlString(settings.s3Region, "`s3.region`"),
+                        },
+                        {
+                            type: "postgres",
+                            name: "postgres",
+                            host: yamlString(settings.postgresHost, "postgres host"),
+                            port: yamlString(String(settings.postgresPort), "postgres port"),
+                            database: yamlString(settings.postgresDatabase, "`database`"),
+                            user: yamlString(settings.postgresUser, "`role`"),
+                            password: "{{ env_var('PSQL_CATALOG_PASSWORD') }}",
+                        },
+                        ducklakeSecret,
+                    ],
+                    attach: settings.catalogs.map((catalog) => ({
+                        path: "ducklake:",
+                        alias: yamlString(catalog.name, `catalog \`${catalog.name}\` name`),
+                        options: {
+                            metadata_schema: yamlString(catalog.schema, `catalog \`${catalog.name}\` schema`),
+                            data_path: yamlString(dataPath(settings, catalog), `catalog \`${catalog.name}\` data path`),
+                            // dbt-duckdb passes attach options through as `KEY value`; 1 is what DuckLake reads as
+                            // true there.
+                            ...(catalog.encrypted ? { encrypted: 1 } : {}),
+                        },
+                    })),
+                },
+            },
+        },
+    };
+    const document = new Document(profile);
+    (document.contents as YAMLMap).commentBefore = PROFILES_HEADER;
+    // No folding: a long host or prefix stays on its line.
+    return document.toString({ lineWidth: 0 });
 }
 
-function sqlIdentifier(value: string): string {
-    return `"${value.replaceAll('"', '""')}"`;
+/** A YAML comment's text: the yaml library writes `#` and then each line as given, so each line gets its space. */
+function yamlComment(...lines: string[]): string {
+    return lines.map((line) => ` ${line}`).join("\n");
+}
+
+/** A mapping key with a comment above it. */
+function commented(key: string, comment: string): Scalar<string> {
+    const scalar = new Scalar(key);
+    scalar.commentBefore = comment;
+    return scalar;
 }
 
 // dbt renders every string in profiles.yml as a Jinja template before parsing it, so Jinja delimiters in a
 // value would be executed rather than kept; no legitimate host, schema or prefix contains them.
 const JINJA_DELIMITER = /\{\{|\{%|\{#/;
 
-/** A YAML double-quoted scalar; JSON string syntax is a subset of it. */
-function yamlString(value: string, what: string): string {
+/** A configured value as a double-quoted YAML scalar (so it reads as text, whatever it looks like). */
+function yamlString(value: string, what: string): Scalar<string> {
     if (JINJA_DELIMITER.test(value)) {
         throw new Error(
             `${what} must not contain \`{{\`, \`{%\` or \`{#\` (dbt would evaluate it as Jinja in profiles.yml); got ${JSON.stringify(value)}`,
         );
     }
-    return JSON.stringify(value);
+    const scalar = new Scalar(value);
+    scalar.type = Scalar.QUOTE_DOUBLE;
+    return scalar;
 }

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../config";
+import { consumerS3Endpoint, type StackConfig } from "../config";
+import type { Inputs, PostgresEndpoint, S3Credentials, S3Endpoint } from "./endpoints";
 import { ProjectVariable, Provider } from "./gitlabProjectVariable";
 
 /** One catalog's share of the CI/CD variables: `PSQL_CATALOG_<envName>_SCHEMA` and `S3_<envName>_PREFIX`. */
@@ -12,8 +13,11 @@ export interface CatalogCiSettings {
     s3Prefix: pulumi.Input<string>;
 }
 
-/** The stack's values that the pipeline and the jobs it deploys read as CI/CD variables. */
-export interface CiVariableSettings {
+/**
+ * The stack's values that the pipeline and the jobs it deploys read as CI/CD variables. The PostgreSQL and S3
+ * endpoints are as the consumers reach them; the jobs log in as the catalog role.
+ */
+export interface CiVariableSettings extends Inputs<PostgresEndpoint & S3Endpoint & S3Credentials> {
     /** The stack the pipeline previews and deploys, exported as `PULUMI_STACK`. */
     pulumiStack: pulumi.Input<string>;
     /** Where the stack's state lives (`s3://…` or `postgres://…`); may embed credentials, so it is a secret. */
@@ -22,21 +26,10 @@ export interface CiVariableSettings {
     pulumiConfigPassphrase: pulumi.Input<string>;
     /** The token the pipeline's own `pulumi up` uses for the GitLab provider, and to comment on merge requests. */
     gitlabToken: pulumi.Input<string>;
-    /** The catalog database as consumers reach it. */
-    psqlHost: pulumi.Input<string>;
-    psqlPort: pulumi.Input<number>;
-    psqlDatabase: pulumi.Input<string>;
-    psqlUser: pulumi.Input<string>;
-    psqlPassword: pulumi.Input<string>;
+    /** The catalog role's password. */
+    postgresPassword: pulumi.Input<string>;
     /** One entry per catalog; adding a catalog adds its two variables. */
     catalogs: CatalogCiSettings[];
-    s3Endpoint: pulumi.Input<string>;
-    s3Bucket: pulumi.Input<string>;
-    s3Region: pulumi.Input<string>;
-    s3UseSsl: pulumi.Input<boolean>;
-    s3UrlStyle: pulumi.Input<"path" | "vhost">;
-    s3AccessKeyId: pulumi.Input<string>;
-    s3SecretAccessKey: pulumi.Input<string>;
     /** `S3_EXPORTS_PREFIX`; no variable when unset. */
     s3ExportsPrefix?: pulumi.Input<string>;
     /** `S3_BACKUPS_PREFIX`; no variable when unset. */
@@ -48,7 +41,7 @@ export interface CiVariableSettings {
 export interface GitlabVariablesArgs extends CiVariableSettings {
     /** The GitLab project, by numeric id or full path (`group/project`). Changing it replaces every variable. */
     project: pulumi.Input<string>;
-    /** The GitLab REST API endpoint, as returned by `normalizeGitlabBaseUrl`. */
+    /** The GitLab REST API endpoint, `…/api/v4/` with its trailing slash (the provider wants it so). */
     baseUrl: pulumi.Input<string>;
     /**
      * The environment scope of every variable.
@@ -147,11 +140,11 @@ export function listCiVariables(settings: CiVariableSettings): CiVariable[] {
             "the `PULUMI_CONFIG_PASSPHRASE` environment variable",
         ),
         secret("GITLAB_TOKEN", settings.gitlabToken, "the `GITLAB_TOKEN` environment variable"),
-        plain("PSQL_CATALOG_HOST", settings.psqlHost, config("clientPostgresHost")),
-        plain("PSQL_CATALOG_PORT", pulumi.output(settings.psqlPort).apply(String), config("clientPostgresPort")),
-        plain("PSQL_CATALOG_DB", settings.psqlDatabase, config("database")),
-        plain("PSQL_CATALOG_USER", settings.psqlUser, config("role")),
-        secret("PSQL_CATALOG_PASSWORD", settings.psqlPassword, config("rolePassword")),
+        plain("PSQL_CATALOG_HOST", settings.postgresHost, config("clientPostgresHost")),
+        plain("PSQL_CATALOG_PORT", pulumi.output(settings.postgresPort).apply(String), config("clientPostgresPort")),
+        plain("PSQL_CATALOG_DB", settings.postgresDatabase, config("database")),
+        plain("PSQL_CATALOG_USER", settings.postgresUser, config("role")),
+        secret("PSQL_CATALOG_PASSWORD", settings.postgresPassword, config("rolePassword")),
         plain("S3_ENDPOINT", settings.s3Endpoint, config("clientS3Endpoint")),
         plain("S3_BUCKET", settings.s3Bucket, config("s3")),
         plain("S3_REGION", settings.s3Region, config("s3")),
@@ -230,28 +223,6 @@ function maskableValue(variable: CiVariable, parent: pulumi.Resource): pulumi.Ou
     });
 }
 
-/**
- * The GitLab REST API endpoint for `gitlabBaseUrl`: the provider wants `…/api/v4/` with its trailing slash, while
- * people naturally write the instance URL.
- */
-export function normalizeGitlabBaseUrl(raw: string): string {
-    let url: URL;
-    try {
-        url = new URL(raw);
-    } catch {
-        url = new URL("invalid:");
-    }
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-        throw new Error(
-            `gitlabBaseUrl must be an http(s) URL of the GitLab instance (the provider calls its REST API); ` +
-                `got ${JSON.stringify(raw)}`,
-        );
-    }
-    const path = url.pathname.replace(/\/+$/, "");
-    url.pathname = path.endsWith("/api/v4") ? `${path}/` : `${path}/api/v4/`;
-    return url.toString();
-}
-
 /** The deployer's credentials that the pipeline needs as CI/CD variables, as Pulumi secrets. */
 export interface DeployCredentials {
     pulumiBackendUrl: pulumi.Output<string>;
@@ -291,16 +262,6 @@ export function deployCredentialsFromEnv(env: Record<string, string | undefined>
     };
 }
 
-/** The `gitlab*` stack config keys. */
-export interface GitlabSettings {
-    /** `gitlabProject`: numeric id or full path of the project that runs the pipeline. */
-    project: string;
-    /** `gitlabBaseUrl`: the GitLab instance, with or without `/api/v4/`. */
-    baseUrl: string;
-    /** `gitlabEnvironmentScope`. */
-    environmentScope?: string;
-}
-
 /**
  * The component's args from the validated stack config and the deployer's credentials in `env`; undefined when the
  * stack leaves GitLab alone. Fails when a credential is missing, so call it before any resource exists.
@@ -315,32 +276,23 @@ export function gitlabVariablesArgs(
     }
     return {
         project: gitlab.project,
-        // config.ts has normalized it to the API endpoint.
         baseUrl: gitlab.baseUrl,
         environmentScope: gitlab.environmentScope,
         pulumiStack: pulumi.getStack(),
         ...deployCredentialsFromEnv(env),
-        // The pipeline's jobs are consumers: they reach the catalogs where the mlserver does.
-        psqlHost: config.consumers.postgresHost,
-        psqlPort: config.consumers.postgresPort,
-        psqlDatabase: config.database,
-        psqlUser: config.role,
-        psqlPassword: config.rolePassword,
-        catalogs: config.catalogs.map((catalog) => ({
-            envName: catalog.envName,
-            schema: catalog.schema,
-            s3Prefix: catalog.s3Prefix,
-        })),
-        s3Endpoint: config.consumers.s3Endpoint,
-        s3Bucket: config.s3.bucket,
-        s3Region: config.s3.region,
-        s3UseSsl: config.s3.useSsl,
-        s3UrlStyle: config.s3.urlStyle,
+        // The pipeline's jobs are consumers: they reach the catalogs where the mlserver does, as the catalog role.
+        postgresHost: config.consumers.postgresHost,
+        postgresPort: config.consumers.postgresPort,
+        postgresDatabase: config.database,
+        postgresUser: config.role,
+        postgresPassword: config.rolePassword,
+        catalogs: config.catalogs.map(({ envName, schema, s3Prefix }) => ({ envName, schema, s3Prefix })),
+        ...consumerS3Endpoint(config),
         s3AccessKeyId: config.s3AccessKeyId,
         s3SecretAccessKey: config.s3SecretAccessKey,
         s3ExportsPrefix: config.s3.exportsPrefix,
         s3BackupsPrefix: config.s3.backupsPrefix,
-        mlflowTrackingUri: config.mlflowTrackingUri,
-        kafkaBrokerEndpoint: config.kafkaBrokerEndpoint,
+        mlflowTrackingUri: gitlab.mlflowTrackingUri,
+        kafkaBrokerEndpoint: gitlab.kafkaBrokerEndpoint,
     };
 }

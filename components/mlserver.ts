@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as dockerBuild from "@pulumi/docker-build";
 
+import type { Inputs, PostgresEndpoint, S3Credentials, S3Endpoint } from "./endpoints";
+
 /** A catalog as the mlserver sees it: through one schema and one prefix variable. */
 export interface MlserverCatalog {
     /** `<CATALOG>` in `PSQL_CATALOG_<CATALOG>_SCHEMA` and `S3_<CATALOG>_PREFIX`, e.g. `GRAPHS_MART`. */
@@ -13,25 +15,13 @@ export interface MlserverCatalog {
     s3Prefix: pulumi.Input<string>;
 }
 
-/** The values the mlserver's environment is built from; every one comes from stack config. */
-export interface MlserverEnvironment {
-    /** PostgreSQL host as seen from the mlserver container. */
-    postgresHost: pulumi.Input<string>;
-    postgresPort: pulumi.Input<number>;
-    postgresDatabase: pulumi.Input<string>;
-    postgresUser: pulumi.Input<string>;
+/**
+ * The values the mlserver's environment is built from; every one comes from stack config. The PostgreSQL and S3
+ * endpoints are as seen from the mlserver container; the password and the S3 keys are passed on as secrets.
+ */
+export interface MlserverEnvironment extends Inputs<PostgresEndpoint & S3Endpoint & S3Credentials> {
     /** Secret: passed on as a secret Output, never as plain text. */
     postgresPassword: pulumi.Input<string>;
-    /** S3 endpoint as seen from the mlserver container, `host:port`. */
-    s3Endpoint: pulumi.Input<string>;
-    s3UseSsl: pulumi.Input<boolean>;
-    s3UrlStyle: pulumi.Input<"path" | "vhost">;
-    /** Secret. */
-    s3AccessKeyId: pulumi.Input<string>;
-    /** Secret. */
-    s3SecretAccessKey: pulumi.Input<string>;
-    s3Region: pulumi.Input<string>;
-    s3Bucket: pulumi.Input<string>;
     s3ExportsPrefix: pulumi.Input<string>;
     s3BackupsPrefix: pulumi.Input<string>;
     mlflowTrackingUri: pulumi.Input<string>;
@@ -59,14 +49,10 @@ export interface MlserverPlacement {
     /**
      * Compose project whose labels the container carries, so `docker compose -p <project> ps` lists it.
      * Part of the container name, so changing it replaces the container.
-     * @default "datalab"
      */
-    composeProject?: string;
-    /**
-     * Host port published for the mlserver's port 8000.
-     * @default 8000
-     */
-    hostPort?: pulumi.Input<number>;
+    composeProject: string;
+    /** Host port published for the mlserver's port 8000. */
+    hostPort: pulumi.Input<number>;
 }
 
 /** The mlserver's image: exactly one of a registry image and a build. */
@@ -104,8 +90,8 @@ export class Mlserver extends pulumi.ComponentResource {
     constructor(name: string, args: MlserverArgs, opts?: pulumi.ComponentResourceOptions) {
         super("lakehouse-catalog:consumers:Mlserver", name, {}, opts);
 
-        const composeProject = args.composeProject ?? MLSERVER_DEFAULTS.composeProject;
-        const problems = mlserverArgsProblems({ ...args, composeProject });
+        const { composeProject } = args;
+        const problems = mlserverArgsProblems(args);
         if (problems.length > 0) {
             throw new pulumi.ResourceError(problems.join("\n"), this);
         }
@@ -135,7 +121,7 @@ export class Mlserver extends pulumi.ComponentResource {
                 name: composeContainerName(composeProject, MLSERVER_SERVICE),
                 image: this.image.imageId,
                 envs: buildMlserverEnv(args),
-                ports: [{ internal: MLSERVER_PORT, external: args.hostPort ?? MLSERVER_DEFAULTS.hostPort }],
+                ports: [{ internal: MLSERVER_PORT, external: args.hostPort }],
                 restart: "unless-stopped",
                 healthcheck: MLSERVER_HEALTHCHECK,
                 // `pulumi up` fails instead of reporting success while the server never turns healthy:
@@ -165,9 +151,6 @@ export class Mlserver extends pulumi.ComponentResource {
 
 const MLSERVER_SERVICE = "mlserver";
 const MLSERVER_PORT = 8000;
-
-/** The original apps project: `docker compose -p datalab`, mlserver published on its own port. */
-export const MLSERVER_DEFAULTS = { composeProject: "datalab", hostPort: MLSERVER_PORT } as const;
 
 /** Same probe as the original compose service; GET /health answers 200 once the app is up. */
 const MLSERVER_HEALTHCHECK = {
@@ -271,126 +254,55 @@ function composeContainerName(project: string, service: string): string {
 }
 
 /**
- * A value that breaks one of the mlserver's rules. config.ts reports it as `lakehouse-catalog:<key> …` with every
- * other config problem, the component as `` `<key>` … ``; both read the rules from here, so they cannot drift apart.
- */
-export interface RuleBreach {
-    key: string;
-    constraint: string;
-    why: string;
-    value: unknown;
-}
-
-/** `<key> must <constraint> (<why>); got <value>`, with the key as the caller names it. */
-export function describeBreach(breach: RuleBreach, key: string = `\`${breach.key}\``): string {
-    return `${key} must ${breach.constraint} (${breach.why}); got ${breach.value === undefined ? "nothing" : JSON.stringify(breach.value)}`;
-}
-
-const DOCKER_HOST_SCHEMES = ["ssh://", "tcp://", "unix://"];
-// Compose's own rule for project names; anything else would never match `docker compose -p <project>`.
-const COMPOSE_PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
-// `S3_<CATALOG>_PREFIX` for these would collide with the mlserver's own S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX.
-const TAKEN_ENV_NAMES = ["EXPORTS", "BACKUPS"];
-
-/** The breaches of the mlserver's placement rules: where its Docker daemon is and which compose project it joins. */
-export function mlserverPlacementBreaches(dockerHost: string, composeProject: string): RuleBreach[] {
-    const breaches: RuleBreach[] = [];
-    if (!DOCKER_HOST_SCHEMES.some((scheme) => dockerHost.startsWith(scheme))) {
-        breaches.push({
-            key: "mlserverDockerHost",
-            constraint: `start with ${DOCKER_HOST_SCHEMES.join(", ")}`,
-            why: "the address of the Docker daemon that runs the mlserver",
-            value: dockerHost,
-        });
-    }
-    if (!COMPOSE_PROJECT_NAME.test(composeProject)) {
-        breaches.push({
-            key: "mlserverComposeProject",
-            constraint: "be lowercase letters, digits, - and _, starting with a letter or digit",
-            why: "docker compose project name rules",
-            value: composeProject,
-        });
-    }
-    return breaches;
-}
-
-/**
- * The breach of the `envName` rule, or undefined. Every consumer (mlserver, client config, GitLab variables) uses
- * the name as written, so this is the only place it is checked; config.ts applies it to every catalog.
- */
-export function catalogEnvNameBreach(key: string, envName: unknown): RuleBreach | undefined {
-    if (typeof envName === "string" && ENV_NAME.test(envName) && !TAKEN_ENV_NAMES.includes(envName)) {
-        return undefined;
-    }
-    return {
-        key,
-        constraint: `match [A-Z_][A-Z0-9_]* and not be ${TAKEN_ENV_NAMES.join(" or ")}`,
-        why: "it becomes part of environment variable names, and S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX are taken",
-        value: envName,
-    };
-}
-
-/**
- * Every problem with the args, for callers that build them without config.ts (which applies the same rules to the
- * stack's config). Unique envNames are config.ts's to check: it names both catalogs by their config keys.
+ * What a direct caller could get wrong that the types cannot rule out, each named by its key in the args. The
+ * stack's config has passed its own, stricter rules by the time index.ts builds these args (config.ts).
  */
 export function mlserverArgsProblems(args: {
-    dockerHost: string;
-    composeProject: string;
-    catalogs: MlserverCatalog[];
+    catalogs: readonly Pick<MlserverCatalog, "envName">[];
     image?: unknown;
     build?: MlserverBuild;
 }): string[] {
-    const breaches = [
-        ...mlserverPlacementBreaches(args.dockerHost, args.composeProject),
-        ...args.catalogs.map((catalog) => catalogEnvNameBreach("envName", catalog.envName)),
-        ...mlserverImageSourceBreaches(args),
-    ];
-    return breaches.flatMap((breach) => (breach === undefined ? [] : [describeBreach(breach)]));
+    const problems: string[] = [];
+    if (args.image === undefined && args.build === undefined) {
+        problems.push(
+            "`image` or `build` must be set (the mlserver runs a registry image or a build of its Dockerfile); " +
+                "got neither",
+        );
+    }
+    if (args.image !== undefined && args.build !== undefined) {
+        problems.push(
+            "`image` and `build` must not both be set (the mlserver runs a registry image or a build of its " +
+                "Dockerfile, not both); got both",
+        );
+    }
+    if (args.build !== undefined && !path.isAbsolute(args.build.context)) {
+        problems.push(
+            "`build.context` must be an absolute path (the build provider has its own working directory); " +
+                `got ${JSON.stringify(args.build.context)}`,
+        );
+    }
+    if (args.build !== undefined && (args.build.dockerfile.trim() === "" || path.isAbsolute(args.build.dockerfile))) {
+        problems.push(
+            "`build.dockerfile` must be a path relative to `build.context` (the Dockerfile is part of the " +
+                `checkout); got ${JSON.stringify(args.build.dockerfile)}`,
+        );
+    }
+    // Docker keeps one value per variable name: a repeated name would silently drop a catalog or a prefix.
+    const owners = new Map<string, string>(MLSERVER_OWN_PREFIX_VARIABLES.map((name) => [name, "the mlserver's own"]));
+    args.catalogs.forEach((catalog, index) => {
+        const key = `catalogs[${index}].envName`;
+        const variable = `S3_${catalog.envName}_PREFIX`;
+        const owner = owners.get(variable);
+        if (owner !== undefined) {
+            problems.push(
+                `\`${key}\` must give variable names no other value gives (${variable} is already ${owner}); ` +
+                    `got ${JSON.stringify(catalog.envName)}`,
+            );
+        }
+        owners.set(variable, `\`${key}\`'s`);
+    });
+    return problems;
 }
 
-/**
- * The breaches of the image source rules: exactly one of `image` and `build`, a context that does not depend on the
- * working directory, and a Dockerfile inside it.
- */
-export function mlserverImageSourceBreaches(source: { image?: unknown; build?: MlserverBuild }): RuleBreach[] {
-    if (source.build === undefined) {
-        return source.image === undefined
-            ? [
-                  {
-                      key: "mlserverImage",
-                      constraint: "be set, or mlserverBuildContext instead, when mlserverDockerHost is set",
-                      why: "the mlserver runs a registry image or one built from the repository's Dockerfile",
-                      value: undefined,
-                  },
-              ]
-            : [];
-    }
-    const breaches: RuleBreach[] = [];
-    if (source.image !== undefined) {
-        breaches.push({
-            key: "mlserverImage",
-            constraint: "not be set together with mlserverBuildContext; unset one of them",
-            why: "the mlserver runs either a registry image or a build of the repository, not both",
-            value: source.image,
-        });
-    }
-    if (!path.isAbsolute(source.build.context)) {
-        breaches.push({
-            key: "mlserverBuildContext",
-            constraint: "be an absolute path once resolved",
-            why: "the build provider has its own working directory",
-            value: source.build.context,
-        });
-    }
-    if (source.build.dockerfile.trim() === "" || path.isAbsolute(source.build.dockerfile)) {
-        breaches.push({
-            key: "mlserverDockerfile",
-            constraint: "be a path relative to mlserverBuildContext",
-            why: "the Dockerfile is part of the repository checkout",
-            value: source.build.dockerfile,
-        });
-    }
-    return breaches;
-}
+/** The `S3_*_PREFIX` variables the mlserver's environment sets whatever the catalogs are. */
+const MLSERVER_OWN_PREFIX_VARIABLES = ["S3_EXPORTS_PREFIX", "S3_BACKUPS_PREFIX"];

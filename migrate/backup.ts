@@ -21,6 +21,9 @@ import { DatabaseSync } from "node:sqlite";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { MigrationError } from "./errors";
+import { runProcess } from "./process";
+import type { S3UrlStyle } from "./s3";
+import { quoteIdentifier, sqlString } from "./sqlText";
 import { connect } from "./target";
 
 /** The dataset name and file name `dlctl backup` uses; changing either breaks the round trip with that tool. */
@@ -37,8 +40,7 @@ export interface BackupStore {
     /** The backups prefix, any number of segments, without leading or trailing slash. */
     prefix: string;
     region: string;
-    /** `path` for MinIO-style endpoints, `vhost` for bucket-in-hostname. */
-    urlStyle: "path" | "vhost";
+    urlStyle: S3UrlStyle;
 }
 
 /** One backup in the store. */
@@ -156,7 +158,7 @@ export async function matchingTool(
                 `${tool} must match the server's major version. ${fix}`,
         );
     }
-    const version = await runTool(file, ["--version"], { PATH: process.env.PATH ?? "" });
+    const version = await runProcess(file, ["--version"], { env: { PATH: process.env.PATH ?? "" } });
     const match = /\(PostgreSQL\) (\d+)/.exec(version.stdout);
     if (version.code !== 0 || !match) {
         throw new MigrationError(
@@ -173,25 +175,6 @@ export async function matchingTool(
         );
     }
     return file;
-}
-
-interface ToolResult {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-/** Runs a client program; the connection and password travel only in `env`, never in `args`. */
-function runTool(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ToolResult> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(file, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
 }
 
 /** The libpq environment only, so that no other variable (e.g. the S3 keys) reaches the PostgreSQL programs. */
@@ -245,8 +228,8 @@ async function sha256(file: string): Promise<string> {
  */
 async function archiveContents(pgRestore: string, file: string, what: string): Promise<string[]> {
     const env = { PATH: process.env.PATH ?? "" };
-    const listed = await runTool(pgRestore, ["--list", file], env);
-    const read = listed.code === 0 ? await runTool(pgRestore, ["--file", "/dev/null", file], env) : listed;
+    const listed = await runProcess(pgRestore, ["--list", file], { env });
+    const read = listed.code === 0 ? await runProcess(pgRestore, ["--file", "/dev/null", file], { env }) : listed;
     if (read.code !== 0) {
         throw new MigrationError(
             `${what} is not a complete pg_dump archive: pg_restore failed to read it with ` +
@@ -281,7 +264,7 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
             `dumping database ${target.database} on ${target.where} with ${pgDump} (PostgreSQL ${target.major})`,
         );
         const started = Date.now();
-        const dumped = await runTool(pgDump, ["--format=custom", "--file", file], libpqEnv(env));
+        const dumped = await runProcess(pgDump, ["--format=custom", "--file", file], { env: libpqEnv(env) });
         if (dumped.code !== 0) {
             throw new MigrationError(
                 `pg_dump of database ${target.database} on ${target.where} failed: ` +
@@ -543,13 +526,9 @@ export function restoreCheckSql(counts: Map<string, number>): string {
         ([table, rows]) =>
             `    SELECT count(*) INTO n FROM ${table};\n` +
             `    IF n <> ${rows} THEN RAISE EXCEPTION 'restore check: % holds % rows, the dump %', ` +
-            `${sqlLiteral(table)}, n, ${rows}; END IF;\n`,
+            `${sqlString(table)}, n, ${rows}; END IF;\n`,
     );
     return `DO $check$\nDECLARE n bigint;\nBEGIN\n${checks.join("")}END\n$check$;\n`;
-}
-
-function sqlLiteral(text: string): string {
-    return `'${text.replace(/'/g, "''")}'`;
 }
 
 // pg_dump's qualified table name: each part bare or double-quoted (with "" inside).
@@ -670,7 +649,7 @@ export async function copySqlite(
             // A writer's lock is waited for a while (as the migration's source reader does), not failed on at once.
             const source = new DatabaseSync(path.resolve(sqlite), { readOnly: true, timeout: 5000 });
             try {
-                source.exec(`VACUUM INTO '${copy.replace(/'/g, "''")}'`);
+                source.exec(`VACUUM INTO ${sqlString(copy)}`);
                 sourceCounts = rowCounts(source);
             } finally {
                 source.close();
@@ -731,8 +710,8 @@ function rowCounts(db: DatabaseSync): Record<string, number> {
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all();
     return Object.fromEntries(
         tables.map(({ name }) => {
-            const quoted = `"${String(name).replace(/"/g, '""')}"`;
-            return [String(name), Number(db.prepare(`SELECT count(*) AS n FROM ${quoted}`).get()!.n)];
+            const count = db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(String(name))}`).get()!.n;
+            return [String(name), Number(count)];
         }),
     );
 }

@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import { type BackupContext, type BackupStore, copySqlite, createBackup, listBackups, restoreBackup } from "./backup";
 import { MigrationError, UsageError } from "./errors";
+import { runAsProcess } from "./process";
 
 export const BACKUP_USAGE =
     "usage: npm run --silent backup -- create|restore|ls|sqlite [--source <s3://… | " +
@@ -174,12 +175,5 @@ export async function runBackupCli(
 }
 
 if (require.main === module) {
-    void runBackupCli(
-        process.argv.slice(2),
-        process.env,
-        (text) => process.stdout.write(text),
-        (text) => process.stderr.write(text),
-    ).then((code) => {
-        process.exitCode = code;
-    });
+    runAsProcess(runBackupCli);
 }

@@ -8,8 +8,9 @@
  * offset in the COPY line (PostgreSQL parses it) and, unless it already is PostgreSQL's UTC output, is normalised
  * to UTC here, independently, for the digest.
  */
+import { isCalendarDate, pad } from "./calendar";
 import type { CoreType } from "./catalogSpec";
-import { quoteIdentifier } from "./catalogSpec";
+import { quoteIdentifier, sqlString } from "./sqlText";
 
 export const COPY_NULL = "\\N";
 
@@ -106,10 +107,6 @@ export function copyEscape(text: string): string {
 
 const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
-export function sqlString(text: string): string {
-    return `'${text.replaceAll("'", "''")}'`;
-}
-
 // What DuckDB writes when it casts TIMESTAMPTZ to VARCHAR: `YYYY-MM-DD HH:MM:SS[.f{1,6}]±HH[:MM[:SS]]`.
 const TIMESTAMPTZ =
     /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?([+-])(\d{2})(?::(\d{2})(?::(\d{2}))?)?$/;
@@ -132,11 +129,7 @@ export function canonicalTimestamptz(text: string): string | undefined {
     ];
     const offsetSeconds = (match[8] === "-" ? -1 : 1) * (offsetHours * 3600 + offsetMinutes * 60 + offsetSecondsPart);
     const valid =
-        year >= 1 &&
-        month >= 1 &&
-        month <= 12 &&
-        day >= 1 &&
-        day <= daysInMonth(year, month) &&
+        isCalendarDate(year, month, day) &&
         hour <= 23 &&
         minute <= 59 &&
         second <= 59 &&
@@ -160,16 +153,4 @@ export function canonicalTimestamptz(text: string): string | undefined {
         `${pad(instant.getUTCHours(), 2)}:${pad(instant.getUTCMinutes(), 2)}:${pad(instant.getUTCSeconds(), 2)}` +
         `${fraction}+00`
     );
-}
-
-function pad(value: number, width: number): string {
-    return String(value).padStart(width, "0");
-}
-
-function isLeapYear(year: number): boolean {
-    return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-}
-
-function daysInMonth(year: number, month: number): number {
-    return month === 2 ? (isLeapYear(year) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
 }

@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { quoteIdentifier } from "./sqlText";
 
 /** The five PostgreSQL types DuckLake's core catalog tables use. */
 export type CoreType = "bigint" | "character varying" | "boolean" | "uuid" | "timestamp with time zone";
@@ -100,10 +101,6 @@ function parseColumn(version: string, line: string): ColumnSpec {
         throw new Error(`sql/ducklake/${version}.sql: unexpected column definition: ${line.trim()}`);
     }
     return { name: match[1], pgType: match[2] as CoreType, notNull: match[3] !== undefined };
-}
-
-export function quoteIdentifier(name: string): string {
-    return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** A statement of a DDL file with the schema placeholder replaced by the quoted schema. */

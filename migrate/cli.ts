@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { type MigrationResult, migrateCatalog } from "./engine";
 import { MigrationError, type RefusalReason, UsageError } from "./errors";
+import { runAsProcess } from "./process";
 
 export const USAGE =
     "usage: npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json] | --help\n" +
@@ -134,12 +135,5 @@ export async function runCli(
 
 /** The process entry point, called by scripts/migrate.cjs once it has checked the build. */
 export function main(): void {
-    void runCli(
-        process.argv.slice(2),
-        process.env,
-        (text) => process.stdout.write(text),
-        (text) => process.stderr.write(text),
-    ).then((code) => {
-        process.exitCode = code;
-    });
+    runAsProcess(runCli);
 }

@@ -5,7 +5,6 @@
  * it was. A target that already holds the same catalog is left untouched, and anything else in it is refused.
  */
 import type { Client, DatabaseError } from "pg";
-import { quoteIdentifier } from "./catalogSpec";
 import { type Digest, DigestAccumulator } from "./digest";
 import { MigrationError, UsageError } from "./errors";
 import {
@@ -23,8 +22,10 @@ import {
     targetLayout,
     wallClockNs,
 } from "./fingerprint";
+import { postgresNameProblem } from "./names";
 import { type CatalogPlan, type TablePlan, planCatalog } from "./plan";
 import { SourceCatalog, checkSourceFile } from "./source";
+import { quoteIdentifier, sqlString } from "./sqlText";
 import { type TargetInspection, connect, copyInto, inspectTarget, targetDigest, targetSnapshots } from "./target";
 
 export interface MigrateOptions {
@@ -63,16 +64,11 @@ export interface MigrationResult {
     checkedBy?: "fingerprint" | "content";
 }
 
-/** Lower-case identifiers only: no quoting surprises in consumers' configuration, and within PostgreSQL's 63 bytes. */
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
+/** The stack's rule for schema names, so that a catalog migrated by hand is one every consumer can name too. */
 function validateSchemaName(schema: string): void {
-    if (!SCHEMA_NAME.test(schema) || schema.startsWith("pg_")) {
-        throw new UsageError(
-            `--schema must be a lower-case PostgreSQL identifier (letters, digits, _; at most 63 ` +
-                `characters; not starting with a digit or pg_) so that every consumer can name it unquoted; got ` +
-                `${JSON.stringify(schema)}`,
-        );
+    const problem = postgresNameProblem("schema", schema);
+    if (problem !== undefined) {
+        throw new UsageError(`--schema must ${problem.constraint} (${problem.why}); got ${JSON.stringify(schema)}`);
     }
 }
 
@@ -237,7 +233,7 @@ class Run {
         if (text !== comment.comment) {
             await this.step("record the fingerprint", () =>
                 client.query(
-                    `COMMENT ON SCHEMA ${quoteIdentifier(schema)} IS ${text === null ? "NULL" : `'${text.replace(/'/g, "''")}'`}`,
+                    `COMMENT ON SCHEMA ${quoteIdentifier(schema)} IS ${text === null ? "NULL" : sqlString(text)}`,
                 ),
             );
         }

@@ -4,7 +4,7 @@
  *
  * The metadata columns (row_id, begin_snapshot, end_snapshot) are plain bigints and are not handled here.
  *
- * Sources, all in duckdb/ducklake (reference: /work/shared/reference/ducklake-catalog.md §4.4, §6):
+ * Sources, all in duckdb/ducklake:
  * - type names in `ducklake_column.column_type`: src/common/ducklake_types.cpp:17-49, 126-143 @ v1.5-variegata
  *   (lower case; `decimal(p,s)`; nested types are just `struct` / `list` / `map`, their children are separate rows).
  * - PG column types: src/metadata_manager/postgres_metadata_manager.cpp:14-78 @ v1.5-variegata and :13-45 @
@@ -17,6 +17,7 @@
  *   DOUBLE, BLOB or VARCHAR, so SQLite holds integers, REALs (float tables created at <= 0.3), blobs, or DuckDB's
  *   text of the value (src/metadata_manager/sqlite_metadata_manager.cpp:12-47 @ v1.5-variegata).
  */
+import { isCalendarDate, pad } from "./calendar";
 import { canonicalTimestamptz } from "./canonical";
 import { MigrationError } from "./errors";
 
@@ -43,7 +44,10 @@ export interface InlinedField {
     duckdbType: string;
 }
 
-/** The DuckLake release line whose PostgreSQL backend writes a spec version (reference §1, §6 last table). */
+/**
+ * The DuckLake release line whose PostgreSQL backend writes a spec version: the line whose
+ * src/storage/ducklake_initializer.cpp creates new catalogs at that version (main writes 1.0 and 1.1-dev1 as DL-1.5).
+ */
 type ReleaseLine = "DL-1.3" | "DL-1.4" | "DL-1.5";
 
 const RELEASE_LINE_BY_SPEC: Record<string, ReleaseLine> = {
@@ -398,10 +402,6 @@ const TIME_TEXT = /^([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?$/;
 const OFFSET_TEXT = /^([+-])([0-9]{2})(?::([0-9]{2}))?(?::([0-9]{2}))?$/;
 const INFINITIES = new Set(["infinity", "-infinity"]);
 
-function pad(n: number | bigint, width: number): string {
-    return n.toString().padStart(width, "0");
-}
-
 /** Days since 1970-01-01 of a valid proleptic Gregorian date in years 1..9999, or undefined. */
 function epochDay(text: string): number | undefined {
     const match = DATE_TEXT.exec(text);
@@ -409,11 +409,12 @@ function epochDay(text: string): number | undefined {
         return undefined;
     }
     const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+    if (!isCalendarDate(year, month, day)) {
+        return undefined;
+    }
     const date = new Date(0);
     date.setUTCFullYear(year, month - 1, day);
-    const valid =
-        year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-    return valid ? Math.round(date.getTime() / 86_400_000) : undefined;
+    return Math.round(date.getTime() / 86_400_000);
 }
 
 const MICROS_PER_DAY = 86_400_000_000n;
@@ -655,7 +656,7 @@ const SCANNER_REFUSALS = {
 };
 
 /**
- * The rule for each DuckLake type per release line (reference §6, table "User-column types of inlined tables").
+ * The rule for each DuckLake type per release line: the PostgreSQL type that line gives an inlined user column.
  * - DL-1.5 writes 0.4, 1.0 and (main) 1.1-dev1: postgres_metadata_manager.cpp:14-78 @ v1.5-variegata.
  * - DL-1.4 writes 0.3; its PG layout from 8bc4ac55 (2025-12-22) on: postgres_metadata_manager.cpp:13-45 @ v1.4-andium.
  * - DL-1.3 writes 0.1 and 0.2: the postgres scanner's CREATE TABLE of DuckDB's type names.

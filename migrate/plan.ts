@@ -7,7 +7,6 @@ import {
     type CoreType,
     type TableSpec,
     loadCatalogSpec,
-    quoteIdentifier,
     renderStatement,
     supportedVersions,
 } from "./catalogSpec";
@@ -24,6 +23,7 @@ import type { DigestAccumulator } from "./digest";
 import { MigrationError } from "./errors";
 import { type InlinedColumnPlan, type InlinedField, type SqliteValue, planInlinedDataTable } from "./inlined";
 import type { SourceCatalog, SourceTable } from "./source";
+import { quoteIdentifier } from "./sqlText";
 
 export interface TablePlan {
     name: string;

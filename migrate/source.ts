@@ -6,8 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { quoteIdentifier } from "./catalogSpec";
 import { MigrationError } from "./errors";
+import { quoteIdentifier } from "./sqlText";
 
 const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
 const HEADER_BYTES = 100;

@@ -8,9 +8,9 @@ import { pipeline } from "node:stream/promises";
 import type { ConnectionOptions } from "node:tls";
 import { Client, type ClientConfig } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { quoteIdentifier } from "./catalogSpec";
 import { type Digest, sumModulo64 } from "./digest";
 import { MigrationError } from "./errors";
+import { quoteIdentifier } from "./sqlText";
 
 /** PGSSLMODE as libpq understands it; node-postgres alone would treat `prefer` and `require` as `verify-full`. */
 export function sslFromEnvironment(env: NodeJS.ProcessEnv): { ssl: false | ConnectionOptions; fallback: boolean } {

@@ -10,7 +10,8 @@
  * Usage: pulumi stack output --json --show-secrets | node --import tsx scripts/lakehouse-query.ts '<sql>'
  */
 import { text } from "node:stream/consumers";
-import { openDuckDB, sqlLiteral } from "./sample-lakehouse";
+import { sqlString } from "../migrate/sqlText";
+import { openDuckDB } from "./sample-lakehouse";
 
 interface StackOutputs {
     host: string;
@@ -45,8 +46,8 @@ async function main(argv: string[]): Promise<void> {
     try {
         for (const [name, schema] of Object.entries(outputs.schemas)) {
             await duckdb.run(
-                `ATTACH ${sqlLiteral(`ducklake:postgres:${connection}`)} AS ${name} ` +
-                    `(METADATA_SCHEMA ${sqlLiteral(schema)})`,
+                `ATTACH ${sqlString(`ducklake:postgres:${connection}`)} AS ${name} ` +
+                    `(METADATA_SCHEMA ${sqlString(schema)})`,
             );
         }
         for (const row of await duckdb.run(sql)) {

@@ -53,11 +53,39 @@ function buildProblem() {
     return undefined;
 }
 
-module.exports = { PROJECT_DIR, DIST_DIR, STAMP_FILE, ENTRY, sourceStamp, buildProblem };
+// The engine builds each COPY line in SQLite with concat_ws(), which keeps an empty text field only from SQLite
+// 3.50.2 on; an older one drops it, and PostgreSQL then refuses the row as a value problem of the source. Node
+// bundles its own SQLite: 3.50.2 or later from Node 22.18.0 and 24.4.0 on (package.json's `engines`).
+const MIN_SQLITE = [3, 50, 2];
+
+/** Why this Node cannot run the engine, or undefined when its bundled SQLite is recent enough. */
+function runtimeProblem(versions = process.versions) {
+    if (versions.sqlite === undefined) {
+        return `Node ${versions.node} has no node:sqlite`;
+    }
+    const have = versions.sqlite.split(".").map(Number);
+    const index = MIN_SQLITE.findIndex((part, i) => (have[i] ?? 0) !== part);
+    if (index !== -1 && (have[index] ?? 0) < MIN_SQLITE[index]) {
+        return (
+            `Node ${versions.node} bundles SQLite ${versions.sqlite}, whose concat_ws() drops empty strings from ` +
+            `the COPY lines (SQLite ${MIN_SQLITE.join(".")} keeps them)`
+        );
+    }
+    return undefined;
+}
+
+module.exports = { PROJECT_DIR, DIST_DIR, STAMP_FILE, ENTRY, sourceStamp, buildProblem, runtimeProblem };
 
 if (require.main === module) {
+    const runtime = runtimeProblem();
     const problem = buildProblem();
-    if (problem !== undefined) {
+    if (runtime !== undefined) {
+        process.stderr.write(
+            `migrate: ${runtime}, so nothing was run and nothing was written. Fix: run it with Node 22.18.0 or ` +
+                "later on the 22 line, or 24.4.0 or later (scripts/setup.sh puts Node 24.9.0 into .tools/).\n",
+        );
+        process.exitCode = 2;
+    } else if (problem !== undefined) {
         process.stderr.write(
             `migrate: ${problem}, so nothing was run and nothing was written. Fix: run \`npm run ` +
                 `build\` in ${PROJECT_DIR} (scripts/setup.sh and \`npm ci\` do it), then run again.\n`,

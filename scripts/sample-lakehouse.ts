@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { sqlString } from "../migrate/sqlText";
 
 const DUCKDB_VERSION = "1.5.5";
 
@@ -23,10 +24,6 @@ export function extensionFile(name: string): string {
     return file;
 }
 
-export function sqlLiteral(text: string): string {
-    return `'${text.replaceAll("'", "''")}'`;
-}
-
 /** A DuckDB 1.5.5 connection with ducklake and the scanners loaded from their files. */
 export async function openDuckDB(): Promise<{ run(sql: string): Promise<unknown[][]>; close(): void }> {
     const instance = await DuckDBInstance.create(":memory:", {
@@ -35,7 +32,7 @@ export async function openDuckDB(): Promise<{ run(sql: string): Promise<unknown[
     });
     const connection = await instance.connect();
     for (const name of ["ducklake", "sqlite_scanner", "postgres_scanner"]) {
-        await connection.run(`LOAD ${sqlLiteral(extensionFile(name))}`);
+        await connection.run(`LOAD ${sqlString(extensionFile(name))}`);
     }
     return {
         run: async (sql) => (await connection.runAndReadAll(sql)).getRowsJson() as unknown[][],
@@ -50,8 +47,8 @@ export async function openDuckDB(): Promise<{ run(sql: string): Promise<unknown[
 function sampleStatements(sqlite: string, dataPath: string): string[] {
     return [
         // Up to 10 rows per insert stay inlined in the catalog; the 200-row insert goes to a Parquet file.
-        `ATTACH ${sqlLiteral(`ducklake:sqlite:${sqlite}`)} AS lake ` +
-            `(DATA_PATH ${sqlLiteral(dataPath)}, DATA_INLINING_ROW_LIMIT 10)`,
+        `ATTACH ${sqlString(`ducklake:sqlite:${sqlite}`)} AS lake ` +
+            `(DATA_PATH ${sqlString(dataPath)}, DATA_INLINING_ROW_LIMIT 10)`,
         "CREATE TABLE lake.customers (id INTEGER, name VARCHAR, country VARCHAR, signed_up DATE)",
         "INSERT INTO lake.customers VALUES (1, 'Ada', 'GB', DATE '2024-01-03'), (2, 'Grace', 'US', DATE '2024-02-11'), " +
             "(3, 'Edsger', 'NL', DATE '2024-03-20'), (4, 'Barbara', 'US', DATE '2024-04-02')",

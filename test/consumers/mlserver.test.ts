@@ -21,6 +21,8 @@ const DEV_CATALOGS: MlserverCatalog[] = [
 function devArgs(): MlserverArgs {
     return {
         dockerHost: "tcp://docker-apps:2375",
+        composeProject: "datalab",
+        hostPort: 8000,
         image: "gitlab:5050/datalabtechtv/datalab/mlserver:3c7c137",
         postgresHost: "docker-shared",
         postgresPort: 5432,
@@ -140,55 +142,44 @@ describe("buildMlserverEnv", () => {
 });
 
 describe("mlserverArgsProblems", () => {
-    const placed = (dockerHost: string, composeProject = "datalab", catalogs = DEV_CATALOGS): string[] =>
-        mlserverArgsProblems({ dockerHost, composeProject, catalogs, image: "registry/mlserver:1" });
+    const build = { context: "/srv/datalab", dockerfile: "Dockerfile" };
+    const problems = (args: { image?: string; build?: typeof build; catalogs?: MlserverCatalog[] }): string[] =>
+        mlserverArgsProblems({ catalogs: DEV_CATALOGS, ...args });
 
-    it("accepts the three kinds of Docker host, and an envName starting with `_`", () => {
-        for (const host of ["ssh://deploy@docker-apps", "tcp://docker-apps:2375", "unix:///var/run/docker.sock"]) {
-            expect(placed(host)).toEqual([]);
-        }
+    it("accepts a registry image or a build, and catalogs whose variables are their own", () => {
+        expect(problems({ image: "registry/mlserver:1" })).toEqual([]);
+        expect(problems({ build })).toEqual([]);
         expect(
-            placed("tcp://docker-apps:2375", "datalab", [{ envName: "_TMP", schema: "tmp", s3Prefix: "tmp" }]),
+            problems({ image: "registry/mlserver:1", catalogs: [{ envName: "_TMP", schema: "t", s3Prefix: "t" }] }),
         ).toEqual([]);
     });
 
-    it("names the key, the rule and the value for each refusal, with the wording config.ts uses", () => {
-        expect(placed("docker-apps:2375")).toEqual([
-            '`mlserverDockerHost` must start with ssh://, tcp://, unix:// (the address of the Docker daemon that runs the mlserver); got "docker-apps:2375"',
+    it("names the args' own keys, the rule and the value for each refusal", () => {
+        expect(problems({})).toEqual([
+            "`image` or `build` must be set (the mlserver runs a registry image or a build of its Dockerfile); got neither",
         ]);
-        expect(placed("tcp://docker-apps:2375", "DataLab")).toEqual([
-            '`mlserverComposeProject` must be lowercase letters, digits, - and _, starting with a letter or digit (docker compose project name rules); got "DataLab"',
+        expect(problems({ image: "registry/mlserver:1", build })).toEqual([
+            "`image` and `build` must not both be set (the mlserver runs a registry image or a build of its " +
+                "Dockerfile, not both); got both",
         ]);
-        expect(
-            placed("tcp://docker-apps:2375", "datalab", [{ envName: "graphs-mart", schema: "g", s3Prefix: "g" }]),
-        ).toEqual([
-            "`envName` must match [A-Z_][A-Z0-9_]* and not be EXPORTS or BACKUPS (it becomes part of environment variable " +
-                'names, and S3_EXPORTS_PREFIX and S3_BACKUPS_PREFIX are taken); got "graphs-mart"',
+        expect(problems({ build: { context: "../datalab", dockerfile: "/srv/datalab/Dockerfile" } })).toEqual([
+            '`build.context` must be an absolute path (the build provider has its own working directory); got "../datalab"',
+            "`build.dockerfile` must be a path relative to `build.context` (the Dockerfile is part of the checkout); " +
+                'got "/srv/datalab/Dockerfile"',
         ]);
     });
 
-    it("names both keys when neither or both sources are given, and refuses a context that depends on the working directory", () => {
-        const build = { context: "/srv/datalab", dockerfile: "Dockerfile" };
-        const sourced = (source: { image?: string; build?: typeof build }): string[] =>
-            mlserverArgsProblems({
-                dockerHost: "tcp://docker-apps:2375",
-                composeProject: "datalab",
-                catalogs: DEV_CATALOGS,
-                ...source,
-            });
-        expect(sourced({ image: "registry/mlserver:1" })).toEqual([]);
-        expect(sourced({ build })).toEqual([]);
-        expect(sourced({})).toEqual([
-            "`mlserverImage` must be set, or mlserverBuildContext instead, when mlserverDockerHost is set (the mlserver " +
-                "runs a registry image or one built from the repository's Dockerfile); got nothing",
-        ]);
-        expect(sourced({ image: "registry/mlserver:1", build })).toEqual([
-            "`mlserverImage` must not be set together with mlserverBuildContext; unset one of them (the mlserver runs " +
-                'either a registry image or a build of the repository, not both); got "registry/mlserver:1"',
-        ]);
-        expect(sourced({ build: { ...build, context: "../datalab" } })).toEqual([
-            "`mlserverBuildContext` must be an absolute path once resolved (the build provider has its own working " +
-                'directory); got "../datalab"',
+    it("refuses a catalog whose prefix variable the mlserver or another catalog already sets", () => {
+        const catalogs = [
+            { envName: "EXPORTS", schema: "e", s3Prefix: "e" },
+            { envName: "GRAPHS", schema: "g", s3Prefix: "g" },
+            { envName: "GRAPHS", schema: "g2", s3Prefix: "g2" },
+        ];
+        expect(problems({ image: "registry/mlserver:1", catalogs })).toEqual([
+            "`catalogs[0].envName` must give variable names no other value gives (S3_EXPORTS_PREFIX is already the " +
+                'mlserver\'s own); got "EXPORTS"',
+            "`catalogs[2].envName` must give variable names no other value gives (S3_GRAPHS_PREFIX is already " +
+                '`catalogs[1].envName`\'s); got "GRAPHS"',
         ]);
     });
 });
@@ -292,10 +283,16 @@ describe("Mlserver component", () => {
         );
     });
 
-    it("refuses a Docker host without a scheme before creating anything", async () => {
-        expect(() => new Mlserver("mlserver", { ...devArgs(), dockerHost: "docker-apps" })).toThrow(
-            '`mlserverDockerHost` must start with ssh://, tcp://, unix:// (the address of the Docker daemon that runs the mlserver); got "docker-apps"',
+    it("refuses a relative build context before creating anything, naming the args' own key", () => {
+        const relative: MlserverArgs = {
+            ...devArgs(),
+            image: undefined,
+            build: { context: "../datalab", dockerfile: "Dockerfile" },
+        };
+        expect(() => new Mlserver("mlserver", relative)).toThrow(
+            '`build.context` must be an absolute path (the build provider has its own working directory); got "../datalab"',
         );
+        expect(registrations).toEqual([]);
     });
 });
 
@@ -412,7 +409,8 @@ describe("Mlserver component with a build", () => {
         const both = { ...devArgs(), build: buildArgs().build } as unknown as MlserverArgs;
 
         expect(() => new Mlserver("mlserver", both)).toThrow(
-            "`mlserverImage` must not be set together with mlserverBuildContext",
+            "`image` and `build` must not both be set (the mlserver runs a registry image or a build of its " +
+                "Dockerfile, not both); got both",
         );
         expect(registrations).toEqual([]);
     });

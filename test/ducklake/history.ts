@@ -6,7 +6,8 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import path from "node:path";
-import { attachSqliteSql, type DuckLakeLine, extensionPath, sqlLiteral } from "../support/ducklake";
+import { quoteIdentifier, sqlString } from "../../migrate/sqlText";
+import { attachSqliteSql, type DuckLakeLine, extensionPath } from "../support/ducklake";
 import type { Step } from "./steps";
 
 /** Small inserts stay in the catalog (inlined), larger ones become Parquet files. */
@@ -273,22 +274,22 @@ export function roundTripProbes(alias: string, sqliteFile: string): Step[] {
         );
         const probe = (sql: string): Step => ({ name: sql, statements: [sql] });
         const steps = [
-            probe(`SELECT * FROM ducklake_snapshots(${sqlLiteral(alias)}) ORDER BY snapshot_id`),
-            probe(`SELECT * FROM ducklake_table_info(${sqlLiteral(alias)}) ORDER BY ALL`),
+            probe(`SELECT * FROM ducklake_snapshots(${sqlString(alias)}) ORDER BY snapshot_id`),
+            probe(`SELECT * FROM ducklake_table_info(${sqlString(alias)}) ORDER BY ALL`),
         ];
         for (const snapshot of snapshots) {
             for (const row of tablesAt.all(snapshot, snapshot, snapshot, snapshot)) {
                 const [schema, table] = [String(row.schema_name), String(row.table_name)];
                 steps.push(
                     probe(
-                        `SELECT * FROM ${alias}.${ident(schema)}.${ident(table)} ` +
+                        `SELECT * FROM ${alias}.${quoteIdentifier(schema)}.${quoteIdentifier(table)} ` +
                             `AT (VERSION => ${snapshot}) ORDER BY ALL`,
                     ),
                 );
                 steps.push(
                     probe(
-                        `SELECT * FROM ducklake_list_files(${sqlLiteral(alias)}, ${sqlLiteral(table)}, ` +
-                            `schema => ${sqlLiteral(schema)}, snapshot_version => ${snapshot}) ORDER BY ALL`,
+                        `SELECT * FROM ducklake_list_files(${sqlString(alias)}, ${sqlString(table)}, ` +
+                            `schema => ${sqlString(schema)}, snapshot_version => ${snapshot}) ORDER BY ALL`,
                     ),
                 );
             }
@@ -296,7 +297,7 @@ export function roundTripProbes(alias: string, sqliteFile: string): Step[] {
         for (const row of viewsNow.all()) {
             steps.push(
                 probe(
-                    `SELECT * FROM ${alias}.${ident(String(row.schema_name))}.${ident(String(row.view_name))} ` +
+                    `SELECT * FROM ${alias}.${quoteIdentifier(String(row.schema_name))}.${quoteIdentifier(String(row.view_name))} ` +
                         "ORDER BY ALL",
                 ),
             );
@@ -304,29 +305,25 @@ export function roundTripProbes(alias: string, sqliteFile: string): Step[] {
         steps.push(
             probe(
                 "SELECT schema_name, table_name, comment FROM duckdb_tables() " +
-                    `WHERE database_name = ${sqlLiteral(alias)} ORDER BY ALL`,
+                    `WHERE database_name = ${sqlString(alias)} ORDER BY ALL`,
             ),
         );
         steps.push(
             probe(
                 "SELECT schema_name, table_name, column_name, data_type, comment FROM duckdb_columns() " +
-                    `WHERE database_name = ${sqlLiteral(alias)} ORDER BY ALL`,
+                    `WHERE database_name = ${sqlString(alias)} ORDER BY ALL`,
             ),
         );
         steps.push(
             probe(
                 "SELECT schema_name, view_name, comment, sql FROM duckdb_views() " +
-                    `WHERE database_name = ${sqlLiteral(alias)} ORDER BY ALL`,
+                    `WHERE database_name = ${sqlString(alias)} ORDER BY ALL`,
             ),
         );
         return steps;
     } finally {
         db.close();
     }
-}
-
-function ident(name: string): string {
-    return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** A write and what it reads back: its last `reads` pairs of statements read a lake table, then its mirror. */

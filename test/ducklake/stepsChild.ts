@@ -7,6 +7,7 @@
  * would fail every later step for a reason not its own. Prints every step's results as JSON.
  */
 import { text } from "node:stream/consumers";
+import { quoteIdentifier } from "../../migrate/sqlText";
 import { DUCKLAKE_LINES, DuckLakeSession } from "../support/ducklake";
 import type { Step, StepResult } from "./steps";
 
@@ -46,7 +47,7 @@ async function detachAll(session: DuckLakeSession): Promise<void> {
             "WHERE NOT internal AND database_name <> current_database() ORDER BY database_name LIKE '\\_\\_%' ESCAPE '\\'",
     );
     for (const [name] of attached) {
-        await session.run(`DETACH DATABASE IF EXISTS "${String(name).replaceAll('"', '""')}"`);
+        await session.run(`DETACH DATABASE IF EXISTS ${quoteIdentifier(String(name))}`);
     }
 }
 

@@ -65,8 +65,6 @@ function plainConfig(catalogs: string[]) {
         catalogs: catalogs.map(catalogEntry),
         s3: { endpoint: "localhost:9000", bucket: "lake", region: "us-east-1", useSsl: false, urlStyle: "path" },
         clientConfigDir: path.join(dir, "clients"),
-        mlflowTrackingUri: "http://localhost:5000",
-        kafkaBrokerEndpoint: "localhost:9092",
     };
 }
 

@@ -9,7 +9,7 @@ import { mkdirSync, copyFileSync, readFileSync, renameSync, rmSync, writeFileSyn
 import path from "node:path";
 import { parse, stringify } from "yaml";
 import { PROJECT_DIR } from "../migrate/support";
-import { type CommandResult, runProcess } from "../support/process";
+import { type CommandResult, runProcess } from "../../migrate/process";
 
 /** The commands that read the stack's config file. */
 const CONFIG_COMMANDS = new Set(["preview", "up", "refresh", "destroy", "config"]);

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { quoteIdentifier } from "../../migrate/sqlText";
 import {
     buildCatalog,
     writeCatalogMissingTables,
@@ -22,7 +23,7 @@ import { expectMigrated, expectRefused } from "./support/expectations";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { runMigrate } from "./support/migrateProcess";
 import { freePort } from "./support/privateCluster";
-import { quoteIdent, schemaState, waitUntilReaped, type SchemaState } from "./support/targetState";
+import { schemaState, waitUntilReaped, type SchemaState } from "./support/targetState";
 
 let target: FaultTarget;
 let good: string;
@@ -209,9 +210,9 @@ describe("a bad connection or target is refused, the target unchanged", () => {
         await target.createSchema(schema);
         expectMigrated(await runMigrate({ sqlite: good, schema, env: target.env }), "migrated");
         await target.observer.query(
-            `INSERT INTO ${quoteIdent(schema)}.ducklake_snapshot
+            `INSERT INTO ${quoteIdentifier(schema)}.ducklake_snapshot
              SELECT snapshot_id + 1, now(), schema_version, next_catalog_id, next_file_id
-             FROM ${quoteIdent(schema)}.ducklake_snapshot ORDER BY snapshot_id DESC LIMIT 1`,
+             FROM ${quoteIdentifier(schema)}.ducklake_snapshot ORDER BY snapshot_id DESC LIMIT 1`,
         );
         const before = await schemaState(target.observer, schema);
 
@@ -231,8 +232,8 @@ describe("a bad connection or target is refused, the target unchanged", () => {
     it("a target schema holding stray tables: refused, the stray table and its rows kept", async () => {
         const schema = "stray";
         await target.createSchema(schema);
-        await target.observer.query(`CREATE TABLE ${quoteIdent(schema)}.notes (body text)`);
-        await target.observer.query(`INSERT INTO ${quoteIdent(schema)}.notes VALUES ('keep me')`);
+        await target.observer.query(`CREATE TABLE ${quoteIdentifier(schema)}.notes (body text)`);
+        await target.observer.query(`INSERT INTO ${quoteIdentifier(schema)}.notes VALUES ('keep me')`);
         const before = await schemaState(target.observer, schema);
 
         const result = await runMigrate({ sqlite: good, schema, env: target.env });
@@ -288,7 +289,7 @@ async function targetTexts(schema: string): Promise<Record<string, (string | nul
     const texts: Record<string, (string | null)[]> = {};
     for (const { table_name: table, column_name: column } of columns.rows) {
         const result = await target.observer.query<{ v: string | null }>(
-            `SELECT ${quoteIdent(column)} AS v FROM ${quoteIdent(schema)}.${quoteIdent(table)}`,
+            `SELECT ${quoteIdentifier(column)} AS v FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table)}`,
         );
         texts[`${table}.${column}`] = sortTexts(result.rows.map((row) => row.v));
     }

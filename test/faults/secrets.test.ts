@@ -5,11 +5,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { quoteIdentifier } from "../../migrate/sqlText";
 import { buildLargeCatalog } from "./support/catalogs";
 import { expectMigrated, expectRefused } from "./support/expectations";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { projectDir, readCmdline, runMigrate, startMigrate } from "./support/migrateProcess";
-import { quoteIdent, schemaState } from "./support/targetState";
+import { schemaState } from "./support/targetState";
 
 let target: FaultTarget;
 let catalog: string;
@@ -69,7 +70,7 @@ describe("the password", () => {
     });
 
     it("is not echoed by a failing run (refused target, corrupt source, server-side error)", async () => {
-        await target.observer.query(`CREATE SCHEMA stray_secrets AUTHORIZATION ${quoteIdent(target.role)}`);
+        await target.observer.query(`CREATE SCHEMA stray_secrets AUTHORIZATION ${quoteIdentifier(target.role)}`);
         await target.observer.query("CREATE TABLE stray_secrets.notes (body text)");
         fs.writeFileSync(corruptSource, `SQLite format 3\0${target.password}`.padEnd(4096, "\0"));
         const failures = await Promise.all([
@@ -109,7 +110,7 @@ describe("the password", () => {
         expect(Object.keys(state.rows).length).toBeGreaterThan(0);
         for (const table of Object.keys(state.rows)) {
             const hits = await target.observer.query<{ n: number }>(
-                `SELECT count(*)::int AS n FROM written.${quoteIdent(table)} t WHERE strpos(t::text, $1) > 0`,
+                `SELECT count(*)::int AS n FROM written.${quoteIdentifier(table)} t WHERE strpos(t::text, $1) > 0`,
                 [target.password],
             );
             expect(hits.rows[0].n, table).toBe(0);

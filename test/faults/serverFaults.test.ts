@@ -6,11 +6,12 @@
 import * as path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { quoteIdentifier } from "../../migrate/sqlText";
 import { buildLargeCatalog, LARGEST_TABLE } from "./support/catalogs";
 import { expectMigrated, expectOnlyStates, expectRefused } from "./support/expectations";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { pollUntil, runMigrate, startMigrate } from "./support/migrateProcess";
-import { copyPast, observeTarget, quoteIdent, schemaState, startReader, waitUntilReaped } from "./support/targetState";
+import { copyPast, observeTarget, schemaState, startReader, waitUntilReaped } from "./support/targetState";
 
 let target: FaultTarget;
 let catalog: string;
@@ -85,7 +86,7 @@ describe("server-side faults during a migration", () => {
         await holder.connect();
         try {
             await holder.query("BEGIN");
-            await holder.query(`LOCK TABLE ${quoteIdent(schema)}.ducklake_snapshot IN ACCESS EXCLUSIVE MODE`);
+            await holder.query(`LOCK TABLE ${quoteIdentifier(schema)}.ducklake_snapshot IN ACCESS EXCLUSIVE MODE`);
             const started = Date.now();
             const result = await runMigrate({ sqlite: catalog, schema, env: target.env });
             expectRefused(result, 1, /lock/i);
@@ -111,7 +112,7 @@ describe("server-side faults during a migration", () => {
             // An uncommitted DROP SCHEMA holds the schema's object lock in ACCESS EXCLUSIVE mode; creating any
             // table in it must wait for that lock.
             await holder.query("BEGIN");
-            await holder.query(`DROP SCHEMA ${quoteIdent(schema)}`);
+            await holder.query(`DROP SCHEMA ${quoteIdentifier(schema)}`);
             const result = await runMigrate({ sqlite: catalog, schema, env: target.env });
             expectRefused(result, 1, /lock/i);
         } finally {

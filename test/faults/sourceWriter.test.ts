@@ -6,11 +6,12 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { quoteIdentifier } from "../../migrate/sqlText";
 import { buildLargeCatalog } from "./support/catalogs";
 import { expectMigrated, expectRefused } from "./support/expectations";
 import { openFaultTarget, type FaultTarget } from "./support/faultTarget";
 import { pollUntil, projectDir, startMigrate } from "./support/migrateProcess";
-import { quoteIdent, schemaState, waitUntilReaped } from "./support/targetState";
+import { schemaState, waitUntilReaped } from "./support/targetState";
 
 let target: FaultTarget;
 
@@ -110,12 +111,12 @@ describe.each(["wal", "delete"] as const)("a DuckLake client writing to the sour
             orphans: number;
             maxsnapshot: number;
         }>(
-            `SELECT (SELECT count(*)::int FROM ${quoteIdent(schema)}.ducklake_snapshot) AS snapshots,
-                    (SELECT count(*)::int FROM ${quoteIdent(schema)}.ducklake_data_file) AS files,
-                    (SELECT max(snapshot_id)::int FROM ${quoteIdent(schema)}.ducklake_snapshot) AS maxsnapshot,
-                    (SELECT count(*)::int FROM ${quoteIdent(schema)}.ducklake_snapshot s
+            `SELECT (SELECT count(*)::int FROM ${quoteIdentifier(schema)}.ducklake_snapshot) AS snapshots,
+                    (SELECT count(*)::int FROM ${quoteIdentifier(schema)}.ducklake_data_file) AS files,
+                    (SELECT max(snapshot_id)::int FROM ${quoteIdentifier(schema)}.ducklake_snapshot) AS maxsnapshot,
+                    (SELECT count(*)::int FROM ${quoteIdentifier(schema)}.ducklake_snapshot s
                      WHERE s.snapshot_id > $1 AND NOT EXISTS (
-                         SELECT FROM ${quoteIdent(schema)}.ducklake_data_file f
+                         SELECT FROM ${quoteIdentifier(schema)}.ducklake_data_file f
                          WHERE f.begin_snapshot = s.snapshot_id)) AS orphans`,
             [initial.maxSnapshot],
         );

@@ -6,7 +6,6 @@ import {
     GitlabVariables,
     deployCredentialsFromEnv,
     listCiVariables,
-    normalizeGitlabBaseUrl,
 } from "../../components/gitlabVariables";
 import { allRegistered, installMocks, promiseOf, type Registration, SECRET_SIGNATURE } from "../support/pulumiMocks";
 
@@ -27,11 +26,11 @@ function devSettings(): CiVariableSettings {
         pulumiBackendUrl: pulumi.secret("s3://pulumi-state?endpoint=minio:9000&s3ForcePathStyle=true"),
         pulumiConfigPassphrase: pulumi.secret("correct-horse-battery-staple"),
         gitlabToken: pulumi.secret("glpat-0123456789abcdefghij"),
-        psqlHost: "docker-shared",
-        psqlPort: 5432,
-        psqlDatabase: "lakehouse",
-        psqlUser: "lakehouse",
-        psqlPassword: pulumi.secret("Zq7$w9+x/Lk2"),
+        postgresHost: "docker-shared",
+        postgresPort: 5432,
+        postgresDatabase: "lakehouse",
+        postgresUser: "lakehouse",
+        postgresPassword: pulumi.secret("Zq7$w9+x/Lk2"),
         catalogs: [
             { envName: "STAGE", schema: "stage", s3Prefix: "stage" },
             { envName: "SECURE_STAGE", schema: "secure_stage", s3Prefix: "secure-stage" },
@@ -114,7 +113,7 @@ describe("listCiVariables", () => {
     });
 
     it("makes a secret of a credential even when it is handed over as plain text", async () => {
-        const settings = { ...devSettings(), psqlPassword: "plain-text-password" };
+        const settings = { ...devSettings(), postgresPassword: "plain-text-password" };
         const password = listCiVariables(settings).find((variable) => variable.key === "PSQL_CATALOG_PASSWORD");
         expect(await pulumi.isSecret(pulumi.output(password?.value ?? ""))).toBe(true);
     });
@@ -205,25 +204,6 @@ describe("GitlabVariables", () => {
         const variables = registrations.filter((r) => r.type === "gitlab:index/projectVariable:ProjectVariable");
         expect(variables).toHaveLength(Object.keys(EXPECTED).length);
         expect(new Set(variables.map((r) => r.inputs.environmentScope))).toEqual(new Set(["production"]));
-    });
-});
-
-describe("normalizeGitlabBaseUrl", () => {
-    it.each([
-        ["https://gitlab.com", "https://gitlab.com/api/v4/"],
-        ["https://gitlab.example.com/", "https://gitlab.example.com/api/v4/"],
-        ["http://gitlab/api/v4", "http://gitlab/api/v4/"],
-        ["http://gitlab/api/v4/", "http://gitlab/api/v4/"],
-        ["https://example.com/gitlab", "https://example.com/gitlab/api/v4/"],
-    ])("turns %s into %s", (raw, expected) => {
-        expect(normalizeGitlabBaseUrl(raw)).toBe(expected);
-    });
-
-    it.each(["gitlab.example.com", "ftp://gitlab.example.com", ""])("refuses %j", (raw) => {
-        expect(() => normalizeGitlabBaseUrl(raw)).toThrow(
-            `gitlabBaseUrl must be an http(s) URL of the GitLab instance (the provider calls its REST API); ` +
-                `got ${JSON.stringify(raw)}`,
-        );
     });
 });
 

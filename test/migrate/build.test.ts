@@ -6,7 +6,9 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { createRequire } from "node:module";
 import * as path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATE_PROGRAM } from "../../components/catalogMigration";
 import { PROJECT_DIR } from "./support";
@@ -92,5 +94,32 @@ describe("the compiled engine", () => {
         fs.writeFileSync(errors, original);
         expect(run("node scripts/build-engine.cjs").code).toBe(0);
         expect(help().code).toBe(0);
+    });
+});
+
+describe("the runtime check", () => {
+    const { runtimeProblem } = createRequire(__filename)(path.join(PROJECT_DIR, "scripts", "migrate.cjs")) as {
+        runtimeProblem(versions: { node: string; sqlite?: string }): string | undefined;
+    };
+
+    it("refuses a Node whose SQLite is older than 3.50.2, naming both versions", () => {
+        expect(runtimeProblem({ node: "24.3.0", sqlite: "3.50.1" })).toBe(
+            "Node 24.3.0 bundles SQLite 3.50.1, whose concat_ws() drops empty strings from the COPY lines " +
+                "(SQLite 3.50.2 keeps them)",
+        );
+        expect(runtimeProblem({ node: "22.17.0", sqlite: "3.50.0" })).toContain("SQLite 3.50.0");
+        expect(runtimeProblem({ node: "22.16.0", sqlite: "3.49.1" })).toContain("SQLite 3.49.1");
+        expect(runtimeProblem({ node: "20.19.0" })).toBe("Node 20.19.0 has no node:sqlite");
+    });
+
+    it.each(["3.50.2", "3.50.4", "3.51.0", "4.0.0"])("accepts SQLite %s", (sqlite) => {
+        expect(runtimeProblem({ node: "24.9.0", sqlite })).toBeUndefined();
+    });
+
+    it("accepts the running Node, whose concat_ws() keeps an empty field as the COPY lines need", () => {
+        expect(runtimeProblem(process.versions)).toBeUndefined();
+        const db = new DatabaseSync(":memory:");
+        expect(db.prepare("SELECT concat_ws(char(9), 'a', '', 'b') AS line").get()).toEqual({ line: "a\t\tb" });
+        db.close();
     });
 });

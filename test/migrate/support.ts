@@ -5,7 +5,7 @@ import * as path from "node:path";
 import type { Client } from "pg";
 import { dryRunCommand, migrateCommand, shellQuote } from "../../components/catalogMigration";
 import { runCli } from "../../migrate/cli";
-import { type CommandResult, runProcess } from "../support/process";
+import { type CommandResult, runProcess } from "../../migrate/process";
 
 export type { CommandResult };
 

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
 import {
+    backupStoreEnvironment,
     CatalogMigration,
     commandPath,
     describePlan,
@@ -22,12 +23,12 @@ import { byType, type Harness, installMocks, plainStrings, PROJECT_DIR, promiseO
 
 const PASSWORD = "pw with 'quotes' and $dollar";
 const CONNECTION = {
-    host: "db.example",
-    port: 6543,
-    database: "lakehouse",
-    user: "lakehouse",
-    password: pulumi.secret(PASSWORD),
-    sslMode: "require" as const,
+    postgresHost: "db.example",
+    postgresPort: 6543,
+    postgresDatabase: "lakehouse",
+    postgresUser: "lakehouse",
+    postgresPassword: pulumi.secret(PASSWORD),
+    postgresSslMode: "require" as const,
 };
 const DRY_RUN_SUMMARY = {
     status: "dry-run",
@@ -124,8 +125,46 @@ describe("migrationEnvironment", () => {
 
     it("makes a plain password secret too", async () => {
         expect(
-            await pulumi.isSecret(pulumi.output(migrationEnvironment({ ...CONNECTION, password: "plain" }).PGPASSWORD)),
+            await pulumi.isSecret(
+                pulumi.output(migrationEnvironment({ ...CONNECTION, postgresPassword: "plain" }).PGPASSWORD),
+            ),
         ).toBe(true);
+    });
+});
+
+describe("backupStoreEnvironment", () => {
+    it("gives the backup command the endpoint as a URL whose scheme follows s3UseSsl, and only the keys secret", async () => {
+        const store = {
+            s3Endpoint: "s3.example:443",
+            s3UseSsl: true,
+            s3Bucket: "lakehouse",
+            s3Region: "eu-west-1",
+            s3UrlStyle: "vhost" as const,
+            s3AccessKeyId: "AKIA-plain",
+            s3SecretAccessKey: "secret-plain",
+            s3BackupsPrefix: "backups",
+        };
+        const environment = backupStoreEnvironment(store);
+        const values = Object.fromEntries(
+            await Promise.all(Object.entries(environment).map(async ([k, v]) => [k, await promiseOf(v)])),
+        );
+        expect(values).toEqual({
+            S3_ENDPOINT: "https://s3.example:443",
+            S3_BUCKET: "lakehouse",
+            S3_BACKUPS_PREFIX: "backups",
+            AWS_REGION: "eu-west-1",
+            S3_URL_STYLE: "vhost",
+            AWS_ACCESS_KEY_ID: "AKIA-plain",
+            AWS_SECRET_ACCESS_KEY: "secret-plain",
+        });
+        for (const [key, value] of Object.entries(environment)) {
+            expect(await pulumi.isSecret(pulumi.output(value)), key).toBe(
+                key.startsWith("AWS_") && key !== "AWS_REGION",
+            );
+        }
+        expect(await promiseOf(backupStoreEnvironment({ ...store, s3UseSsl: false }).S3_ENDPOINT)).toBe(
+            "http://s3.example:443",
+        );
     });
 });
 
@@ -351,13 +390,14 @@ describe("CatalogMigration under mocks", () => {
     describe("with a backups prefix", () => {
         const KEY = "backup key with 'quotes'";
         const STORE = {
-            endpoint: "http://minio:9000",
-            bucket: "lakehouse",
-            prefix: "backups/lake",
-            region: "eu-west-1",
-            urlStyle: "path" as const,
-            accessKeyId: pulumi.secret("AKIA-backups"),
-            secretAccessKey: pulumi.secret(KEY),
+            s3Endpoint: "minio:9000",
+            s3UseSsl: false,
+            s3Bucket: "lakehouse",
+            s3BackupsPrefix: "backups/lake",
+            s3Region: "eu-west-1",
+            s3UrlStyle: "path" as const,
+            s3AccessKeyId: pulumi.secret("AKIA-backups"),
+            s3SecretAccessKey: pulumi.secret(KEY),
         };
         const COPY = "s3://lakehouse/backups/lake/sqlite/stage/2026_01_02/03_04_05_678/stage's catalog.sqlite";
 

@@ -6,7 +6,8 @@ import { parse } from "yaml";
 
 import { gitlabVariablesArgs, listCiVariables } from "../../components/gitlabVariables";
 import { mlserverArgsProblems } from "../../components/mlserver";
-import { DEFAULTS, parseStackConfig, RawStackConfig, StackConfigError } from "../../config";
+import { CONFIG_KEYS, gitlabApiUrl, parseStackConfig, RawStackConfig, StackConfigError } from "../../config";
+import { renderedConfigDocs } from "../../scripts/config-docs";
 import { devStackConfig, FULL_STACK_KEYS, PROJECT_DIR, SECRETS } from "../support/pulumiMocks";
 
 /** The dev stack's raw config, with the given plain keys overridden or (undefined) removed. */
@@ -129,10 +130,6 @@ describe("parseStackConfig on the dev stack", () => {
             exportsPrefix: "exports",
             backupsPrefix: "backups",
         });
-        expect([config.mlflowTrackingUri, config.kafkaBrokerEndpoint]).toEqual([
-            "http://localhost:5000",
-            "localhost:9092",
-        ]);
     });
 
     it("keeps every secret an Output marked secret", async () => {
@@ -169,7 +166,17 @@ describe("parseStackConfig on the dev stack", () => {
                 .filter(([, decl]) => decl.default !== undefined)
                 .map(([key, decl]) => [key, decl.default]),
         );
-        expect(declared).toEqual(DEFAULTS);
+        const defaults = Object.fromEntries(
+            Object.entries(CONFIG_KEYS).flatMap(([key, decl]) => ("default" in decl ? [[key, decl.default]] : [])),
+        );
+        expect(declared).toEqual(defaults);
+    });
+
+    it("has Pulumi.yaml's config block and the README's table exactly as `npm run config:docs` renders them", () => {
+        for (const [file, rendered] of Object.entries(renderedConfigDocs())) {
+            // On a difference: run `npm run config:docs` and commit both files with the change to CONFIG_KEYS.
+            expect(fs.readFileSync(path.join(PROJECT_DIR, file), "utf8"), file).toBe(rendered);
+        }
     });
 
     it("declares in Pulumi.yaml every key it reads that has a default, and every secret", () => {
@@ -273,12 +280,24 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
             hostPort: 8000,
             s3ExportsPrefix: "exports",
             s3BackupsPrefix: "backups",
+            mlflowTrackingUri: "http://localhost:5000",
+            kafkaBrokerEndpoint: "localhost:9092",
         });
         expect(config.gitlab).toEqual({
             project: "datalabtechtv/datalab",
             baseUrl: "http://gitlab/api/v4/",
             environmentScope: "*",
+            mlflowTrackingUri: "http://localhost:5000",
+            kafkaBrokerEndpoint: "localhost:9092",
         });
+    });
+
+    it("accepts the three kinds of Docker host", () => {
+        for (const host of ["ssh://deploy@docker-apps", "tcp://docker-apps:2375", "unix:///var/run/docker.sock"]) {
+            expect(
+                parseStackConfig(rawConfig({ ...full, mlserverDockerHost: host }), PROJECT_DIR).mlserver?.dockerHost,
+            ).toBe(host);
+        }
     });
 
     it("reads a build of the repository instead of a registry image, the context resolved against the project", () => {
@@ -296,6 +315,8 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
             hostPort: 8000,
             s3ExportsPrefix: "exports",
             s3BackupsPrefix: "backups",
+            mlflowTrackingUri: "http://localhost:5000",
+            kafkaBrokerEndpoint: "localhost:9092",
         });
         expect(config.mlserver).not.toHaveProperty("image");
 
@@ -404,6 +425,113 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
             'lakehouse-catalog:gitlabBaseUrl must be an http(s) URL of the GitLab instance (the provider calls its REST API); got "ftp://gitlab"',
         ]);
     });
+});
+
+describe("parseStackConfig asks for what is enabled", () => {
+    const full = Object.fromEntries(
+        Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]),
+    );
+    const services = ["mlflowTrackingUri", "kafkaBrokerEndpoint"];
+
+    it("runs a stack without the MLflow and Kafka addresses while the mlserver and GitLab are off", () => {
+        const config = parseStackConfig(rawConfig({}, services), PROJECT_DIR);
+        expect(config.mlserver).toBeUndefined();
+        expect(config.gitlab).toBeUndefined();
+    });
+
+    it.each([
+        ["the mlserver", { mlserverDockerHost: full.mlserverDockerHost, mlserverImage: full.mlserverImage }],
+        ["GitLab", { gitlabProject: full.gitlabProject }],
+    ])("requires them once %s is on", (_label, enabled) => {
+        expect(problemsOf(rawConfig(enabled, services))).toEqual([
+            "lakehouse-catalog:mlflowTrackingUri must be set when mlserverDockerHost or gitlabProject is set (the " +
+                "mlserver and the pipeline's jobs log models and runs there); got nothing",
+            "lakehouse-catalog:kafkaBrokerEndpoint must be set when mlserverDockerHost or gitlabProject is set (the " +
+                "mlserver and the pipeline's jobs read inference requests from it); got nothing",
+        ]);
+        expect(problemsOf(rawConfig({ ...enabled, mlflowTrackingUri: " " }))).toEqual([
+            "lakehouse-catalog:mlflowTrackingUri must be a non-empty string (the mlserver and the pipeline's jobs " +
+                'log models and runs there); got " "',
+        ]);
+    });
+
+    it("passes the local stack's committed config, which sets neither", () => {
+        const file = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.local.yaml"), "utf8")) as {
+            config: Record<string, unknown>;
+        };
+        const plain = Object.fromEntries(
+            Object.entries(file.config).map(([key, value]) => [
+                key.replace("lakehouse-catalog:", ""),
+                typeof value === "object" ? JSON.stringify(value) : String(value),
+            ]),
+        );
+        expect(plain).not.toHaveProperty("mlflowTrackingUri");
+        const secrets = Object.fromEntries(
+            Object.entries(SECRETS).map(([key, value]) => [
+                key.replace("lakehouse-catalog:", ""),
+                pulumi.secret(value),
+            ]),
+        );
+        const config = parseStackConfig({ plain, secrets }, PROJECT_DIR);
+        expect(config.catalogs.map((catalog) => catalog.name)).toEqual(["sales", "marketing", "finance"]);
+        expect([config.mlserver, config.gitlab]).toEqual([undefined, undefined]);
+    });
+
+    it("leaves the mlserver's and GitLab's keys unchecked while they are off", () => {
+        const config = parseStackConfig(
+            rawConfig({ mlserverComposeProject: "Not Checked", gitlabBaseUrl: "not a URL" }),
+            PROJECT_DIR,
+        );
+        expect([config.mlserver, config.gitlab]).toEqual([undefined, undefined]);
+    });
+
+    it("reports the problems of every part at once, the required objects' included", () => {
+        const problems = problemsOf(
+            rawConfig({ postgresPort: "0", mlserverDockerHost: "docker-apps", gitlabProject: "datalab" }, [
+                "catalogs",
+                "mlflowTrackingUri",
+                "rolePassword",
+            ]),
+        );
+        expect(problems).toEqual([
+            "lakehouse-catalog:rolePassword must be set as a secret (the catalog role logs in with it; migrations " +
+                "and clients use it); got nothing. Run: pulumi config set --secret lakehouse-catalog:rolePassword",
+            'lakehouse-catalog:postgresPort must be an integer from 1 to 65535 (a TCP port); got "0"',
+            "lakehouse-catalog:catalogs must be a non-empty list of catalogs (each entry is one catalog to migrate); " +
+                "got nothing",
+            "lakehouse-catalog:mlflowTrackingUri must be set when mlserverDockerHost or gitlabProject is set (the " +
+                "mlserver and the pipeline's jobs log models and runs there); got nothing",
+            "lakehouse-catalog:mlserverDockerHost must start with ssh://, tcp://, unix:// (the address of the " +
+                'Docker daemon that runs the mlserver); got "docker-apps"',
+            "lakehouse-catalog:mlserverImage must be set, or mlserverBuildContext instead, when mlserverDockerHost " +
+                "is set (the mlserver runs a registry image or one built from the repository's Dockerfile); got nothing",
+            "lakehouse-catalog:gitlabProject must be a numeric project id or a full path like group/project (the " +
+                'project whose CI/CD variables the stack owns); got "datalab"',
+        ]);
+    });
+});
+
+describe("gitlabApiUrl", () => {
+    it.each([
+        ["https://gitlab.com", "https://gitlab.com/api/v4/"],
+        ["https://gitlab.example.com/", "https://gitlab.example.com/api/v4/"],
+        ["http://gitlab/api/v4", "http://gitlab/api/v4/"],
+        ["http://gitlab/api/v4/", "http://gitlab/api/v4/"],
+        ["https://example.com/gitlab", "https://example.com/gitlab/api/v4/"],
+    ])("turns %s into %s", (baseUrl, expected) => {
+        expect(gitlabApiUrl(baseUrl)).toBe(expected);
+    });
+
+    it.each(["gitlab.example.com", "ftp://gitlab.example.com", ""])(
+        "refuses %j in config, naming the key",
+        (baseUrl) => {
+            expect(gitlabApiUrl(baseUrl)).toBeUndefined();
+            expect(problemsOf(rawConfig({ gitlabProject: "datalabtechtv/datalab", gitlabBaseUrl: baseUrl }))).toEqual([
+                "lakehouse-catalog:gitlabBaseUrl must be an http(s) URL of the GitLab instance (the provider calls its " +
+                    `REST API); got ${JSON.stringify(baseUrl)}`,
+            ]);
+        },
+    );
 });
 
 describe("one envName rule for config and every consumer", () => {

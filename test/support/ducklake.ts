@@ -12,7 +12,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { runProcess } from "./process";
+import { sqlString } from "../../migrate/sqlText";
+import { runProcess } from "../../migrate/process";
 
 export interface DuckLakeLine {
     /** The DuckDB release whose library and extension binaries are used. */
@@ -107,16 +108,11 @@ export class DuckLakeSession {
     }
 }
 
-/** A SQL string literal. */
-export function sqlLiteral(text: string): string {
-    return `'${text.replaceAll("'", "''")}'`;
-}
-
 /** `ATTACH` of a DuckLake catalog kept in a SQLite file. */
 export function attachSqliteSql(alias: string, sqliteFile: string, dataPath: string, options: string[] = []): string {
     return (
-        `ATTACH ${sqlLiteral(`ducklake:sqlite:${sqliteFile}`)} AS ${alias} ` +
-        `(${[`DATA_PATH ${sqlLiteral(dataPath)}`, ...options].join(", ")})`
+        `ATTACH ${sqlString(`ducklake:sqlite:${sqliteFile}`)} AS ${alias} ` +
+        `(${[`DATA_PATH ${sqlString(dataPath)}`, ...options].join(", ")})`
     );
 }
 
@@ -139,8 +135,8 @@ export function attachPostgresSql(
         `password=${env.PGPASSWORD}`,
     ].join(" ");
     return (
-        `ATTACH ${sqlLiteral(`ducklake:postgres:${connection}`)} AS ${alias} ` +
-        `(${[`DATA_PATH ${sqlLiteral(dataPath)}`, `METADATA_SCHEMA ${sqlLiteral(schema)}`, ...options].join(", ")})`
+        `ATTACH ${sqlString(`ducklake:postgres:${connection}`)} AS ${alias} ` +
+        `(${[`DATA_PATH ${sqlString(dataPath)}`, `METADATA_SCHEMA ${sqlString(schema)}`, ...options].join(", ")})`
     );
 }
 

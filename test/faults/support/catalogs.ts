@@ -1,7 +1,7 @@
 /** The catalogs the fault tests migrate. */
 import { buildScaleCatalog } from "../../fixtures";
 
-/** The table that dominates a real catalog (baseline.md: 2 M of 2.26 M rows), where a load spends its time. */
+/** The table that dominates a real catalog (in the baseline's proportions: 2 M of 2.26 M rows), where a load spends its time. */
 export const LARGEST_TABLE = "ducklake_file_column_stats";
 
 /**

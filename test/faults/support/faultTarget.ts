@@ -7,9 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client, type ClientConfig } from "pg";
+import { quoteIdentifier } from "../../../migrate/sqlText";
 import { createTestDatabase, superuserEnvironment } from "../../support/postgres";
 import { projectDir } from "./migrateProcess";
-import { quoteIdent } from "./targetState";
 
 export interface FaultTarget {
     role: string;
@@ -65,7 +65,9 @@ export async function openFaultTarget(label: string): Promise<FaultTarget> {
             await observer.connect();
         },
         createSchema: async (schema) => {
-            await observer.query(`CREATE SCHEMA ${quoteIdent(schema)} AUTHORIZATION ${quoteIdent(testDatabase.role)}`);
+            await observer.query(
+                `CREATE SCHEMA ${quoteIdentifier(schema)} AUTHORIZATION ${quoteIdentifier(testDatabase.role)}`,
+            );
         },
         close: async () => {
             await observer.end().catch(() => undefined);

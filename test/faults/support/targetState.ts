@@ -3,6 +3,7 @@
  * before" can be asserted with one toEqual), the migrating backend, and the server having reaped it.
  */
 import { Client, type ClientConfig } from "pg";
+import { quoteIdentifier } from "../../../migrate/sqlText";
 import { pollUntil } from "./migrateProcess";
 
 export interface SchemaState {
@@ -55,7 +56,7 @@ export async function schemaState(client: Client, schema: string): Promise<Schem
     for (const { relname } of relations.rows.filter((relation) => relation.relkind === "r")) {
         const digest = await client.query<{ count: string; hash_sum: string }>(
             `SELECT count(*)::text AS count, coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text AS hash_sum
-             FROM ${quoteIdent(schema)}.${quoteIdent(relname)} t`,
+             FROM ${quoteIdentifier(schema)}.${quoteIdentifier(relname)} t`,
         );
         rows[relname] = { count: digest.rows[0].count, hashSum: digest.rows[0].hash_sum };
     }
@@ -68,10 +69,6 @@ export async function schemaState(client: Client, schema: string): Promise<Schem
         functions: functions.rows.map((row) => row.line),
         rows,
     };
-}
-
-export function quoteIdent(name: string): string {
-    return `"${name.replace(/"/g, '""')}"`;
 }
 
 export interface Backend {
@@ -168,7 +165,7 @@ export async function observeTarget(client: Client, schema: string): Promise<Rea
         let snapshots: number | null = null;
         if (hasSnapshot) {
             const count = await client.query<{ n: number }>(
-                `SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.ducklake_snapshot`,
+                `SELECT count(*)::int AS n FROM ${quoteIdentifier(schema)}.ducklake_snapshot`,
             );
             snapshots = count.rows[0].n;
         }

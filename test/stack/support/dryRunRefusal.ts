@@ -18,12 +18,12 @@ async function main(sqlitePath: string, kind: string, message: string, mode?: st
     new CatalogMigration("stage", {
         sqlitePath,
         schema: "stage",
-        host: "localhost",
-        port: 5432,
-        database: "lakehouse",
-        user: "lakehouse",
-        password: "unused",
-        sslMode: "disable",
+        postgresHost: "localhost",
+        postgresPort: 5432,
+        postgresDatabase: "lakehouse",
+        postgresUser: "lakehouse",
+        postgresPassword: "unused",
+        postgresSslMode: "disable",
         projectDir: PROJECT_DIR,
     });
 }
