@@ -76,7 +76,9 @@ export class CatalogMigration extends pulumi.ComponentResource {
         const schema = pulumi.output(args.schema);
         const sqliteArgument = commandPath(args.projectDir, args.sqlitePath);
 
-        this.plan = fs.existsSync(args.sqlitePath) ? this.createDryRun(name, args, schema, environment) : undefined;
+        this.plan = fs.existsSync(args.sqlitePath)
+            ? this.createDryRun(name, args, sqliteArgument, schema, environment)
+            : undefined;
         if (this.plan === undefined) {
             pulumi.log.info(
                 `catalog \`${name}\`: ${args.sqlitePath} is absent, so no dry run; ` +
@@ -145,12 +147,13 @@ export class CatalogMigration extends pulumi.ComponentResource {
     private createDryRun(
         catalog: string,
         args: CatalogMigrationArgs,
+        sqliteArgument: string,
         schema: pulumi.Output<string>,
         environment: Record<string, pulumi.Input<string>>,
     ): pulumi.Output<MigrationResult | undefined> {
         const dryRun = command.local.runOutput(
             {
-                command: schema.apply((target) => dryRunCommand(commandPath(args.projectDir, args.sqlitePath), target)),
+                command: schema.apply((target) => dryRunCommand(sqliteArgument, target)),
                 dir: args.projectDir,
                 environment,
                 // The plan is logged as one line below; the command's progress lines would only add noise.
