@@ -129,8 +129,9 @@ function dataPath(settings: ClientConfigSettings, catalog: ClientCatalog): strin
 }
 
 function renderInitSql(settings: ClientConfigSettings): string {
+    const attachTemplate = readTemplate("init-attach.sql");
     const attachments = settings.catalogs.map((catalog) =>
-        fillTemplate(readTemplate("init-attach.sql"), {
+        fillTemplate(attachTemplate, {
             alias: quoteIdentifier(catalog.name),
             schema: sqlString(catalog.schema),
             dataPath: sqlString(dataPath(settings, catalog)),
