@@ -2,7 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
-import { type S3Endpoint, S3_URL_STYLES, type S3UrlStyle, SSL_MODES, type SslMode } from "./components/endpoints";
+import { type S3Endpoint, S3_URL_STYLES, SSL_MODES, type SslMode } from "./components/endpoints";
 import { type PostgresNameKind, postgresNameProblem } from "./migrate/names";
 
 /*
@@ -200,15 +200,8 @@ export interface CatalogConfig {
     envName: string;
 }
 
-export interface S3Config {
-    endpoint: string;
-    bucket: string;
-    region: string;
-    useSsl: boolean;
-    urlStyle: S3UrlStyle;
-    exportsPrefix?: string;
-    backupsPrefix?: string;
-}
+/** The `s3` key as its schema checked it. */
+export type S3Config = z.output<typeof S3>;
 
 export interface PostgresConfig {
     host: string;
@@ -229,10 +222,7 @@ export interface ConsumersConfig {
 }
 
 /** What the mlserver and the pipeline's jobs are told about the lakehouse's other services. */
-export interface ServicesConfig {
-    mlflowTrackingUri: string;
-    kafkaBrokerEndpoint: string;
-}
+export type ServicesConfig = z.output<typeof SERVICES>;
 
 /**
  * The mlserver container: its placement, and `image` (`mlserverImage`) or a `build` (`mlserverBuildContext`, an
@@ -247,14 +237,8 @@ export type MlserverConfig = ServicesConfig & {
     s3BackupsPrefix: string;
 } & ({ image: string; build?: undefined } | { build: { context: string; dockerfile: string }; image?: undefined });
 
-/** The `gitlab*` keys. */
-export interface GitlabConfig extends ServicesConfig {
-    /** `gitlabProject`: numeric id or full path of the project that runs the pipeline. */
-    project: string;
-    /** `gitlabBaseUrl` as the provider wants it: the REST API endpoint, `…/api/v4/`. */
-    baseUrl: string;
-    environmentScope: string;
-}
+/** The `gitlab*` keys, and the services the pipeline's jobs are told about. */
+export type GitlabConfig = z.output<typeof GITLAB> & ServicesConfig;
 
 /** The validated stack configuration. Secrets stay Outputs; nothing here holds a secret as plain text. */
 export interface StackConfig {
@@ -719,7 +703,9 @@ const GITLAB = z
         ),
     })
     .transform((gitlab) => ({
+        /** `gitlabProject`: numeric id or full path of the project that runs the pipeline. */
         project: gitlab.gitlabProject,
+        /** `gitlabBaseUrl` as the provider wants it: the REST API endpoint, `…/api/v4/`. */
         baseUrl: gitlab.gitlabBaseUrl,
         environmentScope: gitlab.gitlabEnvironmentScope,
     }));
