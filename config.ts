@@ -13,7 +13,7 @@ import { type PostgresNameKind, postgresNameProblem } from "./migrate/names";
  * test fails when either differs from it.
  */
 
-export const PROJECT = "lakehouse-catalog";
+const PROJECT = "lakehouse-catalog";
 
 /** How one key is declared. */
 export interface ConfigKey {

@@ -167,7 +167,7 @@ export function listCiVariables(settings: CiVariableSettings): CiVariable[] {
 }
 
 /** GitLab refuses to mask shorter values: https://docs.gitlab.com/ci/variables/#mask-a-cicd-variable */
-export const MASKED_MIN_LENGTH = 8;
+const MASKED_MIN_LENGTH = 8;
 
 // GitLab's own rule for masked raw variables (app/models/concerns/ci/maskable.rb, MASK_AND_RAW_REGEX
 // \A\S{8,}\z): any character but whitespace. Expanded variables are further limited to the Base64 alphabet and

@@ -14,11 +14,10 @@ import { CONFIG_KEYS, type ConfigKey } from "../config";
 const PROJECT_DIR = path.join(__dirname, "..");
 
 /** Pulumi.yaml from this line to its end is rendered. */
-export const PULUMI_YAML_START =
+const PULUMI_YAML_START =
     "# Rendered from CONFIG_KEYS in config.ts by `npm run config:docs` down to the end of the file;";
-export const README_START =
-    "<!-- the config table: rendered from CONFIG_KEYS in config.ts by `npm run config:docs` -->";
-export const README_END = "<!-- end of the config table -->";
+const README_START = "<!-- the config table: rendered from CONFIG_KEYS in config.ts by `npm run config:docs` -->";
+const README_END = "<!-- end of the config table -->";
 
 const keys = Object.entries(CONFIG_KEYS) as [string, ConfigKey][];
 
@@ -34,7 +33,7 @@ function declared(key: ConfigKey): boolean {
 }
 
 /** Pulumi.yaml's tail: the comment on the keys it cannot declare, then the `config:` block. */
-export function renderPulumiYamlConfig(): string {
+function renderPulumiYamlConfig(): string {
     const listed = (entries: [string, ConfigKey][]): string[] =>
         entries.map(([name, key]) => {
             const unset = key.unset === undefined ? "" : `; unset: ${key.unset}`;
@@ -72,7 +71,7 @@ export function renderPulumiYamlConfig(): string {
 }
 
 /** The README's table of every key. */
-export function renderReadmeTable(): string {
+function renderReadmeTable(): string {
     const cell = (text: string): string => text.replaceAll("|", "\\|");
     const rows = keys.map(([name, key]) => {
         const fallback =
@@ -83,7 +82,7 @@ export function renderReadmeTable(): string {
 }
 
 /** Pulumi.yaml with its rendered tail replaced. */
-export function withPulumiYamlConfig(text: string): string {
+function withPulumiYamlConfig(text: string): string {
     const start = text.indexOf(PULUMI_YAML_START);
     if (start < 0) {
         throw new Error(`Pulumi.yaml has no line starting "${PULUMI_YAML_START}"; put it back before the config block`);
@@ -92,7 +91,7 @@ export function withPulumiYamlConfig(text: string): string {
 }
 
 /** The README with the table between its markers replaced. */
-export function withReadmeTable(text: string): string {
+function withReadmeTable(text: string): string {
     const start = text.indexOf(README_START);
     const end = text.indexOf(README_END);
     if (start < 0 || end < start) {
