@@ -377,18 +377,19 @@ function shown(value: unknown): string {
     return value === undefined ? "nothing" : JSON.stringify(value);
 }
 
-/** zod's error option for one rule: `must <constraint> (<why>); got <value>`, the key is prefixed later. */
-function must(constraint: string, why: string): { error: (issue: { input?: unknown }) => string } {
-    return { error: (issue) => `must ${constraint} (${why}); got ${shown(issue.input)}` };
-}
-
+/** One rule's message: `must <constraint> (<why>); got <value>`, the key is prefixed later. */
 function mustMessage(constraint: string, why: string, value: unknown): string {
-    return must(constraint, why).error({ input: value });
+    return `must ${constraint} (${why}); got ${shown(value)}`;
 }
 
-function nonEmpty(why: string) {
-    const rule = must("be a non-empty string", why);
-    return z.string(rule).refine((value) => value.trim() !== "", rule);
+/** zod's error option for one rule, {@link mustMessage} with the value zod checked. */
+function must(constraint: string, why: string): { error: (issue: { input?: unknown }) => string } {
+    return { error: (issue) => mustMessage(constraint, why, issue.input) };
+}
+
+/** A string with more than whitespace; `missing` is the constraint reported when there is no string at all. */
+function nonEmpty(why: string, missing = "be a non-empty string") {
+    return z.string(must(missing, why)).refine((value) => value.trim() !== "", must("be a non-empty string", why));
 }
 
 const TCP_PORT = must("be an integer from 1 to 65535", "a TCP port");
@@ -557,8 +558,7 @@ const CONSUMERS = z.object({
 
 /** A key the mlserver and the pipeline need: required once either is enabled. */
 function service(why: string) {
-    const needed = must("be set when mlserverDockerHost or gitlabProject is set", why);
-    return z.string(needed).refine((value) => value.trim() !== "", must("be a non-empty string", why));
+    return nonEmpty(why, "be set when mlserverDockerHost or gitlabProject is set");
 }
 
 const SERVICES = z.object({
