@@ -283,7 +283,7 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
         const directory = backupDirectory(store, now());
         const key = `${directory}/${DUMP_FILE}`;
         onProgress(`uploading to s3://${store.bucket}/${key}`);
-        await uploadVerified(s3, store, file, key, size, checksum, dir, "application/octet-stream", onProgress);
+        await uploadVerified(s3, store, file, key, size, checksum, "application/octet-stream", onProgress);
 
         const latest = `s3://${store.bucket}/${directory}`;
         await s3
@@ -322,7 +322,6 @@ async function uploadVerified(
     key: string,
     size: number,
     checksum: string,
-    dir: string,
     contentType: string,
     onProgress: (line: string) => void,
 ): Promise<void> {
@@ -348,29 +347,45 @@ async function uploadVerified(
             );
         });
     onProgress("uploaded; reading it back to compare its size and sha256");
-    const readBack = path.join(dir, "read-back");
-    await download(s3, store, key, readBack);
-    const readSize = statSync(readBack).size;
-    const readChecksum = await sha256(readBack);
-    rmSync(readBack);
-    if (readSize !== size || readChecksum !== checksum) {
+    const readBack = await download(s3, store, key);
+    if (readBack.size !== size || readBack.sha256 !== checksum) {
         throw new MigrationError(
             `s3://${store.bucket}/${key} read back differs from what was uploaded ` +
-                `(${readSize} bytes, sha256 ${readChecksum}; expected ${size} bytes, sha256 ${checksum}). Nothing names ` +
-                "it. Fix: check the S3 endpoint, then run the command again.",
+                `(${readBack.size} bytes, sha256 ${readBack.sha256}; expected ${size} bytes, sha256 ${checksum}). ` +
+                "Nothing names it. Fix: check the S3 endpoint, then run the command again.",
         );
     }
 }
 
-async function download(s3: S3Client, store: BackupStore, key: string, file: string): Promise<Record<string, string>> {
+/** What a download read: the object's metadata, and the size and SHA-256 of its bytes as they arrived. */
+interface Downloaded {
+    metadata: Record<string, string>;
+    size: number;
+    sha256: string;
+}
+
+/**
+ * Reads an object, hashing it on the way, into `file` if given (a restore needs the archive on disk) or nowhere
+ * (the read-back after an upload needs only its size and hash), so that no byte is read from disk again to hash it.
+ */
+async function download(s3: S3Client, store: BackupStore, key: string, file?: string): Promise<Downloaded> {
     const response = await s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: key })).catch((error: Error) => {
         throw new MigrationError(
             `cannot read s3://${store.bucket}/${key}: ${error.message}. Nothing was changed. ` +
                 "Fix: check the bucket, the prefix and the credentials; `backup ls` lists what exists.",
         );
     });
-    await pipeline(response.Body as Readable, createWriteStream(file, { mode: 0o600 }));
-    return response.Metadata ?? {};
+    const hash = createHash("sha256");
+    let size = 0;
+    async function* hashed(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+        for await (const chunk of source) {
+            hash.update(chunk);
+            size += chunk.length;
+            yield chunk;
+        }
+    }
+    await pipeline(response.Body as Readable, hashed, createWriteStream(file ?? "/dev/null", { mode: 0o600 }));
+    return { metadata: response.Metadata ?? {}, size, sha256: hash.digest("hex") };
 }
 
 /** The manifest's `latest`, checked to be `dlctl`'s format. */
@@ -417,9 +432,9 @@ export async function restoreBackup(context: BackupContext, source: string | und
         const pgRestore = await matchingTool("pg_restore", target.major, context.pgBin);
         const file = path.join(dir, DUMP_FILE);
         onProgress(`downloading ${uri}/${DUMP_FILE}`);
-        const metadata = await download(s3, store, `${directory}/${DUMP_FILE}`, file);
-        const expected = metadata[CHECKSUM_METADATA];
-        const actual = await sha256(file);
+        const downloaded = await download(s3, store, `${directory}/${DUMP_FILE}`, file);
+        const expected = downloaded.metadata[CHECKSUM_METADATA];
+        const actual = downloaded.sha256;
         if (expected !== undefined && expected !== actual) {
             throw new MigrationError(
                 `${uri}/${DUMP_FILE} has sha256 ${actual}, but was uploaded with ${expected}: ` +
@@ -693,7 +708,7 @@ export async function copySqlite(
             `copy checked (${total.toLocaleString("en-US")} rows in ${Object.keys(copyCounts).length} tables, ` +
                 `${size.toLocaleString("en-US")} bytes); uploading to s3://${store.bucket}/${key}`,
         );
-        await uploadVerified(s3, store, copy, key, size, checksum, dir, "application/vnd.sqlite3", onProgress);
+        await uploadVerified(s3, store, copy, key, size, checksum, "application/vnd.sqlite3", onProgress);
         return `s3://${store.bucket}/${key}`;
     } finally {
         rmSync(dir, { recursive: true, force: true });
