@@ -208,7 +208,8 @@ async function server(env: NodeJS.ProcessEnv): Promise<Server> {
         return {
             major: Math.floor(Number(row.version) / 10000),
             database: row.database,
-            where: `${env.PGHOST ?? "localhost"}:${env.PGPORT ?? "5432"}`,
+            // As connect() resolved the libpq variables and their defaults.
+            where: `${client.host}:${client.port}`,
         };
     } finally {
         await client.end();
