@@ -23,6 +23,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { MigrationError } from "./errors";
 import { runProcess } from "./process";
 import type { S3UrlStyle } from "./s3";
+import { BUSY_TIMEOUT_MS } from "./source";
 import { quoteIdentifier, sqlString } from "./sqlText";
 import { connect } from "./target";
 
@@ -663,7 +664,7 @@ export async function copySqlite(
         let sourceCounts: Record<string, number>;
         try {
             // A writer's lock is waited for a while (as the migration's source reader does), not failed on at once.
-            const source = new DatabaseSync(path.resolve(sqlite), { readOnly: true, timeout: 5000 });
+            const source = new DatabaseSync(path.resolve(sqlite), { readOnly: true, timeout: BUSY_TIMEOUT_MS });
             try {
                 source.exec(`VACUUM INTO ${sqlString(copy)}`);
                 sourceCounts = rowCounts(source);
