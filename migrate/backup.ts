@@ -91,12 +91,17 @@ function manifestKey(store: BackupStore): string {
     return `${datasetKey(store)}/manifest.json`;
 }
 
-/** The backup directory for a moment, as `dlctl` names it: `%Y_%m_%d/%H_%M_%S_%f` minus the last 3 digits, UTC. */
-export function backupDirectory(store: BackupStore, moment: Date): string {
+/** A moment as `dlctl` names its backup directories: `%Y_%m_%d/%H_%M_%S_%f` minus the last 3 digits, UTC. */
+function dated(moment: Date): string {
     const iso = moment.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ, always UTC
     const date = iso.slice(0, 10).replace(/-/g, "_");
     const time = iso.slice(11, 23).replace(/[:.]/g, "_");
-    return `${datasetKey(store)}/${date}/${time}`;
+    return `${date}/${time}`;
+}
+
+/** The backup directory for a moment: `<prefix>/catalog/<YYYY_MM_DD>/<HH_MM_SS_mmm>`. */
+function backupDirectory(store: BackupStore, moment: Date): string {
+    return `${datasetKey(store)}/${dated(moment)}`;
 }
 
 /** The manifest's body, byte for byte as `dlctl` (Python's `json.dumps`) writes it. */
@@ -719,8 +724,7 @@ export async function copySqlite(
 }
 
 function sqliteBackupDirectory(store: BackupStore, catalog: string, moment: Date): string {
-    const dated = backupDirectory({ ...store, prefix: "" }, moment).slice(`${DATASET}/`.length);
-    return [store.prefix, "sqlite", catalog, dated].filter((part) => part !== "").join("/");
+    return [store.prefix, "sqlite", catalog, dated(moment)].filter((part) => part !== "").join("/");
 }
 
 function rowCounts(db: DatabaseSync): Record<string, number> {
