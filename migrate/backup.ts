@@ -258,12 +258,9 @@ function workDir(): string {
 export async function createBackup(context: BackupContext, now: () => Date = () => new Date()): Promise<string> {
     const { store, env, onProgress } = context;
     const s3 = s3Client(store, env);
-    const target = await server(env).catch((error: unknown) => {
-        s3.destroy();
-        throw error;
-    });
     const dir = workDir();
     try {
+        const target = await server(env);
         const pgDump = await matchingTool("pg_dump", target.major, context.pgBin);
         const pgRestore = await matchingTool("pg_restore", target.major, context.pgBin);
         const file = path.join(dir, DUMP_FILE);
@@ -525,10 +522,11 @@ async function restoreChecked(
         }
     }
     const scriptCode = await scripted;
+    const counts = counter.finish();
     // Without a complete script the transaction must not commit: a failing statement makes psql roll it back.
     apply.stdin.end(
         scriptCode === 0
-            ? restoreCheckSql(counter.finish())
+            ? restoreCheckSql(counts)
             : "DO $abort$ BEGIN RAISE EXCEPTION 'pg_restore did not produce the whole script'; END $abort$;\n",
     );
     const applyCode = await applied;
@@ -539,7 +537,7 @@ async function restoreChecked(
                 "the object or the check that failed; grant the restoring role what it needs, or restore another backup.",
         );
     }
-    return counter.finish().size;
+    return counts.size;
 }
 
 /** The statement that fails the restore's transaction unless every table holds its COPY block's row count. */
