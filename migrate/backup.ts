@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { StringDecoder } from "node:string_decoder";
 import { DatabaseSync } from "node:sqlite";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
@@ -562,9 +563,11 @@ export class CopyCounter {
     private readonly counts = new Map<string, number>();
     private current: string | undefined;
     private partial = "";
+    // A chunk may end inside a multi-byte character (of a table's name, say): the decoder holds such bytes back.
+    private readonly decoder = new StringDecoder("utf8");
 
     feed(chunk: Buffer): void {
-        const lines = (this.partial + chunk.toString("utf8")).split("\n");
+        const lines = (this.partial + this.decoder.write(chunk)).split("\n");
         this.partial = lines.pop()!;
         for (const line of lines) {
             this.line(line);
@@ -572,6 +575,7 @@ export class CopyCounter {
     }
 
     finish(): Map<string, number> {
+        this.partial += this.decoder.end();
         if (this.partial !== "") {
             this.line(this.partial);
             this.partial = "";
