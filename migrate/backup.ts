@@ -106,7 +106,7 @@ function backupDirectory(store: BackupStore, moment: Date): string {
 }
 
 /** The manifest's body, byte for byte as `dlctl` (Python's `json.dumps`) writes it. */
-export function manifestBody(latest: string): string {
+function manifestBody(latest: string): string {
     return `{"dataset": ${JSON.stringify(DATASET)}, "latest": ${JSON.stringify(latest)}}`;
 }
 
@@ -122,7 +122,7 @@ function takenOf(dateAndTime: string): string | undefined {
  * Turns `--source` into a backup directory key: either the full `s3://` URI (as the manifest and `ls` print it,
  * with or without `/lakehouse.dump`) or `dlctl`'s `YYYY-MM-DDTHH:MM:SS.sss`.
  */
-export function sourceDirectory(store: BackupStore, source: string): string {
+function sourceDirectory(store: BackupStore, source: string): string {
     const stamp = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})$/.exec(source);
     if (stamp) {
         return `${datasetKey(store)}/${stamp[1]}_${stamp[2]}_${stamp[3]}/${stamp[4]}_${stamp[5]}_${stamp[6]}_${stamp[7]}`;
@@ -149,7 +149,7 @@ export function sourceDirectory(store: BackupStore, source: string): string {
 }
 
 /** The PostgreSQL client program matching the server's major version, or a refusal naming both versions. */
-export async function matchingTool(
+async function matchingTool(
     tool: "pg_dump" | "pg_restore" | "psql",
     serverMajor: number,
     pgBin: string | undefined,
@@ -394,7 +394,7 @@ async function download(s3: S3Client, store: BackupStore, key: string, file?: st
 }
 
 /** The manifest's `latest`, checked to be `dlctl`'s format. */
-export async function readManifest(s3: S3Client, store: BackupStore): Promise<string> {
+async function readManifest(s3: S3Client, store: BackupStore): Promise<string> {
     const where = `s3://${store.bucket}/${manifestKey(store)}`;
     const response = await s3
         .send(new GetObjectCommand({ Bucket: store.bucket, Key: manifestKey(store) }))
