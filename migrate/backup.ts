@@ -165,7 +165,7 @@ async function matchingTool(
                 `${tool} must match the server's major version. ${fix}`,
         );
     }
-    const version = await runProcess(file, ["--version"], { env: { PATH: process.env.PATH ?? "" } });
+    const version = await runProcess(file, ["--version"], { env: offlineEnv() });
     const match = /\(PostgreSQL\) (\d+)/.exec(version.stdout);
     if (version.code !== 0 || !match) {
         throw new MigrationError(
@@ -182,6 +182,14 @@ async function matchingTool(
         );
     }
     return file;
+}
+
+/**
+ * The environment of a PostgreSQL program that reads only a file and connects nowhere (`--version`, `pg_restore`
+ * into a file): no libpq variable, so the password does not reach a program that has no use for it.
+ */
+function offlineEnv(): NodeJS.ProcessEnv {
+    return { PATH: process.env.PATH ?? "" };
 }
 
 /** The libpq environment only, so that no other variable (e.g. the S3 keys) reaches the PostgreSQL programs. */
@@ -235,7 +243,7 @@ async function sha256(file: string): Promise<string> {
  * into /dev/null. A refusal says the file is no complete pg_dump archive.
  */
 async function archiveContents(pgRestore: string, file: string, what: string): Promise<string[]> {
-    const env = { PATH: process.env.PATH ?? "" };
+    const env = offlineEnv();
     const listed = await runProcess(pgRestore, ["--list", file], { env });
     const read = listed.code === 0 ? await runProcess(pgRestore, ["--file", "/dev/null", file], { env }) : listed;
     if (read.code !== 0) {
@@ -487,7 +495,7 @@ async function restoreChecked(
     database: string,
 ): Promise<number> {
     const script = spawn(pgRestore, ["--clean", "--if-exists", "--no-owner", "--exit-on-error", "--file", "-", file], {
-        env: { PATH: process.env.PATH ?? "" },
+        env: offlineEnv(),
         stdio: ["ignore", "pipe", "pipe"],
     });
     const apply = spawn(
