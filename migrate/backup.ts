@@ -17,12 +17,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { StringDecoder } from "node:string_decoder";
 import { DatabaseSync } from "node:sqlite";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { MigrationError } from "./errors";
 import { runProcess } from "./process";
 import type { S3UrlStyle } from "./s3";
+import { BUSY_TIMEOUT_MS } from "./source";
 import { quoteIdentifier, sqlString } from "./sqlText";
 import { connect } from "./target";
 
@@ -90,16 +92,21 @@ function manifestKey(store: BackupStore): string {
     return `${datasetKey(store)}/manifest.json`;
 }
 
-/** The backup directory for a moment, as `dlctl` names it: `%Y_%m_%d/%H_%M_%S_%f` minus the last 3 digits, UTC. */
-export function backupDirectory(store: BackupStore, moment: Date): string {
+/** A moment as `dlctl` names its backup directories: `%Y_%m_%d/%H_%M_%S_%f` minus the last 3 digits, UTC. */
+function dated(moment: Date): string {
     const iso = moment.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ, always UTC
     const date = iso.slice(0, 10).replace(/-/g, "_");
     const time = iso.slice(11, 23).replace(/[:.]/g, "_");
-    return `${datasetKey(store)}/${date}/${time}`;
+    return `${date}/${time}`;
+}
+
+/** The backup directory for a moment: `<prefix>/catalog/<YYYY_MM_DD>/<HH_MM_SS_mmm>`. */
+function backupDirectory(store: BackupStore, moment: Date): string {
+    return `${datasetKey(store)}/${dated(moment)}`;
 }
 
 /** The manifest's body, byte for byte as `dlctl` (Python's `json.dumps`) writes it. */
-export function manifestBody(latest: string): string {
+function manifestBody(latest: string): string {
     return `{"dataset": ${JSON.stringify(DATASET)}, "latest": ${JSON.stringify(latest)}}`;
 }
 
@@ -115,7 +122,7 @@ function takenOf(dateAndTime: string): string | undefined {
  * Turns `--source` into a backup directory key: either the full `s3://` URI (as the manifest and `ls` print it,
  * with or without `/lakehouse.dump`) or `dlctl`'s `YYYY-MM-DDTHH:MM:SS.sss`.
  */
-export function sourceDirectory(store: BackupStore, source: string): string {
+function sourceDirectory(store: BackupStore, source: string): string {
     const stamp = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})$/.exec(source);
     if (stamp) {
         return `${datasetKey(store)}/${stamp[1]}_${stamp[2]}_${stamp[3]}/${stamp[4]}_${stamp[5]}_${stamp[6]}_${stamp[7]}`;
@@ -142,7 +149,7 @@ export function sourceDirectory(store: BackupStore, source: string): string {
 }
 
 /** The PostgreSQL client program matching the server's major version, or a refusal naming both versions. */
-export async function matchingTool(
+async function matchingTool(
     tool: "pg_dump" | "pg_restore" | "psql",
     serverMajor: number,
     pgBin: string | undefined,
@@ -158,7 +165,7 @@ export async function matchingTool(
                 `${tool} must match the server's major version. ${fix}`,
         );
     }
-    const version = await runProcess(file, ["--version"], { env: { PATH: process.env.PATH ?? "" } });
+    const version = await runProcess(file, ["--version"], { env: offlineEnv() });
     const match = /\(PostgreSQL\) (\d+)/.exec(version.stdout);
     if (version.code !== 0 || !match) {
         throw new MigrationError(
@@ -175,6 +182,14 @@ export async function matchingTool(
         );
     }
     return file;
+}
+
+/**
+ * The environment of a PostgreSQL program that reads only a file and connects nowhere (`--version`, `pg_restore`
+ * into a file): no libpq variable, so the password does not reach a program that has no use for it.
+ */
+function offlineEnv(): NodeJS.ProcessEnv {
+    return { PATH: process.env.PATH ?? "" };
 }
 
 /** The libpq environment only, so that no other variable (e.g. the S3 keys) reaches the PostgreSQL programs. */
@@ -208,7 +223,8 @@ async function server(env: NodeJS.ProcessEnv): Promise<Server> {
         return {
             major: Math.floor(Number(row.version) / 10000),
             database: row.database,
-            where: `${env.PGHOST ?? "localhost"}:${env.PGPORT ?? "5432"}`,
+            // As connect() resolved the libpq variables and their defaults.
+            where: `${client.host}:${client.port}`,
         };
     } finally {
         await client.end();
@@ -227,7 +243,7 @@ async function sha256(file: string): Promise<string> {
  * into /dev/null. A refusal says the file is no complete pg_dump archive.
  */
 async function archiveContents(pgRestore: string, file: string, what: string): Promise<string[]> {
-    const env = { PATH: process.env.PATH ?? "" };
+    const env = offlineEnv();
     const listed = await runProcess(pgRestore, ["--list", file], { env });
     const read = listed.code === 0 ? await runProcess(pgRestore, ["--file", "/dev/null", file], { env }) : listed;
     if (read.code !== 0) {
@@ -251,12 +267,9 @@ function workDir(): string {
 export async function createBackup(context: BackupContext, now: () => Date = () => new Date()): Promise<string> {
     const { store, env, onProgress } = context;
     const s3 = s3Client(store, env);
-    const target = await server(env).catch((error: unknown) => {
-        s3.destroy();
-        throw error;
-    });
     const dir = workDir();
     try {
+        const target = await server(env);
         const pgDump = await matchingTool("pg_dump", target.major, context.pgBin);
         const pgRestore = await matchingTool("pg_restore", target.major, context.pgBin);
         const file = path.join(dir, DUMP_FILE);
@@ -283,7 +296,7 @@ export async function createBackup(context: BackupContext, now: () => Date = () 
         const directory = backupDirectory(store, now());
         const key = `${directory}/${DUMP_FILE}`;
         onProgress(`uploading to s3://${store.bucket}/${key}`);
-        await uploadVerified(s3, store, file, key, size, checksum, dir, "application/octet-stream", onProgress);
+        await uploadVerified(s3, store, file, key, size, checksum, "application/octet-stream", onProgress);
 
         const latest = `s3://${store.bucket}/${directory}`;
         await s3
@@ -322,7 +335,6 @@ async function uploadVerified(
     key: string,
     size: number,
     checksum: string,
-    dir: string,
     contentType: string,
     onProgress: (line: string) => void,
 ): Promise<void> {
@@ -348,33 +360,49 @@ async function uploadVerified(
             );
         });
     onProgress("uploaded; reading it back to compare its size and sha256");
-    const readBack = path.join(dir, "read-back");
-    await download(s3, store, key, readBack);
-    const readSize = statSync(readBack).size;
-    const readChecksum = await sha256(readBack);
-    rmSync(readBack);
-    if (readSize !== size || readChecksum !== checksum) {
+    const readBack = await download(s3, store, key);
+    if (readBack.size !== size || readBack.sha256 !== checksum) {
         throw new MigrationError(
             `s3://${store.bucket}/${key} read back differs from what was uploaded ` +
-                `(${readSize} bytes, sha256 ${readChecksum}; expected ${size} bytes, sha256 ${checksum}). Nothing names ` +
-                "it. Fix: check the S3 endpoint, then run the command again.",
+                `(${readBack.size} bytes, sha256 ${readBack.sha256}; expected ${size} bytes, sha256 ${checksum}). ` +
+                "Nothing names it. Fix: check the S3 endpoint, then run the command again.",
         );
     }
 }
 
-async function download(s3: S3Client, store: BackupStore, key: string, file: string): Promise<Record<string, string>> {
+/** What a download read: the object's metadata, and the size and SHA-256 of its bytes as they arrived. */
+interface Downloaded {
+    metadata: Record<string, string>;
+    size: number;
+    sha256: string;
+}
+
+/**
+ * Reads an object, hashing it on the way, into `file` if given (a restore needs the archive on disk) or nowhere
+ * (the read-back after an upload needs only its size and hash), so that no byte is read from disk again to hash it.
+ */
+async function download(s3: S3Client, store: BackupStore, key: string, file?: string): Promise<Downloaded> {
     const response = await s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: key })).catch((error: Error) => {
         throw new MigrationError(
             `cannot read s3://${store.bucket}/${key}: ${error.message}. Nothing was changed. ` +
                 "Fix: check the bucket, the prefix and the credentials; `backup ls` lists what exists.",
         );
     });
-    await pipeline(response.Body as Readable, createWriteStream(file, { mode: 0o600 }));
-    return response.Metadata ?? {};
+    const hash = createHash("sha256");
+    let size = 0;
+    async function* hashed(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+        for await (const chunk of source) {
+            hash.update(chunk);
+            size += chunk.length;
+            yield chunk;
+        }
+    }
+    await pipeline(response.Body as Readable, hashed, createWriteStream(file ?? "/dev/null", { mode: 0o600 }));
+    return { metadata: response.Metadata ?? {}, size, sha256: hash.digest("hex") };
 }
 
 /** The manifest's `latest`, checked to be `dlctl`'s format. */
-export async function readManifest(s3: S3Client, store: BackupStore): Promise<string> {
+async function readManifest(s3: S3Client, store: BackupStore): Promise<string> {
     const where = `s3://${store.bucket}/${manifestKey(store)}`;
     const response = await s3
         .send(new GetObjectCommand({ Bucket: store.bucket, Key: manifestKey(store) }))
@@ -417,9 +445,9 @@ export async function restoreBackup(context: BackupContext, source: string | und
         const pgRestore = await matchingTool("pg_restore", target.major, context.pgBin);
         const file = path.join(dir, DUMP_FILE);
         onProgress(`downloading ${uri}/${DUMP_FILE}`);
-        const metadata = await download(s3, store, `${directory}/${DUMP_FILE}`, file);
-        const expected = metadata[CHECKSUM_METADATA];
-        const actual = await sha256(file);
+        const downloaded = await download(s3, store, `${directory}/${DUMP_FILE}`, file);
+        const expected = downloaded.metadata[CHECKSUM_METADATA];
+        const actual = downloaded.sha256;
         if (expected !== undefined && expected !== actual) {
             throw new MigrationError(
                 `${uri}/${DUMP_FILE} has sha256 ${actual}, but was uploaded with ${expected}: ` +
@@ -467,7 +495,7 @@ async function restoreChecked(
     database: string,
 ): Promise<number> {
     const script = spawn(pgRestore, ["--clean", "--if-exists", "--no-owner", "--exit-on-error", "--file", "-", file], {
-        env: { PATH: process.env.PATH ?? "" },
+        env: offlineEnv(),
         stdio: ["ignore", "pipe", "pipe"],
     });
     const apply = spawn(
@@ -503,10 +531,11 @@ async function restoreChecked(
         }
     }
     const scriptCode = await scripted;
+    const counts = counter.finish();
     // Without a complete script the transaction must not commit: a failing statement makes psql roll it back.
     apply.stdin.end(
         scriptCode === 0
-            ? restoreCheckSql(counter.finish())
+            ? restoreCheckSql(counts)
             : "DO $abort$ BEGIN RAISE EXCEPTION 'pg_restore did not produce the whole script'; END $abort$;\n",
     );
     const applyCode = await applied;
@@ -517,7 +546,7 @@ async function restoreChecked(
                 "the object or the check that failed; grant the restoring role what it needs, or restore another backup.",
         );
     }
-    return counter.finish().size;
+    return counts.size;
 }
 
 /** The statement that fails the restore's transaction unless every table holds its COPY block's row count. */
@@ -542,9 +571,11 @@ export class CopyCounter {
     private readonly counts = new Map<string, number>();
     private current: string | undefined;
     private partial = "";
+    // A chunk may end inside a multi-byte character (of a table's name, say): the decoder holds such bytes back.
+    private readonly decoder = new StringDecoder("utf8");
 
     feed(chunk: Buffer): void {
-        const lines = (this.partial + chunk.toString("utf8")).split("\n");
+        const lines = (this.partial + this.decoder.write(chunk)).split("\n");
         this.partial = lines.pop()!;
         for (const line of lines) {
             this.line(line);
@@ -552,6 +583,7 @@ export class CopyCounter {
     }
 
     finish(): Map<string, number> {
+        this.partial += this.decoder.end();
         if (this.partial !== "") {
             this.line(this.partial);
             this.partial = "";
@@ -647,7 +679,7 @@ export async function copySqlite(
         let sourceCounts: Record<string, number>;
         try {
             // A writer's lock is waited for a while (as the migration's source reader does), not failed on at once.
-            const source = new DatabaseSync(path.resolve(sqlite), { readOnly: true, timeout: 5000 });
+            const source = new DatabaseSync(path.resolve(sqlite), { readOnly: true, timeout: BUSY_TIMEOUT_MS });
             try {
                 source.exec(`VACUUM INTO ${sqlString(copy)}`);
                 sourceCounts = rowCounts(source);
@@ -693,7 +725,7 @@ export async function copySqlite(
             `copy checked (${total.toLocaleString("en-US")} rows in ${Object.keys(copyCounts).length} tables, ` +
                 `${size.toLocaleString("en-US")} bytes); uploading to s3://${store.bucket}/${key}`,
         );
-        await uploadVerified(s3, store, copy, key, size, checksum, dir, "application/vnd.sqlite3", onProgress);
+        await uploadVerified(s3, store, copy, key, size, checksum, "application/vnd.sqlite3", onProgress);
         return `s3://${store.bucket}/${key}`;
     } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -702,8 +734,7 @@ export async function copySqlite(
 }
 
 function sqliteBackupDirectory(store: BackupStore, catalog: string, moment: Date): string {
-    const dated = backupDirectory({ ...store, prefix: "" }, moment).slice(`${DATASET}/`.length);
-    return [store.prefix, "sqlite", catalog, dated].filter((part) => part !== "").join("/");
+    return [store.prefix, "sqlite", catalog, dated(moment)].filter((part) => part !== "").join("/");
 }
 
 function rowCounts(db: DatabaseSync): Record<string, number> {

@@ -14,7 +14,7 @@ import { type BackupContext, type BackupStore, copySqlite, createBackup, listBac
 import { MigrationError, UsageError } from "./errors";
 import { runAsProcess } from "./process";
 
-export const BACKUP_USAGE =
+const BACKUP_USAGE =
     "usage: npm run --silent backup -- create|restore|ls|sqlite [--source <s3://… | " +
     "YYYY-MM-DDTHH:MM:SS.sss>] [--endpoint <url>] [--bucket <b>] [--prefix <p>] [--region <r>] " +
     "[--url-style path|vhost] [--pg-bin <dir>] [--sqlite <file> --catalog <name>]\n" +
@@ -30,7 +30,7 @@ export const BACKUP_USAGE =
 
 type Action = "create" | "restore" | "ls" | "sqlite";
 
-export interface BackupArguments {
+interface BackupArguments {
     action: Action;
     store: BackupStore;
     source?: string;
@@ -39,7 +39,7 @@ export interface BackupArguments {
     catalog?: string;
 }
 
-export function parseBackupArguments(argv: readonly string[], env: NodeJS.ProcessEnv): BackupArguments {
+function parseBackupArguments(argv: readonly string[], env: NodeJS.ProcessEnv): BackupArguments {
     let parsed;
     try {
         parsed = parseArgs({

@@ -232,8 +232,8 @@ export class SourceCatalog {
 const FIRST_BATCH_ROWS = 100;
 const MAX_BATCH_ROWS = 20_000;
 
-// How long to wait for a DuckLake writer to finish its commit before giving up.
-const BUSY_TIMEOUT_MS = 10_000;
+// How long to wait for a DuckLake writer to finish its commit before giving up (also the backup's SQLite copy).
+export const BUSY_TIMEOUT_MS = 10_000;
 
 function isBusy(error: unknown): boolean {
     return (

@@ -244,6 +244,13 @@ describe("backup create, ls and restore", () => {
             ["lake.empty", 0],
             ["lake.t", 1],
         ]);
+        // A chunk that ends inside a multi-byte character of a table's name.
+        const named = Buffer.from('COPY lake."café" FROM stdin;\n1\n\\.\n');
+        const split = named.indexOf("é") + 1;
+        const unicode = new CopyCounter();
+        unicode.feed(named.subarray(0, split));
+        unicode.feed(named.subarray(split));
+        expect([...unicode.finish()]).toEqual([['lake."café"', 1]]);
 
         const rows = Number((await db.admin.query(`SELECT count(*) AS n FROM ${SCHEMA}.ducklake_snapshot`)).rows[0].n);
         await db.admin.query(restoreCheckSql(new Map([[`${SCHEMA}.ducklake_snapshot`, rows]])));
