@@ -115,9 +115,7 @@ function processTree(root: number): number[] {
 }
 
 function readParentPid(pid: number): number | undefined {
-    const stat = readProcFile(pid, "stat");
-    // The command name in field 2 may hold spaces and parentheses; the fields after its last ")" are fixed.
-    const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const fields = readStatFields(pid);
     return fields === undefined ? undefined : Number(fields[1]);
 }
 
@@ -125,10 +123,18 @@ function readParentPid(pid: number): number | undefined {
 const ticksPerSecond = 100;
 
 function readCpuSeconds(pid: number): number | undefined {
-    const stat = readProcFile(pid, "stat");
-    // After the command name: state, ppid, ..., utime (the 12th field) and stime (the 13th).
-    const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const fields = readStatFields(pid);
+    // utime and stime are the 14th and 15th fields of the whole line.
     return fields === undefined ? undefined : (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/**
+ * The fields of /proc/<pid>/stat after the command name, from the state (field 3) on: the name in field 2 may hold
+ * spaces and parentheses, the fields after its last ")" are fixed.
+ */
+function readStatFields(pid: number): string[] | undefined {
+    const stat = readProcFile(pid, "stat");
+    return stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
 function readStatus(pid: number): { rssBytes: number; hwmBytes: number } | undefined {

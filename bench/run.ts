@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
+import type { Client } from "pg";
 import { MIGRATE_PROGRAM, dryRunCommand, migrateCommand } from "../components/catalogMigration";
 import {
     adminEnvironment,
@@ -124,12 +125,12 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
             const source = readSource(sqlite);
             const rows = sum(Object.values(source.tables));
             const suffix = index === 0 ? "" : `_${shape.replace(/-/g, "_")}`;
-            await checkpoint();
+            await checkpoint(admin);
             const limit = await runLimit(sqlite, source.version, `bench_limit${suffix}`, database, rows, workDir);
-            const engine = await runEngine(sqlite, `${engineSchema}${suffix}`, database, rows);
+            const engine = await runEngine(admin, sqlite, `${engineSchema}${suffix}`, database, rows);
             const noop = await runNoop(sqlite, `${engineSchema}${suffix}`, database);
             if (index === 0 && hasPgloader()) {
-                runbook = await runBaseline(sqlite, database, rows);
+                runbook = await runBaseline(admin, sqlite, database, rows);
             }
             shapes.push({
                 shape,
@@ -209,12 +210,13 @@ async function runNoop(sqlite: string, schema: string, database: BenchDatabase):
 }
 
 async function runEngine(
+    admin: Client,
     sqlite: string,
     schema: string,
     database: BenchDatabase,
     sourceRows: number,
 ): Promise<MigrationRun> {
-    await checkpoint();
+    await checkpoint(admin);
     // The stack's own command line, through a shell as the Command provider runs it.
     const command = migrateCommand(sqlite, schema, { dryRun: false });
     const run = await runMeasured("sh", ["-c", command], {
@@ -251,8 +253,13 @@ async function runEngine(
     };
 }
 
-async function runBaseline(sqlite: string, database: BenchDatabase, sourceRows: number): Promise<RunbookRun> {
-    await checkpoint();
+async function runBaseline(
+    admin: Client,
+    sqlite: string,
+    database: BenchDatabase,
+    sourceRows: number,
+): Promise<RunbookRun> {
+    await checkpoint(admin);
     const result = await runRunbook(sqlite, runbookSchema, database);
     const client = await connectAdmin(database.database);
     let rowsArrived: number;
@@ -278,13 +285,8 @@ async function runBaseline(sqlite: string, database: BenchDatabase, sourceRows: 
 }
 
 /** Starts each measured run from a clean checkpoint, so one run's dirty buffers are not written during the next. */
-async function checkpoint(): Promise<void> {
-    const admin = await connectAdmin();
-    try {
-        await admin.query("CHECKPOINT");
-    } finally {
-        await admin.end();
-    }
+async function checkpoint(admin: Client): Promise<void> {
+    await admin.query("CHECKPOINT");
 }
 
 /**

@@ -5,15 +5,14 @@
 import { DatabaseSync } from "node:sqlite";
 import { buildScaleCatalog } from "../test/fixtures";
 
+/**
+ * - baseline: the baseline's proportions, most rows in ducklake_file_column_stats;
+ * - long-stats: the baseline with min/max strings of about 150 characters in every file column stat;
+ * - wide-history: 70% of the rows are snapshots and their changes (a long history of small commits);
+ * - many-tables: 70% of the rows describe small tables: tables, columns and their stats.
+ */
 export const SHAPES = ["baseline", "long-stats", "wide-history", "many-tables"] as const;
 export type Shape = (typeof SHAPES)[number];
-
-export const SHAPE_DESCRIPTIONS: Record<Shape, string> = {
-    baseline: "the baseline's proportions: most rows in ducklake_file_column_stats",
-    "long-stats": "the baseline with min/max strings of about 150 characters in every file column stat",
-    "wide-history": "70% of the rows are snapshots and their changes (a long history of small commits)",
-    "many-tables": "70% of the rows describe small tables: tables, columns and their stats",
-};
 
 /** Builds a catalog of about `rows` rows in `shape` at `sqlite`. */
 export function buildShapedCatalog(sqlite: string, shape: Shape, rows: number): void {

@@ -11,7 +11,7 @@
  */
 import { text } from "node:stream/consumers";
 import { sqlString } from "../migrate/sqlText";
-import { openDuckDB } from "./sample-lakehouse";
+import { DuckLakeSession } from "../test/support/ducklake";
 
 interface StackOutputs {
     host: string;
@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<void> {
         `user=${libpqValue(outputs.role)}`,
     ].join(" ");
     process.env.PGPASSWORD = outputs.password;
-    const duckdb = await openDuckDB();
+    const duckdb = await DuckLakeSession.open();
     try {
         for (const [name, schema] of Object.entries(outputs.schemas)) {
             await duckdb.run(
@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<void> {
                     `(METADATA_SCHEMA ${sqlString(schema)})`,
             );
         }
-        for (const row of await duckdb.run(sql)) {
+        for (const row of await duckdb.jsonRows(sql)) {
             process.stdout.write(
                 `${row.map((value) => (typeof value === "string" ? value : JSON.stringify(value))).join("\t")}\n`,
             );

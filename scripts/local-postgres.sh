@@ -17,14 +17,7 @@ cd "$(dirname "$0")/.."
 root="$PWD/.local/postgres"
 data="$root/data"
 
-pg_bin=""
-for dir in /usr/lib/postgresql/*/bin; do
-  [ -x "$dir/initdb" ] && pg_bin="$dir"
-done
-[ -n "$pg_bin" ] || { echo "local-postgres: no PostgreSQL server binaries found; run scripts/setup.sh" >&2; exit 1; }
-
-run_as=()
-[ "$(id -u)" -eq 0 ] && run_as=(runuser -u postgres --)
+source scripts/postgres-cluster.sh
 
 running() {
   [ -d "$data" ] && "${run_as[@]}" "$pg_bin/pg_ctl" -D "$data" status >/dev/null 2>&1
@@ -45,18 +38,7 @@ create() {
   fi
   mkdir -p "$root"
   [ ${#run_as[@]} -gt 0 ] && chown postgres: "$root"
-  local pw_file="$root/initdb.pw"
-  ( umask 077; printf '%s\n' "$LOCAL_POSTGRES_PASSWORD" > "$pw_file" )
-  [ ${#run_as[@]} -gt 0 ] && chown postgres: "$pw_file"
-  local status=0
-  "${run_as[@]}" "$pg_bin/initdb" -D "$data" -U postgres --pwfile="$pw_file" \
-    --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null || status=$?
-  rm -f "$pw_file"
-  if [ "$status" -ne 0 ]; then
-    rm -rf "$data"
-    echo "local-postgres: initdb failed (exit $status)" >&2
-    exit 1
-  fi
+  cluster_init "$data" postgres "$LOCAL_POSTGRES_PASSWORD"
   # A free port, kept with the cluster: the stack's config names it.
   local port
   for _ in $(seq 1 50); do
@@ -72,8 +54,7 @@ case "${1:-}" in
     [ -f "$data/PG_VERSION" ] || create
     port=$(cat "$root/port")
     if ! running; then
-      "${run_as[@]}" "$pg_bin/pg_ctl" -D "$data" -l "$root/server.log" -w start \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$root" >/dev/null
+      cluster_start "$data" "$port" "$root"
       echo "local-postgres: running on 127.0.0.1:$port" >&2
     fi
     echo "$port"

@@ -10,45 +10,14 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
-import { sqlString } from "../migrate/sqlText";
-
-const DUCKDB_VERSION = "1.5.5";
-
-/** The signed extension binaries scripts/setup-duckdb.sh unpacks; nothing is autoloaded (no network here). */
-export function extensionFile(name: string): string {
-    const file = path.join(__dirname, "..", ".tools", "duckdb", `v${DUCKDB_VERSION}`, `${name}.duckdb_extension`);
-    if (!existsSync(file)) {
-        throw new Error(`DuckDB ${DUCKDB_VERSION}'s ${name} extension is missing at ${file}; run scripts/setup.sh.`);
-    }
-    return file;
-}
-
-/** A DuckDB 1.5.5 connection with ducklake and the scanners loaded from their files. */
-export async function openDuckDB(): Promise<{ run(sql: string): Promise<unknown[][]>; close(): void }> {
-    const instance = await DuckDBInstance.create(":memory:", {
-        autoinstall_known_extensions: "false",
-        autoload_known_extensions: "false",
-    });
-    const connection = await instance.connect();
-    for (const name of ["ducklake", "sqlite_scanner", "postgres_scanner"]) {
-        await connection.run(`LOAD ${sqlString(extensionFile(name))}`);
-    }
-    return {
-        run: async (sql) => (await connection.runAndReadAll(sql)).getRowsJson() as unknown[][],
-        close: () => {
-            connection.closeSync();
-            instance.closeSync();
-        },
-    };
-}
+// The newest DuckDB line the tests use, with the extension binaries setup installed (nothing autoloads here).
+import { DuckLakeSession, attachSqliteSql } from "../test/support/ducklake";
 
 /** The statements that build one sample catalog, attached as `lake`; each write is one snapshot. */
 function sampleStatements(sqlite: string, dataPath: string): string[] {
     return [
         // Up to 10 rows per insert stay inlined in the catalog; the 200-row insert goes to a Parquet file.
-        `ATTACH ${sqlString(`ducklake:sqlite:${sqlite}`)} AS lake ` +
-            `(DATA_PATH ${sqlString(dataPath)}, DATA_INLINING_ROW_LIMIT 10)`,
+        attachSqliteSql("lake", sqlite, dataPath, ["DATA_INLINING_ROW_LIMIT 10"]),
         "CREATE TABLE lake.customers (id INTEGER, name VARCHAR, country VARCHAR, signed_up DATE)",
         "INSERT INTO lake.customers VALUES (1, 'Ada', 'GB', DATE '2024-01-03'), (2, 'Grace', 'US', DATE '2024-02-11'), " +
             "(3, 'Edsger', 'NL', DATE '2024-03-20'), (4, 'Barbara', 'US', DATE '2024-04-02')",
@@ -66,10 +35,7 @@ function sampleStatements(sqlite: string, dataPath: string): string[] {
 }
 
 /** Writes the sample catalog `sqlite` unless it exists. */
-export async function writeSampleCatalog(
-    duckdb: { run(sql: string): Promise<unknown[][]> },
-    sqlite: string,
-): Promise<boolean> {
+async function writeSampleCatalog(duckdb: DuckLakeSession, sqlite: string): Promise<boolean> {
     if (existsSync(sqlite)) {
         return false;
     }
@@ -93,7 +59,7 @@ async function main(files: string[]): Promise<void> {
         process.exitCode = 2;
         return;
     }
-    const duckdb = await openDuckDB();
+    const duckdb = await DuckLakeSession.open();
     try {
         for (const file of files) {
             const sqlite = path.resolve(file);

@@ -11,7 +11,7 @@ import { attachSqliteSql, type DuckLakeLine, extensionPath } from "../support/du
 import type { Step } from "./steps";
 
 /** Small inserts stay in the catalog (inlined), larger ones become Parquet files. */
-export const INLINING_LIMIT = 10;
+const INLINING_LIMIT = 10;
 
 /** Where a line's catalogs live: the history (`lake`) and the encrypted one (`vault`), each with its own data. */
 export interface HistoryPaths {

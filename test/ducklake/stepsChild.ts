@@ -6,17 +6,13 @@
  * invalidated the database: some lines' DuckLake leaves its metadata connection unusable after a failed read, which
  * would fail every later step for a reason not its own. Prints every step's results as JSON.
  */
-import { text } from "node:stream/consumers";
 import { quoteIdentifier } from "../../migrate/sqlText";
-import { DUCKLAKE_LINES, DuckLakeSession } from "../support/ducklake";
+import { DuckLakeSession, readLineRequest } from "../support/ducklake";
 import type { Step, StepResult } from "./steps";
 
 async function main(): Promise<void> {
-    const request = JSON.parse(await text(process.stdin)) as { line: string; steps: Step[]; isolate: boolean };
-    const line = DUCKLAKE_LINES.find((candidate) => candidate.duckdb === request.line);
-    if (!line) {
-        throw new Error(`no DuckDB line ${request.line} in DUCKLAKE_LINES`);
-    }
+    const request = await readLineRequest<{ steps: Step[]; isolate: boolean }>();
+    const { line } = request;
     let session = await DuckLakeSession.open(line);
     const answers: StepResult[] = [];
     for (const step of request.steps) {

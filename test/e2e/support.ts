@@ -17,7 +17,7 @@ const CONFIG_COMMANDS = new Set(["preview", "up", "refresh", "destroy", "config"
 const TOOLCHAIN_BIN = path.join(PROJECT_DIR, ".tools", "pulumi", "bin");
 
 /** PATH as scripts/up.sh sets it: a Pulumi CLI of the machine's own first, else the one setup built. */
-export function toolchainPath(): string {
+function toolchainPath(): string {
     return [path.dirname(process.execPath), process.env.PATH ?? "", TOOLCHAIN_BIN].join(path.delimiter);
 }
 

@@ -11,6 +11,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { text } from "node:stream/consumers";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { sqlString } from "../../migrate/sqlText";
 import { runProcess } from "../../migrate/process";
@@ -170,4 +171,14 @@ export async function runLineScript<T>(line: DuckLakeLine, script: string, reque
         throw new Error(`DuckDB ${line.duckdb} failed (exit ${result.code}): ${result.stderr.trim()}`);
     }
     return JSON.parse(result.stdout) as T;
+}
+
+/** The request of `runLineScript` as its script reads it from stdin, with the line it names resolved. */
+export async function readLineRequest<T extends object>(): Promise<T & { line: DuckLakeLine }> {
+    const request = JSON.parse(await text(process.stdin)) as T & { line: string };
+    const line = DUCKLAKE_LINES.find((candidate) => candidate.duckdb === request.line);
+    if (!line) {
+        throw new Error(`no DuckDB line ${request.line} in DUCKLAKE_LINES`);
+    }
+    return { ...request, line };
 }

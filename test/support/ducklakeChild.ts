@@ -2,16 +2,11 @@
  * The child process of `runDuckLake`: reads `{ line, statements }` on stdin, runs them in one DuckDB session of that
  * line, and prints every statement's result as JSON. A failing statement ends the process with its error on stderr.
  */
-import { text } from "node:stream/consumers";
-import { DUCKLAKE_LINES, DuckLakeSession, type StatementResult } from "./ducklake";
+import { DuckLakeSession, readLineRequest, type StatementResult } from "./ducklake";
 
 async function main(): Promise<void> {
-    const request = JSON.parse(await text(process.stdin)) as { line: string; statements: string[] };
-    const line = DUCKLAKE_LINES.find((candidate) => candidate.duckdb === request.line);
-    if (!line) {
-        throw new Error(`no DuckDB line ${request.line} in DUCKLAKE_LINES`);
-    }
-    const session = await DuckLakeSession.open(line);
+    const request = await readLineRequest<{ statements: string[] }>();
+    const session = await DuckLakeSession.open(request.line);
     const results: StatementResult[] = [];
     for (const [index, statement] of request.statements.entries()) {
         try {
