@@ -91,8 +91,6 @@ class Run {
     /** The source files' identity before anything read them, and when it was taken. */
     private sourceBefore: SourceIdentity | undefined;
     private sourceBeforeAt = 0n;
-    /** The rows of ducklake_snapshot this run read from the source. */
-    private snapshotRows: number | undefined;
 
     constructor(private readonly options: MigrateOptions) {}
 
@@ -213,9 +211,11 @@ class Run {
             return;
         }
         const after = sourceIdentity(sqlite);
+        // The rows of ducklake_snapshot this run read from the source (reading() counts every table it reads).
+        const snapshotRows = this.rows.ducklake_snapshot;
         let text: string | null = null;
         if (
-            this.snapshotRows !== undefined &&
+            snapshotRows !== undefined &&
             sameSource(this.sourceBefore!, after) &&
             settled(after, this.sourceBeforeAt)
         ) {
@@ -224,7 +224,7 @@ class Run {
             );
             const record: FingerprintRecord = {
                 source: after,
-                target: { ...layout, snapshots: snapshotsText(this.snapshotRows, source.lastSnapshotId()) },
+                target: { ...layout, snapshots: snapshotsText(snapshotRows, source.lastSnapshotId()) },
                 ducklakeVersion: plan.version,
                 rows: Object.fromEntries(plan.tables.map((table) => [table.name, this.rows[table.name] ?? 0])),
             };
@@ -309,9 +309,6 @@ class Run {
                     copyInto(client, schema, table.name, columns, this.reading(table, source, digest)),
                 );
                 sourceDigests.set(table.name, digest.digest());
-                if (table.name === "ducklake_snapshot") {
-                    this.snapshotRows = sourceDigests.get(table.name)!.rows;
-                }
             }
         });
         await this.timed("keys", async () => {
@@ -364,9 +361,6 @@ class Run {
                 void chunk;
             }
             digests.set(table.name, digest.digest());
-            if (table.name === "ducklake_snapshot") {
-                this.snapshotRows = digests.get(table.name)!.rows;
-            }
         }
         return digests;
     }
