@@ -158,7 +158,7 @@ class Run {
                 return undefined;
             }
             const snapshots = await this.step("count the snapshots", () => targetSnapshots(client, schema));
-            if (snapshots !== record.target.snapshots) {
+            if (snapshotsText(snapshots.rows, snapshots.last) !== record.target.snapshots) {
                 return undefined;
             }
             Object.assign(this.rows, record.rows);
@@ -433,17 +433,13 @@ class Run {
      */
     private async refuseIfTargetWentOn(client: Client, source: SourceCatalog): Promise<string> {
         const { schema, sqlite } = this.options;
-        const snapshots = await client.query<{ count: string; last: string | null }>(
-            `SELECT count(*) AS count, max(snapshot_id)::text AS last FROM ${quoteIdentifier(schema)}.ducklake_snapshot`,
-        );
-        const targetSnapshots = Number(snapshots.rows[0].count);
+        const { rows: targetCount, last: targetLast } = await targetSnapshots(client, schema);
         const [sourceSnapshots] = source.query("SELECT count(*) FROM ducklake_snapshot").get() as unknown as [bigint];
         // Snapshot ids only grow, and expiring snapshots lowers the count: the last id tells whether the target
         // went on from where the source stopped.
-        const targetLast = BigInt(snapshots.rows[0].last ?? -1);
         const sourceLast = source.lastSnapshotId();
         const found =
-            `schema ${schema} already holds a DuckLake catalog with ${targetSnapshots} snapshots up to ` +
+            `schema ${schema} already holds a DuckLake catalog with ${targetCount} snapshots up to ` +
             `snapshot ${targetLast} (the source ${sqlite} has ${sourceSnapshots}, up to snapshot ${sourceLast})`;
         if (targetLast > sourceLast) {
             throw new MigrationError(
