@@ -12,7 +12,7 @@ import { type MigrationResult, migrateCatalog } from "./engine";
 import { MigrationError, type RefusalReason, UsageError } from "./errors";
 import { runAsProcess } from "./process";
 
-export const USAGE =
+const USAGE =
     "usage: npm run --silent migrate -- --sqlite <file> --schema <schema> [--dry-run] [--json] | --help\n" +
     "  Copies a DuckLake catalog from a SQLite file into a PostgreSQL schema, verified, in one transaction.\n" +
     "  Connection from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE.\n" +
@@ -81,7 +81,7 @@ export interface MigrationRefusal {
 }
 
 /** The refusal as `--json` prints it. */
-export function refusal(error: MigrationError): MigrationRefusal {
+function refusal(error: MigrationError): MigrationRefusal {
     return { status: "refused", reason: error.reason, message: error.message };
 }
 

@@ -91,8 +91,6 @@ class Run {
     /** The source files' identity before anything read them, and when it was taken. */
     private sourceBefore: SourceIdentity | undefined;
     private sourceBeforeAt = 0n;
-    /** The rows of ducklake_snapshot this run read from the source. */
-    private snapshotRows: number | undefined;
 
     constructor(private readonly options: MigrateOptions) {}
 
@@ -160,7 +158,7 @@ class Run {
                 return undefined;
             }
             const snapshots = await this.step("count the snapshots", () => targetSnapshots(client, schema));
-            if (snapshots !== record.target.snapshots) {
+            if (snapshotsText(snapshots.rows, snapshots.last) !== record.target.snapshots) {
                 return undefined;
             }
             Object.assign(this.rows, record.rows);
@@ -213,9 +211,11 @@ class Run {
             return;
         }
         const after = sourceIdentity(sqlite);
+        // The rows of ducklake_snapshot this run read from the source (reading() counts every table it reads).
+        const snapshotRows = this.rows.ducklake_snapshot;
         let text: string | null = null;
         if (
-            this.snapshotRows !== undefined &&
+            snapshotRows !== undefined &&
             sameSource(this.sourceBefore!, after) &&
             settled(after, this.sourceBeforeAt)
         ) {
@@ -224,7 +224,7 @@ class Run {
             );
             const record: FingerprintRecord = {
                 source: after,
-                target: { ...layout, snapshots: snapshotsText(this.snapshotRows, source.lastSnapshotId()) },
+                target: { ...layout, snapshots: snapshotsText(snapshotRows, source.lastSnapshotId()) },
                 ducklakeVersion: plan.version,
                 rows: Object.fromEntries(plan.tables.map((table) => [table.name, this.rows[table.name] ?? 0])),
             };
@@ -309,9 +309,6 @@ class Run {
                     copyInto(client, schema, table.name, columns, this.reading(table, source, digest)),
                 );
                 sourceDigests.set(table.name, digest.digest());
-                if (table.name === "ducklake_snapshot") {
-                    this.snapshotRows = sourceDigests.get(table.name)!.rows;
-                }
             }
         });
         await this.timed("keys", async () => {
@@ -364,9 +361,6 @@ class Run {
                 void chunk;
             }
             digests.set(table.name, digest.digest());
-            if (table.name === "ducklake_snapshot") {
-                this.snapshotRows = digests.get(table.name)!.rows;
-            }
         }
         return digests;
     }
@@ -439,17 +433,13 @@ class Run {
      */
     private async refuseIfTargetWentOn(client: Client, source: SourceCatalog): Promise<string> {
         const { schema, sqlite } = this.options;
-        const snapshots = await client.query<{ count: string; last: string | null }>(
-            `SELECT count(*) AS count, max(snapshot_id)::text AS last FROM ${quoteIdentifier(schema)}.ducklake_snapshot`,
-        );
-        const targetSnapshots = Number(snapshots.rows[0].count);
+        const { rows: targetCount, last: targetLast } = await targetSnapshots(client, schema);
         const [sourceSnapshots] = source.query("SELECT count(*) FROM ducklake_snapshot").get() as unknown as [bigint];
         // Snapshot ids only grow, and expiring snapshots lowers the count: the last id tells whether the target
         // went on from where the source stopped.
-        const targetLast = BigInt(snapshots.rows[0].last ?? -1);
         const sourceLast = source.lastSnapshotId();
         const found =
-            `schema ${schema} already holds a DuckLake catalog with ${targetSnapshots} snapshots up to ` +
+            `schema ${schema} already holds a DuckLake catalog with ${targetCount} snapshots up to ` +
             `snapshot ${targetLast} (the source ${sqlite} has ${sourceSnapshots}, up to snapshot ${sourceLast})`;
         if (targetLast > sourceLast) {
             throw new MigrationError(

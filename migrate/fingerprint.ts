@@ -19,6 +19,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import type { Client } from "pg";
+import { readHead } from "./source";
 import type { TargetInspection } from "./target";
 
 const PREFIX = "lakehouse-catalog migration fingerprint v1 ";
@@ -76,21 +77,13 @@ function fileIdentity(file: string): FileIdentity | null {
     if (stat.size === 0n) {
         return null;
     }
-    const head = Buffer.alloc(100);
-    const descriptor = fs.openSync(file, "r");
-    let read: number;
-    try {
-        read = fs.readSync(descriptor, head, 0, head.length, 0);
-    } finally {
-        fs.closeSync(descriptor);
-    }
     return {
         dev: String(stat.dev),
         ino: String(stat.ino),
         size: String(stat.size),
         mtimeNs: String(stat.mtimeNs),
         ctimeNs: String(stat.ctimeNs),
-        head: createHash("sha256").update(head.subarray(0, read)).digest("hex"),
+        head: createHash("sha256").update(readHead(file, 100)).digest("hex"),
     };
 }
 

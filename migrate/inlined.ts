@@ -20,6 +20,7 @@
 import { isCalendarDate, pad } from "./calendar";
 import { canonicalTimestamptz } from "./canonical";
 import { MigrationError } from "./errors";
+import { MAX_IDENTIFIER_BYTES } from "./names";
 
 /** A cell as node:sqlite returns it with readBigInts(true). */
 export type SqliteValue = null | bigint | number | string | Uint8Array;
@@ -61,11 +62,6 @@ const RELEASE_LINE_BY_SPEC: Record<string, ReleaseLine> = {
     // SQLNULL (INTEGER), which have no rule here and are refused.
     "1.1": "DL-1.5",
 };
-
-/** PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes). DuckDB 1.5.5's DuckLake writes the rows of such a
- * column to Parquet on PostgreSQL (`MaxIdentifierLength() = 63`, compared in bytes); DuckDB 1.4.4 and 1.5.0 inline
- * them under the truncated name and then fail to read them ("Referenced column … not found"). */
-const MAX_PG_IDENTIFIER_BYTES = 63;
 
 /** Thrown by a codec for one value; the plan turns it into a MigrationError naming the table and column. */
 class ValueRefused extends Error {}
@@ -859,9 +855,12 @@ export function planInlinedDataTable(args: {
     }
     return args.columns.map(({ name, duckdbType, fields = [] }) => {
         const fail = (problem: string) => refusal(table, name, duckdbType, problem, specVersion);
-        if (Buffer.byteLength(name, "utf8") > MAX_PG_IDENTIFIER_BYTES) {
+        // A longer name PostgreSQL would truncate. DuckDB 1.5.5's DuckLake writes the rows of such a column to
+        // Parquet on PostgreSQL (`MaxIdentifierLength() = 63`, compared in bytes); DuckDB 1.4.4 and 1.5.0 inline
+        // them under the truncated name and then fail to read them ("Referenced column … not found").
+        if (Buffer.byteLength(name, "utf8") > MAX_IDENTIFIER_BYTES) {
             throw fail(
-                `the name is longer than PostgreSQL's ${MAX_PG_IDENTIFIER_BYTES}-byte identifier limit, so ` +
+                `the name is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte identifier limit, so ` +
                     "PostgreSQL would truncate it (DuckLake writes such a column's rows to Parquet files on PostgreSQL, " +
                     "or, before DuckDB 1.5.5, inlines them under the truncated name and cannot read them back)",
             );

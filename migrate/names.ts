@@ -15,8 +15,8 @@ export interface NameProblem {
 // Clients use these names unquoted (DuckDB METADATA_SCHEMA, environment variable values, dbt profiles), so only the
 // form PostgreSQL keeps as written is allowed: lowercase, starting with a letter or underscore.
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-// NAMEDATALEN is 64 including the terminator; PostgreSQL truncates longer names without an error.
-const MAX_IDENTIFIER_BYTES = 63;
+/** NAMEDATALEN is 64 including the terminator; PostgreSQL truncates longer names without an error. */
+export const MAX_IDENTIFIER_BYTES = 63;
 // A catalog gets a schema of its own: `public` holds whatever else the database has, and the engine would refuse it
 // anyway as soon as it holds anything. The rest are PostgreSQL's own, as is every `pg_*` name.
 const RESERVED: Record<PostgresNameKind, readonly string[]> = {

@@ -46,15 +46,8 @@ export function checkSourceFile(file: string): void {
                 "created such a file. Fix: pass the real catalog file, and delete this one if it is a leftover.",
         );
     }
-    const header = Buffer.alloc(HEADER_BYTES);
-    const descriptor = fs.openSync(file, "r");
-    let read: number;
-    try {
-        read = fs.readSync(descriptor, header, 0, HEADER_BYTES, 0);
-    } finally {
-        fs.closeSync(descriptor);
-    }
-    if (read < HEADER_BYTES || !header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) {
+    const header = readHead(file, HEADER_BYTES);
+    if (header.length < HEADER_BYTES || !header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) {
         throw new MigrationError(
             `source ${file} is not a SQLite database (it does not start with the SQLite header). ` +
                 "Fix: pass the DuckLake SQLite catalog file.",
@@ -70,6 +63,17 @@ export function checkSourceFile(file: string): void {
                 `(${pageSize * pageCount} bytes), the file has ${stat.size}. Nothing was written. Fix: restore the ` +
                 "complete file from a backup.",
         );
+    }
+}
+
+/** The first `length` bytes of `file`, fewer if the file is shorter. */
+export function readHead(file: string, length: number): Buffer {
+    const head = Buffer.alloc(length);
+    const descriptor = fs.openSync(file, "r");
+    try {
+        return head.subarray(0, fs.readSync(descriptor, head, 0, length, 0));
+    } finally {
+        fs.closeSync(descriptor);
     }
 }
 

@@ -260,11 +260,11 @@ export async function targetDigest(
     return { rows: Number(result.rows[0].rows), sum: sumModulo64(result.rows[0].sum) };
 }
 
-/** ducklake_snapshot's row count and newest snapshot id (-1 without snapshots), as the fingerprint holds them. */
-export async function targetSnapshots(client: Client, schema: string): Promise<string> {
-    const result = await client.query<{ text: string }>(
-        "SELECT count(*)::text || '/' || coalesce(max(snapshot_id), -1)::text AS text " +
+/** ducklake_snapshot's row count and newest snapshot id (-1 without snapshots). */
+export async function targetSnapshots(client: Client, schema: string): Promise<{ rows: number; last: bigint }> {
+    const result = await client.query<{ rows: string; last: string }>(
+        "SELECT count(*) AS rows, coalesce(max(snapshot_id), -1)::text AS last " +
             `FROM ${quoteIdentifier(schema)}.ducklake_snapshot`,
     );
-    return result.rows[0].text;
+    return { rows: Number(result.rows[0].rows), last: BigInt(result.rows[0].last) };
 }
