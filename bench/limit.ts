@@ -12,6 +12,8 @@ import { runMeasured } from "./process";
 export interface LimitRun {
     seconds: number;
     rowsPerSecond: number;
+    /** CPU seconds of the whole machine during the load: sqlite3, psql and PostgreSQL (runMeasured). */
+    machineCpuSeconds: number;
     /** psql's exit code; anything but 0 means the limit was not measured. */
     exitCode: number;
     error?: string;
@@ -45,6 +47,7 @@ export async function runLimit(
     return {
         seconds: run.seconds,
         rowsPerSecond: rows / run.seconds,
+        machineCpuSeconds: run.machineCpuSeconds,
         exitCode: run.exitCode,
         ...(run.exitCode === 0 ? {} : { error: run.stderr.trim().split("\n").slice(-3).join(" | ") }),
     };

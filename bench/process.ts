@@ -20,6 +20,12 @@ export interface MeasuredRun {
     cpuSeconds: number;
     /** The highest sum of VmRSS over the whole process tree seen at one poll, in bytes. */
     peakTreeRssBytes: number;
+    /**
+     * CPU seconds the whole machine spent from spawn to exit, the bench's own polling left out: the command and
+     * every process working for it, PostgreSQL's backends and parallel workers included. On a quiet machine, the
+     * run's total cost.
+     */
+    machineCpuSeconds: number;
 }
 
 export interface MeasureOptions {
@@ -41,6 +47,8 @@ const pollIntervalMs = 25;
  */
 export function runMeasured(command: string, args: string[], options: MeasureOptions): Promise<MeasuredRun> {
     const started = process.hrtime.bigint();
+    const machineBefore = machineBusySeconds();
+    const benchBefore = process.cpuUsage();
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -82,6 +90,7 @@ export function runMeasured(command: string, args: string[], options: MeasureOpt
         });
         child.on("close", (code, signal) => {
             clearInterval(timer);
+            const bench = process.cpuUsage(benchBefore);
             resolve({
                 exitCode: code ?? (signal === null ? 1 : 128),
                 stdout: Buffer.concat(stdout).toString("utf8"),
@@ -90,6 +99,7 @@ export function runMeasured(command: string, args: string[], options: MeasureOpt
                 peakRssBytes,
                 cpuSeconds,
                 peakTreeRssBytes,
+                machineCpuSeconds: machineBusySeconds() - machineBefore - (bench.user + bench.system) / 1e6,
             });
         });
     });
@@ -126,6 +136,15 @@ function readCpuSeconds(pid: number): number | undefined {
     const fields = readStatFields(pid);
     // utime and stime are the 14th and 15th fields of the whole line.
     return fields === undefined ? undefined : (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** CPU seconds every core of the machine has spent busy since boot (all but idle and I/O wait), from /proc/stat. */
+function machineBusySeconds(): number {
+    const [total] = fs.readFileSync("/proc/stat", "utf8").split("\n");
+    // "cpu  user nice system idle iowait irq softirq steal guest guest_nice", in USER_HZ ticks; guest time is
+    // already counted in user.
+    const [user, nice, system, , , irq, softirq, steal] = total.trim().split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq + steal) / ticksPerSecond;
 }
 
 /**

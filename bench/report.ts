@@ -18,6 +18,8 @@ export interface MigrationRun {
     peakRssMb: number;
     /** User plus system CPU seconds of that node process (its own cost, whatever else ran on the machine). */
     cpuSeconds: number;
+    /** CPU seconds of the whole machine during the run, PostgreSQL's share included (runMeasured). */
+    machineCpuSeconds: number;
     /** Highest sum of VmRSS over npm, sh and node together. */
     peakTreeRssMb: number;
     /** The engine's own `seconds`, which leaves out npm's and Node's start-up. */
@@ -72,6 +74,11 @@ export interface ShapeRun {
     limit: LimitRun;
     /** Engine rows/s divided by the plain-COPY limit's rows/s, both measured in this run; null if the limit failed. */
     limitRatio: number | null;
+    /**
+     * The highest ratio the engine could reach with the CPU it spent: the limit's seconds divided by the engine's
+     * machine CPU seconds spread evenly over every core. Null if the limit failed.
+     */
+    ratioCeiling: number | null;
     noop: NoopRun;
 }
 
@@ -183,7 +190,10 @@ export function formatReport(result: BenchResult): string {
             "rows/s",
             "limit rows/s",
             "ratio",
+            "ceiling",
+            "limit CPU s",
             "engine CPU s",
+            "engine process CPU s",
             "peak RSS MB",
             "dry run s",
             "re-run s",
@@ -196,6 +206,9 @@ export function formatReport(result: BenchResult): string {
             integer(run.engine.rowsPerSecond),
             run.limit.exitCode === 0 ? integer(run.limit.rowsPerSecond) : "failed",
             run.limitRatio === null ? "-" : `${fixed(run.limitRatio, 2)}x`,
+            run.ratioCeiling === null ? "-" : `${fixed(run.ratioCeiling, 2)}x`,
+            run.limit.exitCode === 0 ? fixed(run.limit.machineCpuSeconds) : "-",
+            fixed(run.engine.machineCpuSeconds),
             fixed(run.engine.cpuSeconds),
             fixed(run.engine.peakRssMb, 1),
             `${fixed(run.noop.dryRun.seconds)} (${run.noop.dryRun.checkedBy})`,
@@ -214,6 +227,8 @@ export function formatReport(result: BenchResult): string {
         `start-up of the migrate command (--help): best ${fixed(result.startupSeconds.best, 3)} s, median ` +
             `${fixed(result.startupSeconds.median, 3)} s`,
         "",
+        "CPU s: the whole machine's during the limit's load and the migration (PostgreSQL included); engine process",
+        "CPU s: the migrate process alone. ceiling: the ratio the engine would reach if its CPU kept every core busy.",
         ...table(shapeLines),
         ...result.shapes.flatMap((run) =>
             run.limit.error === undefined ? [] : [`  limit of ${run.shape} failed: ${run.limit.error}`],

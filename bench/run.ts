@@ -144,6 +144,8 @@ async function runBench(options: BenchOptions): Promise<BenchResult> {
                 engine,
                 limit,
                 limitRatio: limit.exitCode === 0 ? engine.rowsPerSecond / limit.rowsPerSecond : null,
+                ratioCeiling:
+                    limit.exitCode === 0 ? limit.seconds / (engine.machineCpuSeconds / os.cpus().length) : null,
                 noop,
             });
         }
@@ -245,6 +247,7 @@ async function runEngine(
         rowsPerSecond: sourceRows / run.seconds,
         peakRssMb: run.peakRssBytes / megabyte,
         cpuSeconds: run.cpuSeconds,
+        machineCpuSeconds: run.machineCpuSeconds,
         peakTreeRssMb: run.peakTreeRssBytes / megabyte,
         engineSeconds: typeof summary.seconds === "number" ? summary.seconds : null,
         phases: "phases" in phases ? phases.phases : null,

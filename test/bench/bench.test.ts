@@ -54,6 +54,9 @@ describe("npm run bench", () => {
         // Node's start-up alone takes CPU time: zero would mean the wrong process, or none, was read.
         expect(result.engine.cpuSeconds).toBeGreaterThan(0);
         expect(result.engine.cpuSeconds).toBeLessThanOrEqual(result.engine.seconds * result.machine.cpus);
+        // The machine's CPU during the run holds the engine's own and PostgreSQL's work (whose share is not zero).
+        expect(result.engine.machineCpuSeconds).toBeGreaterThan(result.engine.cpuSeconds * 1.05);
+        expect(result.engine.machineCpuSeconds).toBeLessThanOrEqual(result.engine.seconds * result.machine.cpus * 1.05);
         expect(result.engine.phasesMissing).toBeUndefined();
         for (const phase of ["read", "load", "keys", "verify"] as const) {
             expect(result.engine.phases?.[phase]).toBeGreaterThanOrEqual(0);
@@ -81,6 +84,11 @@ describe("npm run bench", () => {
             expect(shape.engine.status).toBe("migrated");
             expect(shape.limit.error, shape.shape).toBeUndefined();
             expect(shape.limitRatio).toBeCloseTo(shape.engine.rowsPerSecond / shape.limit.rowsPerSecond, 6);
+            expect(shape.limit.machineCpuSeconds, shape.shape).toBeGreaterThan(0);
+            expect(shape.ratioCeiling).toBeCloseTo(
+                shape.limit.seconds / (shape.engine.machineCpuSeconds / result.machine.cpus),
+                6,
+            );
             expect(shape.noop.dryRun).toMatchObject({ status: "dry-run", checkedBy: "fingerprint" });
             expect(shape.noop.rerun).toMatchObject({ status: "unchanged", checkedBy: "fingerprint" });
             expect(shape.noop.dryRunCompared).toMatchObject({ status: "dry-run", checkedBy: "content" });
