@@ -230,7 +230,12 @@ export async function inspectTarget(client: Client, schema: string): Promise<Tar
     return { tables, otherObjects };
 }
 
-/** Streams COPY text-format data into a table; `chunks` are whole lines. */
+/**
+ * Streams COPY text-format data into a table that this transaction created; `chunks` are whole lines. FREEZE writes
+ * the rows already frozen and their pages all-visible (allowed because the table is new in this transaction), so
+ * the verification and the primary keys scan them without visibility checks, and neither DuckLake's first reads nor
+ * a later VACUUM have to rewrite every page to set hint bits or freeze the rows.
+ */
 export async function copyInto(
     client: Client,
     schema: string,
@@ -240,7 +245,7 @@ export async function copyInto(
 ): Promise<void> {
     const columnList = columns.map(quoteIdentifier).join(", ");
     const stream = client.query(
-        copyFrom(`COPY ${quoteIdentifier(schema)}.${quoteIdentifier(table)} (${columnList}) FROM STDIN`),
+        copyFrom(`COPY ${quoteIdentifier(schema)}.${quoteIdentifier(table)} (${columnList}) FROM STDIN WITH (FREEZE)`),
     );
     await pipeline(Readable.from(chunks, { objectMode: false, highWaterMark: 4 }), stream);
 }

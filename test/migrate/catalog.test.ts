@@ -27,6 +27,7 @@ let dir: string;
 beforeAll(async () => {
     db = await createTestDatabase("catalog");
     await db.admin.query("SET TimeZone = 'UTC'");
+    await db.admin.query("CREATE EXTENSION pg_visibility");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "migrate-catalog-"));
 });
 
@@ -120,6 +121,17 @@ describe.each(CASES)("DuckLake $version, $layout layout", ({ version, layout }) 
         } finally {
             source.close();
         }
+    });
+
+    it("writes every row frozen, on pages already all-visible (COPY FREEZE), so no first read rewrites them", async () => {
+        const pages = await db.admin.query<{ table: string; pages: number; unfrozen: number }>(
+            "SELECT c.relname AS table, count(*)::int AS pages, (count(*) FILTER (WHERE NOT v.all_frozen))::int " +
+                "AS unfrozen FROM pg_class c, pg_visibility_map(c.oid) v WHERE c.relnamespace = $1::regnamespace " +
+                "AND c.relkind = 'r' GROUP BY c.relname ORDER BY c.relname",
+            [schema],
+        );
+        expect(pages.rows.length).toBeGreaterThan(5);
+        expect(pages.rows.filter((row) => row.unfrozen > 0)).toEqual([]);
     });
 
     it("types the inlined tables' user columns per the inlined plan and keeps their row counts", async () => {
