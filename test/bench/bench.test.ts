@@ -54,9 +54,12 @@ describe("npm run bench", () => {
         // Node's start-up alone takes CPU time: zero would mean the wrong process, or none, was read.
         expect(result.engine.cpuSeconds).toBeGreaterThan(0);
         expect(result.engine.cpuSeconds).toBeLessThanOrEqual(result.engine.seconds * result.machine.cpus);
-        // The machine's CPU during the run holds the engine's own and PostgreSQL's work (whose share is not zero).
+        // The machine's CPU during the run holds the engine's own and PostgreSQL's work (whose share is not zero);
+        // /proc/stat counts in 10 ms ticks per core, hence the margin above.
         expect(result.engine.machineCpuSeconds).toBeGreaterThan(result.engine.cpuSeconds * 1.05);
-        expect(result.engine.machineCpuSeconds).toBeLessThanOrEqual(result.engine.seconds * result.machine.cpus * 1.05);
+        expect(result.engine.machineCpuSeconds).toBeLessThanOrEqual(
+            result.engine.seconds * result.machine.cpus + 0.02 * result.machine.cpus,
+        );
         expect(result.engine.phasesMissing).toBeUndefined();
         for (const phase of ["read", "load", "keys", "verify"] as const) {
             expect(result.engine.phases?.[phase]).toBeGreaterThanOrEqual(0);
