@@ -55,7 +55,7 @@ describe("npm run bench", () => {
         expect(result.engine.cpuSeconds).toBeGreaterThan(0);
         expect(result.engine.cpuSeconds).toBeLessThanOrEqual(result.engine.seconds * result.machine.cpus);
         // The machine's CPU during the run holds the engine's own and PostgreSQL's work (whose share is not zero);
-        // /proc/stat counts in 10 ms ticks per core, hence the margin above.
+        // /proc/stat counts in 10 ms ticks per core, hence the margin on the upper bound.
         expect(result.engine.machineCpuSeconds).toBeGreaterThan(result.engine.cpuSeconds * 1.05);
         expect(result.engine.machineCpuSeconds).toBeLessThanOrEqual(
             result.engine.seconds * result.machine.cpus + 0.02 * result.machine.cpus,
