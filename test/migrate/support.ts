@@ -3,6 +3,7 @@
  */
 import * as path from "node:path";
 import type { Client } from "pg";
+import { expect } from "vitest";
 import { dryRunCommand, migrateCommand, shellQuote } from "../../components/catalogMigration";
 import { runCli } from "../../migrate/cli";
 import { type CommandResult, runProcess } from "../../migrate/process";
@@ -59,11 +60,8 @@ export const PRIMARY_KEYS: Record<string, string> = {
     ducklake_delete_file: "delete_file_id",
 };
 
-/** A schema's constraints as "<schema>.<table> <name> <definition>" and its index names, each sorted. */
-export async function constraintsAndIndexes(
-    client: Client,
-    schema: string,
-): Promise<{ constraints: string[]; indexes: string[] }> {
+/** The schema's constraints and indexes are exactly DuckLake's five primary keys, each named <table>_pkey. */
+export async function expectOnlyPrimaryKeys(client: Client, schema: string): Promise<void> {
     const constraints = await client.query<{ definition: string }>(
         "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS definition " +
             "FROM pg_constraint WHERE connamespace = $1::regnamespace ORDER BY 1",
@@ -73,10 +71,16 @@ export async function constraintsAndIndexes(
         "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
         [schema],
     );
-    return {
-        constraints: constraints.rows.map((row) => row.definition),
-        indexes: indexes.rows.map((row) => row.indexname),
-    };
+    expect(constraints.rows.map((row) => row.definition)).toEqual(
+        Object.entries(PRIMARY_KEYS)
+            .map(([table, column]) => `${schema}.${table} ${table}_pkey PRIMARY KEY (${column})`)
+            .sort(),
+    );
+    expect(indexes.rows.map((row) => row.indexname)).toEqual(
+        Object.keys(PRIMARY_KEYS)
+            .map((table) => `${table}_pkey`)
+            .sort(),
+    );
 }
 
 export interface SchemaState {
