@@ -7,6 +7,7 @@ import { expect } from "vitest";
 import { dryRunCommand, migrateCommand, shellQuote } from "../../components/catalogMigration";
 import { runCli } from "../../migrate/cli";
 import { type CommandResult, runProcess } from "../../migrate/process";
+import { quoteIdentifier } from "../../migrate/sqlText";
 
 export type { CommandResult };
 
@@ -112,11 +113,11 @@ export async function schemaState(client: Client, schema: string): Promise<Schem
         const columns = await client.query<{ columns: string }>(
             "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS columns " +
                 "FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
-            [`"${schema}"."${relname}"`],
+            [`${quoteIdentifier(schema)}.${quoteIdentifier(relname)}`],
         );
         const contents = await client.query<{ rows: string; md5: string }>(
             `SELECT count(*) AS rows, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS md5 ` +
-                `FROM "${schema}"."${relname}" t`,
+                `FROM ${quoteIdentifier(schema)}.${quoteIdentifier(relname)} t`,
         );
         state.tables[relname] = {
             columns: columns.rows[0].columns,
