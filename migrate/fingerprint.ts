@@ -147,7 +147,7 @@ export async function schemaComment(
     return result.rows[0];
 }
 
-/** The target's tables as they stand; the snapshot digest is added by the caller once the layout matched. */
+/** The target's tables as they stand; the snapshot count is added by the caller once the layout matched. */
 export async function targetLayout(
     client: Client,
     schema: string,

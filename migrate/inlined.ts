@@ -35,7 +35,7 @@ export interface InlinedColumnPlan {
      * newline, CR and tab), and `canonical`, its canonical text computed from the source value; null = SQL NULL.
      */
     encode(value: SqliteValue): Encoded | null;
-    /** A PG SQL expression over the (already quoted) column that yields exactly `canonical(...)`, NULL for NULL. */
+    /** A PG SQL expression over the (already quoted) column yielding exactly `encode`'s `canonical`, NULL for NULL. */
     canonicalSql(column: string): string;
 }
 

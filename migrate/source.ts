@@ -206,7 +206,7 @@ export class SourceCatalog {
         table: string,
         lineSql: string,
         batchChars: number,
-        countSql = "0",
+        countSql: string,
     ): Generator<{ text: string; counted: number }> {
         const batch = (condition: string) => {
             const statement = this.db.prepare(

@@ -74,7 +74,7 @@ function runtimeProblem(versions = process.versions) {
     return undefined;
 }
 
-module.exports = { PROJECT_DIR, DIST_DIR, STAMP_FILE, ENTRY, sourceStamp, buildProblem, runtimeProblem };
+module.exports = { PROJECT_DIR, DIST_DIR, STAMP_FILE, sourceStamp, buildProblem, runtimeProblem };
 
 if (require.main === module) {
     const runtime = runtimeProblem();

@@ -7,8 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCatalog } from "../fixtures";
 import {
+    buildCatalog,
     writeCatalogMissingTables,
     writeCatalogWithVersion,
     writeCatalogWithZeroedPages,
@@ -16,7 +16,7 @@ import {
     writeForeignSqlite,
     writeNonSqliteFile,
     writeTruncatedCatalog,
-} from "../fixtures/badInputs";
+} from "../fixtures";
 import { type TestDatabase, createTestDatabase, superuserClient } from "../support/postgres";
 import {
     type CommandResult,

@@ -3,9 +3,11 @@
  */
 import * as path from "node:path";
 import type { Client } from "pg";
+import { expect } from "vitest";
 import { dryRunCommand, migrateCommand, shellQuote } from "../../components/catalogMigration";
 import { runCli } from "../../migrate/cli";
 import { type CommandResult, runProcess } from "../../migrate/process";
+import { quoteIdentifier } from "../../migrate/sqlText";
 
 export type { CommandResult };
 
@@ -59,11 +61,8 @@ export const PRIMARY_KEYS: Record<string, string> = {
     ducklake_delete_file: "delete_file_id",
 };
 
-/** A schema's constraints as "<schema>.<table> <name> <definition>" and its index names, each sorted. */
-export async function constraintsAndIndexes(
-    client: Client,
-    schema: string,
-): Promise<{ constraints: string[]; indexes: string[] }> {
+/** The schema's constraints and indexes are exactly DuckLake's five primary keys, each named <table>_pkey. */
+export async function expectOnlyPrimaryKeys(client: Client, schema: string): Promise<void> {
     const constraints = await client.query<{ definition: string }>(
         "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) AS definition " +
             "FROM pg_constraint WHERE connamespace = $1::regnamespace ORDER BY 1",
@@ -73,10 +72,16 @@ export async function constraintsAndIndexes(
         "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
         [schema],
     );
-    return {
-        constraints: constraints.rows.map((row) => row.definition),
-        indexes: indexes.rows.map((row) => row.indexname),
-    };
+    expect(constraints.rows.map((row) => row.definition)).toEqual(
+        Object.entries(PRIMARY_KEYS)
+            .map(([table, column]) => `${schema}.${table} ${table}_pkey PRIMARY KEY (${column})`)
+            .sort(),
+    );
+    expect(indexes.rows.map((row) => row.indexname)).toEqual(
+        Object.keys(PRIMARY_KEYS)
+            .map((table) => `${table}_pkey`)
+            .sort(),
+    );
 }
 
 export interface SchemaState {
@@ -108,11 +113,11 @@ export async function schemaState(client: Client, schema: string): Promise<Schem
         const columns = await client.query<{ columns: string }>(
             "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS columns " +
                 "FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
-            [`"${schema}"."${relname}"`],
+            [`${quoteIdentifier(schema)}.${quoteIdentifier(relname)}`],
         );
         const contents = await client.query<{ rows: string; md5: string }>(
             `SELECT count(*) AS rows, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS md5 ` +
-                `FROM "${schema}"."${relname}" t`,
+                `FROM ${quoteIdentifier(schema)}.${quoteIdentifier(relname)} t`,
         );
         state.tables[relname] = {
             columns: columns.rows[0].columns,
