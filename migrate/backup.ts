@@ -39,7 +39,7 @@ export interface BackupStore {
     /** `http(s)://host:port`; unset for AWS itself. */
     endpoint?: string;
     bucket: string;
-    /** The backups prefix, any number of segments, without leading or trailing slash. */
+    /** The backups prefix, one or more segments, without leading or trailing slash. */
     prefix: string;
     region: string;
     urlStyle: S3UrlStyle;
@@ -85,7 +85,7 @@ export function s3Client(store: BackupStore, env: NodeJS.ProcessEnv): S3Client {
 
 /** `<prefix>/catalog` as a key prefix. */
 function datasetKey(store: BackupStore): string {
-    return [store.prefix, DATASET].filter((part) => part !== "").join("/");
+    return `${store.prefix}/${DATASET}`;
 }
 
 function manifestKey(store: BackupStore): string {
@@ -734,7 +734,7 @@ export async function copySqlite(
 }
 
 function sqliteBackupDirectory(store: BackupStore, catalog: string, moment: Date): string {
-    return [store.prefix, "sqlite", catalog, dated(moment)].filter((part) => part !== "").join("/");
+    return `${store.prefix}/sqlite/${catalog}/${dated(moment)}`;
 }
 
 function rowCounts(db: DatabaseSync): Record<string, number> {

@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { type BackupContext, type BackupStore, copySqlite, createBackup, listBackups, restoreBackup } from "./backup";
 import { MigrationError, UsageError } from "./errors";
 import { runAsProcess } from "./process";
+import { S3_URL_STYLES } from "./s3";
 
 const BACKUP_USAGE =
     "usage: npm run --silent backup -- create|restore|ls|sqlite [--source <s3://… | " +
@@ -98,9 +99,10 @@ function parseBackupArguments(argv: readonly string[], env: NodeJS.ProcessEnv): 
     if (endpoint !== undefined && endpoint !== "" && !/^https?:\/\/[^/]+\/?$/.test(endpoint)) {
         throw new UsageError(`the endpoint must be host[:port] or http(s)://host[:port]; got ${JSON.stringify(given)}`);
     }
-    const urlStyle = values["url-style"] ?? env.S3_URL_STYLE ?? "path";
-    if (urlStyle !== "path" && urlStyle !== "vhost") {
-        throw new UsageError(`the URL style must be path or vhost; got ${JSON.stringify(urlStyle)}`);
+    const style = values["url-style"] ?? env.S3_URL_STYLE ?? "path";
+    const urlStyle = S3_URL_STYLES.find((known) => known === style);
+    if (urlStyle === undefined) {
+        throw new UsageError(`the URL style must be ${S3_URL_STYLES.join(" or ")}; got ${JSON.stringify(style)}`);
     }
     return {
         action,
