@@ -2,8 +2,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
-import { type S3Endpoint, S3_URL_STYLES, SSL_MODES, type SslMode } from "./components/endpoints";
+import { type S3Endpoint, SSL_MODES, type SslMode } from "./components/endpoints";
 import { type PostgresNameKind, postgresNameProblem } from "./migrate/names";
+import { S3_URL_STYLES } from "./migrate/s3";
 
 /*
  * The stack config: every key declared once (CONFIG_KEYS: type, default, description, secrecy), its rules as zod
