@@ -2,8 +2,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
-import { type S3Endpoint, S3_URL_STYLES, SSL_MODES, type SslMode } from "./components/endpoints";
+import { type S3Endpoint, SSL_MODES, type SslMode } from "./components/endpoints";
 import { type PostgresNameKind, postgresNameProblem } from "./migrate/names";
+import { S3_URL_STYLES } from "./migrate/s3";
 
 /*
  * The stack config: every key declared once (CONFIG_KEYS: type, default, description, secrecy), its rules as zod
@@ -17,7 +18,10 @@ const PROJECT = "lakehouse-catalog";
 
 /** How one key is declared. */
 export interface ConfigKey {
-    /** `string` and `integer` keys are declared in Pulumi.yaml; project config cannot declare objects. */
+    /**
+     * `string` and `integer` keys with a default, and the secrets, are declared in Pulumi.yaml (scripts/config-docs.ts
+     * says why); project config cannot declare objects.
+     */
     type: "string" | "integer" | "object" | "list of objects";
     /** One sentence for Pulumi.yaml and the README. */
     description: string;
@@ -492,9 +496,10 @@ const UNIQUE_CATALOG_FIELDS = {
     s3Prefix: "two catalogs under one prefix would mix their data files",
 } as const;
 
+const CATALOG_LIST = must("be a non-empty list of catalogs", "each entry is one catalog to migrate");
 const CATALOGS = z
-    .array(CATALOG, must("be a non-empty list of catalogs", "each entry is one catalog to migrate"))
-    .min(1, must("be a non-empty list of catalogs", "each entry is one catalog to migrate"))
+    .array(CATALOG, CATALOG_LIST)
+    .min(1, CATALOG_LIST)
     .superRefine((catalogs, context) => {
         for (const [field, why] of Object.entries(UNIQUE_CATALOG_FIELDS)) {
             const first = new Map<string, number>();

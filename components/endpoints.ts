@@ -12,8 +12,6 @@ export const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-f
 /** libpq `sslmode`; `allow` is left out because it silently falls back to plain text after trying TLS. */
 export type SslMode = (typeof SSL_MODES)[number];
 
-export { S3_URL_STYLES, type S3UrlStyle } from "../migrate/s3";
-
 /** Every field of `T` as a `pulumi.Input`, for Args that take an endpoint's values as outputs of other resources. */
 export type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 

@@ -30,6 +30,15 @@ const CONNECTION = {
     postgresPassword: pulumi.secret(PASSWORD),
     postgresSslMode: "require" as const,
 };
+/** {@link CONNECTION} as the migrate command's libpq environment, the password revealed. */
+const CONNECTION_ENVIRONMENT = {
+    PGHOST: "db.example",
+    PGPORT: "6543",
+    PGDATABASE: "lakehouse",
+    PGUSER: "lakehouse",
+    PGPASSWORD: PASSWORD,
+    PGSSLMODE: "require",
+};
 const DRY_RUN_SUMMARY = {
     status: "dry-run",
     plan: "migrate",
@@ -110,14 +119,7 @@ describe("migrationEnvironment", () => {
                 Object.entries(environment).map(async ([k, v]) => [k, await promiseOf(pulumi.output(v))]),
             ),
         );
-        expect(values).toEqual({
-            PGHOST: "db.example",
-            PGPORT: "6543",
-            PGDATABASE: "lakehouse",
-            PGUSER: "lakehouse",
-            PGPASSWORD: PASSWORD,
-            PGSSLMODE: "require",
-        });
+        expect(values).toEqual(CONNECTION_ENVIRONMENT);
         for (const [key, value] of Object.entries(environment)) {
             expect(await pulumi.isSecret(pulumi.output(value)), key).toBe(key === "PGPASSWORD");
         }
@@ -259,14 +261,7 @@ describe("CatalogMigration under mocks", () => {
             {
                 command: dryRunCommand(sqlitePath, "stage"),
                 dir: PROJECT_DIR,
-                environment: {
-                    PGHOST: "db.example",
-                    PGPORT: "6543",
-                    PGDATABASE: "lakehouse",
-                    PGUSER: "lakehouse",
-                    PGPASSWORD: PASSWORD,
-                    PGSSLMODE: "require",
-                },
+                environment: CONNECTION_ENVIRONMENT,
                 logging: "none",
             },
         ]);

@@ -31,6 +31,11 @@ function prefixed(plain: Record<string, string | undefined>): Record<string, str
     return Object.fromEntries(Object.entries(plain).map(([k, v]) => [`lakehouse-catalog:${k}`, v]));
 }
 
+/** The full test stack's plain keys (mlserver and GitLab on), without the project prefix, as rawConfig takes them. */
+const FULL = Object.fromEntries(
+    Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]),
+);
+
 const DEV_CATALOGS = [
     { name: "stage", sqlite: "local/stage.sqlite", schema: "stage", s3Prefix: "stage" },
     {
@@ -219,10 +224,6 @@ describe("parseStackConfig on the dev stack", () => {
 });
 
 describe("parseStackConfig on the consumers' and GitLab's keys", () => {
-    const full = Object.fromEntries(
-        Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]),
-    );
-
     it("leaves the mlserver and GitLab out of the dev stack, and reads its client addresses", () => {
         const config = parseStackConfig(rawConfig(), PROJECT_DIR);
         expect(config.consumers).toEqual({
@@ -241,7 +242,7 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
             PULUMI_CONFIG_PASSPHRASE: "passphrase",
             GITLAB_TOKEN: "glpat-token",
         };
-        expect(gitlabVariablesArgs(parseStackConfig(rawConfig(full), PROJECT_DIR), credentials)?.baseUrl).toBe(
+        expect(gitlabVariablesArgs(parseStackConfig(rawConfig(FULL), PROJECT_DIR), credentials)?.baseUrl).toBe(
             "http://gitlab/api/v4/",
         );
         expect(gitlabVariablesArgs(parseStackConfig(rawConfig(), PROJECT_DIR), {})).toBeUndefined();
@@ -266,7 +267,7 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
     });
 
     it("reads the full test stack's mlserver and GitLab settings, with defaults and the normalized API URL", () => {
-        const config = parseStackConfig(rawConfig(full), PROJECT_DIR);
+        const config = parseStackConfig(rawConfig(FULL), PROJECT_DIR);
         expect(config.consumers).toEqual({
             postgresHost: "docker-shared",
             postgresPort: 6432,
@@ -295,14 +296,14 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
     it("accepts the three kinds of Docker host", () => {
         for (const host of ["ssh://deploy@docker-apps", "tcp://docker-apps:2375", "unix:///var/run/docker.sock"]) {
             expect(
-                parseStackConfig(rawConfig({ ...full, mlserverDockerHost: host }), PROJECT_DIR).mlserver?.dockerHost,
+                parseStackConfig(rawConfig({ ...FULL, mlserverDockerHost: host }), PROJECT_DIR).mlserver?.dockerHost,
             ).toBe(host);
         }
     });
 
     it("reads a build of the repository instead of a registry image, the context resolved against the project", () => {
         const config = parseStackConfig(
-            rawConfig({ ...full, mlserverBuildContext: "../datalab" }, ["mlserverImage"]),
+            rawConfig({ ...FULL, mlserverBuildContext: "../datalab" }, ["mlserverImage"]),
             PROJECT_DIR,
         );
         expect(config.mlserver).toEqual({
@@ -322,7 +323,7 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
 
         const other = parseStackConfig(
             rawConfig(
-                { ...full, mlserverBuildContext: "/srv/datalab", mlserverDockerfile: "docker/Dockerfile.mlserver" },
+                { ...FULL, mlserverBuildContext: "/srv/datalab", mlserverDockerfile: "docker/Dockerfile.mlserver" },
                 ["mlserverImage"],
             ),
             PROJECT_DIR,
@@ -345,7 +346,7 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         ],
         [
             "a Docker host without a scheme",
-            { ...full, mlserverDockerHost: "docker-apps:2375" },
+            { ...FULL, mlserverDockerHost: "docker-apps:2375" },
             'lakehouse-catalog:mlserverDockerHost must start with ssh://, tcp://, unix:// (the address of the Docker daemon that runs the mlserver); got "docker-apps:2375"',
         ],
         [
@@ -355,7 +356,7 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         ],
         [
             "both a registry image and a build",
-            { ...full, mlserverBuildContext: "../datalab" },
+            { ...FULL, mlserverBuildContext: "../datalab" },
             'lakehouse-catalog:mlserverImage must not be set together with mlserverBuildContext; unset one of them (the mlserver runs either a registry image or a build of the repository, not both); got "gitlab:5050/datalabtechtv/datalab/mlserver:3c7c137"',
         ],
         [
@@ -374,18 +375,18 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         ],
         [
             "a compose project with capitals",
-            { ...full, mlserverComposeProject: "DataLab" },
+            { ...FULL, mlserverComposeProject: "DataLab" },
             'lakehouse-catalog:mlserverComposeProject must be lowercase letters, digits, - and _, starting with a letter or digit (docker compose project name rules); got "DataLab"',
         ],
         [
             "an mlserver host port out of range",
-            { ...full, mlserverHostPort: "65536" },
+            { ...FULL, mlserverHostPort: "65536" },
             'lakehouse-catalog:mlserverHostPort must be an integer from 1 to 65535 (a TCP port); got "65536"',
         ],
         [
             "an mlserver without an exports prefix",
             {
-                ...full,
+                ...FULL,
                 s3: JSON.stringify({
                     endpoint: "localhost:9000",
                     bucket: "lakehouse",
@@ -399,17 +400,17 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
         ],
         [
             "a GitLab URL without a scheme",
-            { ...full, gitlabBaseUrl: "gitlab.example.com" },
+            { ...FULL, gitlabBaseUrl: "gitlab.example.com" },
             'lakehouse-catalog:gitlabBaseUrl must be an http(s) URL of the GitLab instance (the provider calls its REST API); got "gitlab.example.com"',
         ],
         [
             "a GitLab project that is neither an id nor a path",
-            { ...full, gitlabProject: "datalab" },
+            { ...FULL, gitlabProject: "datalab" },
             'lakehouse-catalog:gitlabProject must be a numeric project id or a full path like group/project (the project whose CI/CD variables the stack owns); got "datalab"',
         ],
         [
             "an empty environment scope",
-            { ...full, gitlabEnvironmentScope: "" },
+            { ...FULL, gitlabEnvironmentScope: "" },
             'lakehouse-catalog:gitlabEnvironmentScope must be a non-empty string (GitLab environment the variables apply to; * for all); got ""',
         ],
     ];
@@ -419,7 +420,7 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
     });
 
     it("reports a bad GitLab URL together with the other problems", () => {
-        const problems = problemsOf(rawConfig({ ...full, gitlabBaseUrl: "ftp://gitlab", postgresPort: "0" }));
+        const problems = problemsOf(rawConfig({ ...FULL, gitlabBaseUrl: "ftp://gitlab", postgresPort: "0" }));
         expect(problems).toEqual([
             'lakehouse-catalog:postgresPort must be an integer from 1 to 65535 (a TCP port); got "0"',
             'lakehouse-catalog:gitlabBaseUrl must be an http(s) URL of the GitLab instance (the provider calls its REST API); got "ftp://gitlab"',
@@ -428,9 +429,6 @@ describe("parseStackConfig on the consumers' and GitLab's keys", () => {
 });
 
 describe("parseStackConfig asks for what is enabled", () => {
-    const full = Object.fromEntries(
-        Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]),
-    );
     const services = ["mlflowTrackingUri", "kafkaBrokerEndpoint"];
 
     it("runs a stack without the MLflow and Kafka addresses while the mlserver and GitLab are off", () => {
@@ -440,8 +438,8 @@ describe("parseStackConfig asks for what is enabled", () => {
     });
 
     it.each([
-        ["the mlserver", { mlserverDockerHost: full.mlserverDockerHost, mlserverImage: full.mlserverImage }],
-        ["GitLab", { gitlabProject: full.gitlabProject }],
+        ["the mlserver", { mlserverDockerHost: FULL.mlserverDockerHost, mlserverImage: FULL.mlserverImage }],
+        ["GitLab", { gitlabProject: FULL.gitlabProject }],
     ])("requires them once %s is on", (_label, enabled) => {
         expect(problemsOf(rawConfig(enabled, services))).toEqual([
             "lakehouse-catalog:mlflowTrackingUri must be set when mlserverDockerHost or gitlabProject is set (the " +
@@ -536,14 +534,11 @@ describe("gitlabApiUrl", () => {
 
 describe("one envName rule for config and every consumer", () => {
     it("accepts a catalog named `_tmp` (envName `_TMP`) in config, the mlserver and the GitLab variables", () => {
-        const full = Object.fromEntries(
-            Object.entries(FULL_STACK_KEYS).map(([key, value]) => [key.replace("lakehouse-catalog:", ""), value]),
-        );
         const catalogs = JSON.stringify([
             ...DEV_CATALOGS,
             { name: "_tmp", sqlite: "local/tmp.sqlite", schema: "tmp", s3Prefix: "tmp" },
         ]);
-        const config = parseStackConfig(rawConfig({ ...full, catalogs }), PROJECT_DIR);
+        const config = parseStackConfig(rawConfig({ ...FULL, catalogs }), PROJECT_DIR);
 
         expect(config.catalogs[4].envName).toBe("_TMP");
         expect(config.mlserver).toBeDefined();

@@ -43,6 +43,15 @@ const GITLAB_PROVIDER = "pulumi:providers:gitlab";
 const VARIABLE = "gitlab:index/projectVariable:ProjectVariable";
 const CATALOGS = ["stage", "secure_stage", "graphs", "analytics"];
 const LATEST = "s3://lakehouse/backups/catalog/2026_01_02/03_04_05_678";
+/** The catalog role's libpq environment where the stack reaches the server: the migrations' and the backup's. */
+const CATALOG_ROLE_ENVIRONMENT = {
+    PGHOST: "localhost",
+    PGPORT: "5432",
+    PGDATABASE: "lakehouse",
+    PGUSER: "lakehouse",
+    PGPASSWORD: SECRETS["lakehouse-catalog:rolePassword"],
+    PGSSLMODE: "prefer",
+};
 
 function one(registrations: Registration[], type: string, name: string): Registration {
     const found = registrations.filter((r) => r.type === type && r.name === name);
@@ -170,14 +179,7 @@ describe("the dev stack under mocks", () => {
             );
             expect(command.inputs.create).toBe(migrateCommand(sqlite[catalog], catalog, { dryRun: false }));
             expect(command.inputs.dir).toBe(PROJECT_DIR);
-            expect(command.inputs.environment).toEqual({
-                PGHOST: "localhost",
-                PGPORT: "5432",
-                PGDATABASE: "lakehouse",
-                PGUSER: "lakehouse",
-                PGPASSWORD: SECRETS["lakehouse-catalog:rolePassword"],
-                PGSSLMODE: "prefer",
-            });
+            expect(command.inputs.environment).toEqual(CATALOG_ROLE_ENVIRONMENT);
         }
     });
 
@@ -187,12 +189,7 @@ describe("the dev stack under mocks", () => {
         expect(backup.inputs.create).toBe("npm run --silent backup -- create");
         expect(backup.inputs.dir).toBe(PROJECT_DIR);
         expect(backup.inputs.environment).toEqual({
-            PGHOST: "localhost",
-            PGPORT: "5432",
-            PGDATABASE: "lakehouse",
-            PGUSER: "lakehouse",
-            PGPASSWORD: SECRETS["lakehouse-catalog:rolePassword"],
-            PGSSLMODE: "prefer",
+            ...CATALOG_ROLE_ENVIRONMENT,
             S3_ENDPOINT: "http://localhost:9000",
             S3_BUCKET: "lakehouse",
             S3_BACKUPS_PREFIX: "backups",
