@@ -90,7 +90,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { json: boolean }
     }
     const shapes = parsed.values.shapes.split(",");
     const unknown = shapes.filter((shape) => !(SHAPES as readonly string[]).includes(shape));
-    if (unknown.length > 0 || shapes.length === 0) {
+    if (unknown.length > 0) {
         throw new UsageError(
             `--shapes takes a comma-separated list of ${SHAPES.join(", ")}; got ${unknown.join(", ")}\n${usage}`,
         );

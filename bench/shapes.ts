@@ -25,7 +25,7 @@ export function buildShapedCatalog(sqlite: string, shape: Shape, rows: number): 
         db.exec("PRAGMA synchronous = OFF");
         db.exec("BEGIN");
         const counter = (count: number) =>
-            `WITH RECURSIVE counter(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM counter ` + `WHERE i < ${count - 1})`;
+            `WITH RECURSIVE counter(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM counter WHERE i < ${count - 1})`;
         if (shape === "long-stats") {
             const prefix =
                 "'s3://lake-bucket/marts/graphs/customer_segment_' || replace(hex(zeroblob(48)), '00', 'ab') || '_'";

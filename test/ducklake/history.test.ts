@@ -167,16 +167,14 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
 
     it("writes on the migrated catalog, and every write reads back right", async () => {
         const { data } = paths().lake;
+        const attach: Step = {
+            name: "attach",
+            statements: [
+                attachPostgresSql("lake", db.env, schemaName(line, "lake"), data, attachOptions("lake", inlining)),
+            ],
+        };
         const steps = writeSteps(line);
-        const results = await runSteps(line, [
-            {
-                name: "attach",
-                statements: [
-                    attachPostgresSql("lake", db.env, schemaName(line, "lake"), data, attachOptions("lake", inlining)),
-                ],
-            },
-            ...steps,
-        ]);
+        const results = await runSteps(line, [attach, ...steps]);
         expect(errors(results)).toEqual({});
         for (const [index, { name, reads }] of steps.entries()) {
             const answers = results[index + 1].results;
@@ -188,12 +186,7 @@ describe.each(DUCKLAKE_LINES)("DuckDB $duckdb (spec $spec)", (line) => {
 
         // What was written persists: a fresh process reads the same.
         const reread = await runSteps(line, [
-            {
-                name: "attach",
-                statements: [
-                    attachPostgresSql("lake", db.env, schemaName(line, "lake"), data, attachOptions("lake", inlining)),
-                ],
-            },
+            attach,
             { name: "read", statements: ["SELECT * FROM lake.main.after ORDER BY ALL"] },
         ]);
         expect(errors(reread)).toEqual({});
@@ -230,13 +223,14 @@ describe.each(DUCKLAKE_LINES.filter((line) => line !== NEWEST_LINE))(
     "a catalog DuckDB $duckdb wrote (spec $spec), upgraded by the newest line",
     (line) => {
         it(`is upgraded by DuckDB ${NEWEST_LINE.duckdb} (AUTOMATIC_MIGRATION), migrates and reads back the same`, async () => {
-            const paths = historyPaths(path.join(root, `upgrade-${line.duckdb}`)).lake;
-            mkdirSync(path.dirname(paths.sqlite));
+            const dir = path.join(root, `upgrade-${line.duckdb}`);
+            mkdirSync(dir);
+            const paths = historyPaths(dir).lake;
             // The history without what this line rejects: a failed commit of DuckLake 1.4.4 leaves an inlined
             // table that no line reads back, which would only repeat that line's own test.
             const written = await runSteps(
                 line,
-                historySteps(line, historyPaths(path.dirname(paths.sqlite))).filter(
+                historySteps(line, historyPaths(dir)).filter(
                     (step) => step.name !== "encrypted catalog" && !(step.name in REJECTED[line.duckdb]),
                 ),
             );

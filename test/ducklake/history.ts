@@ -263,7 +263,7 @@ export function roundTripProbes(alias: string, sqliteFile: string): Step[] {
             .all()
             .map((row) => Number(row.snapshot_id));
         const alive = (table: string) =>
-            `${table}.begin_snapshot <= ? AND (${table}.end_snapshot IS NULL ` + `OR ${table}.end_snapshot > ?)`;
+            `${table}.begin_snapshot <= ? AND (${table}.end_snapshot IS NULL OR ${table}.end_snapshot > ?)`;
         const tablesAt = db.prepare(
             `SELECT s.schema_name, t.table_name FROM ducklake_table t JOIN ducklake_schema s ` +
                 `ON s.schema_id = t.schema_id WHERE ${alive("t")} AND ${alive("s")} ORDER BY 1, 2`,
@@ -382,7 +382,7 @@ export function writeSteps(line: DuckLakeLine): WriteStep[] {
         mirrored(
             "insert inlined rows",
             "after",
-            "INSERT INTO $T VALUES " + "(1, 'one', 1.10, TIMESTAMPTZ '2025-01-01 10:00:00+01'), (2, NULL, -2.20, NULL)",
+            "INSERT INTO $T VALUES (1, 'one', 1.10, TIMESTAMPTZ '2025-01-01 10:00:00+01'), (2, NULL, -2.20, NULL)",
         ),
         mirrored(
             "insert to Parquet",

@@ -374,7 +374,7 @@ describe.each(INLINING_LINES)("DuckDB $duckdb (spec $spec): refusals", (line) =>
     );
 
     it.runIf(line.spec !== "0.3")(
-        "why structs with date or blob fields: DuckLake's PostgreSQL text differs from SQLite's " + "by the cast alone",
+        "why structs with date or blob fields: DuckLake's PostgreSQL text differs from SQLite's by the cast alone",
         async () => {
             const cases = refused.filter((c) => c.table.startsWith("struct_"));
             await runDuckLake(line, [pgAttach(), ...cases.flatMap((c) => write(`lake.${c.table}`, c))]);
